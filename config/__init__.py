@@ -1,0 +1,1 @@
+"""Packaged configuration files (default.yaml, lexicon.yaml), installed as imncohort._config."""

@@ -1,0 +1,81 @@
+"""Runtime settings shared by the flows: Prefect's home, logging and the Dask task runner.
+
+``configure_prefect_environment`` must run before ``prefect`` is imported; the
+package ``flows`` calls it on import.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from imncohort.config import Config, load_config, prefect_home
+
+
+def configure_prefect_environment() -> Path:
+    """Point Prefect at the embedded SQLite API under the user's home; no telemetry.
+
+    Settings already present in the environment (for example ``PREFECT_API_URL``
+    of a production server) are left alone.
+    """
+    home = prefect_home()
+    home.mkdir(parents=True, exist_ok=True)
+    defaults = {
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_LOGGING_TO_API_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+        "PREFECT_UI_ENABLED": "false",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    return home
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """What every stage flow needs: where to read, where to write, how to run."""
+
+    export: Path
+    out: Path
+    config_path: Path | None
+    workers: int | None
+    dask_address: str | None
+    strict: bool
+
+    def config(self) -> Config:
+        """Load the run's configuration."""
+        return load_config(self.config_path)
+
+    def as_parameters(self) -> dict[str, Any]:
+        """Return JSON-able flow parameters."""
+        return {
+            "export": str(self.export),
+            "out": str(self.out),
+            "config_path": str(self.config_path) if self.config_path else None,
+            "workers": self.workers,
+            "dask_address": self.dask_address,
+            "strict": self.strict,
+        }
+
+
+def task_runner(config: Config, workers: int | None, dask_address: str | None) -> Any:
+    """Return a ``DaskTaskRunner``: an existing scheduler, else a local process cluster."""
+    from prefect_dask import DaskTaskRunner
+
+    if dask_address:
+        return DaskTaskRunner(address=dask_address)
+    n_workers = workers or config.dask.workers
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": n_workers,
+            "threads_per_worker": config.dask.threads_per_worker,
+            "processes": True,
+            "dashboard_address": None,
+            "host": "127.0.0.1",
+        }
+    )

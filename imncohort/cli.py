@@ -1,0 +1,127 @@
+"""The ``imncohort`` command line.
+
+Stage commands (``run``, ``index``, ``reports``, ``measure``, ``tables``,
+``serve``) are handed to :mod:`flows.cli`, which runs them as Prefect flows on
+Dask; ``demo`` and ``classify`` run in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from imncohort import __version__
+from imncohort.errors import ImnCohortError
+
+STAGES = ("run", "index", "reports", "measure", "tables")
+
+
+def _add_stage_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("export", type=Path, help="the PACS export directory (read-only)")
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--config", type=Path, help="YAML file overriding config/default.yaml")
+    parser.add_argument("--workers", type=int, help="local Dask workers (default: config)")
+    parser.add_argument(
+        "--dask-address", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786"
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="exit non-zero when any input was bad"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``imncohort`` command."""
+    parser = argparse.ArgumentParser(
+        prog="imncohort",
+        description="Internal mammary node cohort audit from a PACS export.",
+    )
+    parser.add_argument("--version", action="version", version=f"imncohort {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="write a synthetic PACS export with its answers")
+    demo.add_argument("dir", type=Path, help="directory to create (must be empty or new)")
+    demo.add_argument("--patients", type=int, default=20, help="number of patients (default 20)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    helps = {
+        "run": "the whole audit: index, reports, measure, tables",
+        "index": "index the export (instances, series, studies)",
+        "reports": "mine reports for IMN mentions; build the cohort and worklist",
+        "measure": "measure every annotated node against the IM vessels",
+        "tables": "write the tables, figures and report.html",
+    }
+    for name in STAGES:
+        _add_stage_options(sub.add_parser(name, help=helps[name]))
+
+    classify = sub.add_parser("classify", help="assertion of a target phrase in a sentence")
+    classify.add_argument("--target", help="the phrase whose assertion is wanted")
+    classify.add_argument("--tsv", type=Path, help="TSV with columns target and sentence")
+    classify.add_argument("sentence", nargs="?", help="the sentence (with --target)")
+
+    serve = sub.add_parser("serve", help="serve the scheduled audit deployment")
+    serve.add_argument(
+        "export", type=Path, nargs="?", help="the PACS export (default: schedule.export)"
+    )
+    serve.add_argument("--out", type=Path, help="output directory (default: schedule.out)")
+    serve.add_argument("--config", type=Path, help="YAML file overriding config/default.yaml")
+    serve.add_argument("--workers", type=int, help="local Dask workers (default: config)")
+    serve.add_argument("--dask-address", help="address of an existing Dask scheduler")
+    return parser
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from imncohort.demo.export import write_demo_export
+
+    if args.patients < 1:
+        raise ImnCohortError(f"--patients must be at least 1, got {args.patients}")
+    summary = write_demo_export(args.dir, n_patients=args.patients, seed=args.seed)
+    sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def _run_classify(args: argparse.Namespace) -> int:
+    from imncohort.reports.assertion import classify, classify_tsv
+
+    if args.tsv is not None:
+        if args.target or args.sentence:
+            raise ImnCohortError("use either --tsv FILE or --target PHRASE SENTENCE, not both")
+        classify_tsv(args.tsv, sys.stdout)
+        return 0
+    if not args.target or args.sentence is None:
+        raise ImnCohortError("classify needs --target PHRASE and a SENTENCE, or --tsv FILE")
+    result = classify(args.target, args.sentence)
+    sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        if args.command == "demo":
+            return _run_demo(args)
+        if args.command == "classify":
+            return _run_classify(args)
+        from flows.cli import run_command
+
+        return run_command(args)
+    except ImnCohortError as exc:
+        sys.stderr.write(f"imncohort: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("imncohort: interrupted; previous outputs are intact\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""Atomic output writing and the shared ``errors.csv`` record.
+
+Every file is written to a temporary name in the same directory and renamed,
+so an interrupted run leaves the previous outputs whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from imncohort.errors import OutputError
+
+ERROR_COLUMNS = ["path", "stage", "reason"]
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """One bad input: ``path`` relative to the export, the ``stage``, and a readable ``reason``."""
+
+    path: str
+    stage: str
+    reason: str
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; rename it onto ``target`` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(target: Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
+    """Open a temporary file next to ``target`` and rename it onto ``target`` on success."""
+    with atomic_path(target) as tmp:
+        kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": encoding, "newline": ""}
+        with open(tmp, mode, **kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def write_csv(frame: pd.DataFrame, target: Path) -> Path:
+    """Write ``frame`` as CSV (no index) atomically."""
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, index=False)
+    return Path(target)
+
+
+def write_parquet(frame: pd.DataFrame, target: Path) -> Path:
+    """Write ``frame`` as Parquet (no index) atomically."""
+    with atomic_path(target) as tmp:
+        frame.to_parquet(tmp, index=False)
+    return Path(target)
+
+
+def write_json(data: Any, target: Path) -> Path:
+    """Write ``data`` as indented, key-sorted JSON atomically."""
+    with atomic_open(target) as handle:
+        json.dump(data, handle, indent=2, sort_keys=True, default=str)
+        handle.write("\n")
+    return Path(target)
+
+
+def errors_frame(records: Iterable[ErrorRecord]) -> pd.DataFrame:
+    """Return the records as a DataFrame with the ``errors.csv`` columns."""
+    rows = [asdict(r) for r in records]
+    return pd.DataFrame(rows, columns=ERROR_COLUMNS)
+
+
+def stage_errors_path(out: Path, stage: str) -> Path:
+    """Return where a stage keeps its error records between runs."""
+    return Path(out) / "state" / f"errors_{stage}.csv"
+
+
+def write_stage_errors(out: Path, stage: str, records: Iterable[ErrorRecord]) -> Path:
+    """Replace the error records of ``stage`` and rebuild ``OUT/errors.csv``."""
+    write_csv(errors_frame(records), stage_errors_path(out, stage))
+    return merge_errors(out)
+
+
+STAGE_ORDER = ("index", "reports", "measure", "tables")
+
+
+def merge_errors(out: Path) -> Path:
+    """Concatenate every stage's records into ``OUT/errors.csv`` (sorted, stable)."""
+    frames = []
+    for stage in STAGE_ORDER:
+        path = stage_errors_path(out, stage)
+        if path.exists():
+            frames.append(pd.read_csv(path, dtype=str, keep_default_na=False))
+    merged = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ERROR_COLUMNS)
+    )
+    merged = merged.sort_values(["stage", "path", "reason"], kind="stable")
+    return write_csv(merged, Path(out) / "errors.csv")
+
+
+def ensure_writable(out: Path) -> Path:
+    """Create ``out`` if needed and check it can be written; raise :class:`OutputError`."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".probe.", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise OutputError(
+            f"output directory '{out}' is not writable ({exc.strerror}); choose another --out"
+        ) from None
+    return out
