@@ -108,9 +108,7 @@ def merge_errors(out: Path) -> Path:
         path = stage_errors_path(out, stage)
         if path.exists():
             frames.append(pd.read_csv(path, dtype=str, keep_default_na=False))
-    merged = (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ERROR_COLUMNS)
-    )
+    merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ERROR_COLUMNS)
     merged = merged.sort_values(["stage", "path", "reason"], kind="stable")
     return write_csv(merged, Path(out) / "errors.csv")
 
@@ -120,8 +118,8 @@ def ensure_writable(out: Path) -> Path:
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".probe.", delete=True)
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe.", delete=True):
+            pass
     except OSError as exc:
         raise OutputError(
             f"output directory '{out}' is not writable ({exc.strerror}); choose another --out"

@@ -1,0 +1,138 @@
+"""The parent flow ``audit``: index, reports, measure, tables on one Dask cluster.
+
+A local Dask cluster is started once for the whole audit (unless an existing
+scheduler is named) and every stage flow runs its tasks on it. ``run.json``
+records the version, the resolved configuration, input counts by SOP class and
+counts and seconds per stage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+
+from flows.runtime import StageSettings
+from imncohort import __version__
+from imncohort.config import Config, config_as_dict
+from imncohort.outputs import write_json
+
+logger = logging.getLogger(__name__)
+
+STAGE_NAMES = ("index", "reports", "measure", "tables")
+
+
+def stage_runner(stage: str) -> Callable[[StageSettings], dict[str, Any]]:
+    """Return the ``run_<stage>`` function of ``flows/<stage>.py``."""
+    if stage == "index":
+        from flows.index import run_index
+
+        return run_index
+    if stage == "reports":
+        from flows.reports import run_reports
+
+        return run_reports
+    if stage == "measure":
+        from flows.measure import run_measure
+
+        return run_measure
+    if stage == "tables":
+        from flows.tables import run_tables
+
+        return run_tables
+    raise ValueError(f'Argument "stage" must be one of {STAGE_NAMES}, got {stage!r}.')
+
+
+@contextlib.contextmanager
+def dask_scheduler(config: Config, settings: StageSettings) -> Iterator[str]:
+    """Yield the address of the Dask scheduler the stages share.
+
+    An existing scheduler (``--dask-address``) is used as is; otherwise a local
+    process cluster on 127.0.0.1 is started and closed afterwards.
+    """
+    if settings.dask_address:
+        yield settings.dask_address
+        return
+    from distributed import LocalCluster
+
+    n_workers = settings.workers or config.dask.workers
+    with LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=config.dask.threads_per_worker,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+def _progress(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def run_stages(settings: StageSettings, stages: tuple[str, ...]) -> dict[str, Any]:
+    """Run ``stages`` in order on one Dask cluster; write ``run.json``; return it."""
+    config = settings.config()
+    started = time.time()
+    summaries: dict[str, Any] = {}
+    with dask_scheduler(config, settings) as address:
+        shared = replace(settings, dask_address=address)
+        for number, stage in enumerate(stages, start=1):
+            _progress(f"[{number}/{len(stages)}] {stage} ...")
+            t0 = time.perf_counter()
+            summary = dict(stage_runner(stage)(shared))
+            summary["seconds"] = round(time.perf_counter() - t0, 3)
+            summaries[stage] = summary
+            _progress(f"[{number}/{len(stages)}] {stage} done in {summary['seconds']:.1f} s")
+    record = run_record(settings, config, summaries, started)
+    write_json(record, Path(settings.out) / "run.json")
+    return record
+
+
+def run_record(
+    settings: StageSettings, config: Config, summaries: dict[str, Any], started: float
+) -> dict[str, Any]:
+    """Return the ``run.json`` content of one run."""
+    from imncohort.runinfo import input_counts
+
+    return {
+        "version": __version__,
+        "started_unix": round(started, 3),
+        "seconds": round(time.time() - started, 3),
+        "export": str(Path(settings.export).resolve()),
+        "out": str(Path(settings.out).resolve()),
+        "dask_address": settings.dask_address or "local",
+        "workers": settings.workers or config.dask.workers,
+        "config": config_as_dict(config),
+        "inputs": input_counts(Path(settings.out)),
+        "stages": summaries,
+    }
+
+
+@flow(name="audit", log_prints=False)
+def audit_flow(
+    export: str,
+    out: str,
+    config_path: str | None = None,
+    workers: int | None = None,
+    dask_address: str | None = None,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """The whole audit: index, reports, measure and tables (the scheduled deployment)."""
+    settings = StageSettings(
+        export=Path(export),
+        out=Path(out),
+        config_path=Path(config_path) if config_path else None,
+        workers=workers,
+        dask_address=dask_address,
+        strict=strict,
+    )
+    return run_stages(settings, STAGE_NAMES)

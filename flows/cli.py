@@ -1,0 +1,75 @@
+"""Command-line side of the flows: checks inputs, runs stages, prints the summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from flows.runtime import StageSettings
+from imncohort.config import load_config
+from imncohort.errors import ConfigError, ExportError, ImnCohortError
+from imncohort.outputs import ensure_writable
+from imncohort.runinfo import summary_lines
+
+STAGE_ORDER = ("index", "reports", "measure", "tables")
+
+
+def check_paths(export: Path, out: Path) -> tuple[Path, Path]:
+    """Check the export exists and OUT is writable and outside the export."""
+    export = Path(export)
+    if not export.exists():
+        raise ExportError(f"export directory '{export}' does not exist; pass the PACS export path")
+    if not export.is_dir():
+        raise ExportError(f"export '{export}' is not a directory; pass the PACS export folder")
+    out_resolved = Path(out).resolve()
+    export_resolved = export.resolve()
+    if out_resolved == export_resolved or export_resolved in out_resolved.parents:
+        raise ExportError(
+            f"--out '{out}' lies inside the export '{export}', which is read-only; "
+            "choose an output directory outside it"
+        )
+    return export, ensure_writable(Path(out))
+
+
+def settings_from_args(args: argparse.Namespace) -> StageSettings:
+    """Validate the command line and return the stage settings."""
+    config = load_config(args.config)
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    export, out = check_paths(args.export, args.out)
+    del config
+    return StageSettings(
+        export=export,
+        out=out,
+        config_path=args.config,
+        workers=args.workers,
+        dask_address=args.dask_address,
+        strict=bool(getattr(args, "strict", False)),
+    )
+
+
+def _bad_inputs(out: Path) -> int:
+    errors = Path(out) / "errors.csv"
+    return len(pd.read_csv(errors)) if errors.exists() else 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run ``run``, one stage, or ``serve``; return the exit status."""
+    if args.command == "serve":
+        from flows.serve import serve
+
+        return serve(args)
+    settings = settings_from_args(args)
+    from flows.audit import run_stages
+
+    stages = STAGE_ORDER if args.command == "run" else (args.command,)
+    run_stages(settings, stages)
+    for line in summary_lines(settings.out):
+        sys.stdout.write(line + "\n")
+    bad = _bad_inputs(settings.out)
+    if settings.strict and bad:
+        raise ImnCohortError(f"{bad} bad input(s) under --strict; see {settings.out}/errors.csv")
+    return 0

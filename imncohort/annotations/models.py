@@ -1,0 +1,154 @@
+"""Records for annotated regions of interest, in patient LPS millimetres.
+
+Every reader (:mod:`.rtstruct`, :mod:`.seg`, :mod:`.nifti`) returns
+:class:`RoiSet` objects holding :class:`ContourRoi` (planar contours and
+points, as stored in an RTSTRUCT) or :class:`MaskRoi` (a boolean voxel mask on
+a stack of axial slices, as stored in a SEG or a NIfTI label map).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from imncohort.outputs import ErrorRecord
+
+AnnotationKind = Literal["rtstruct", "seg", "nifti"]
+
+
+@dataclass(frozen=True, eq=False)
+class SliceGrid:
+    """A stack of parallel axial slices sharing one in-plane pixel grid.
+
+    Attributes
+    ----------
+    origins_lps
+        (K, 3) position of pixel (row 0, column 0) of every slice, mm, in the
+        order of the slice index ``k``.
+    row_dir_lps, col_dir_lps
+        Unit vectors along a row (increasing column index ``i``) and along a
+        column (increasing row index ``j``).
+    spacing_row_mm, spacing_col_mm
+        Distance between rows and between columns (DICOM PixelSpacing order).
+    rows, columns
+        In-plane size in pixels.
+    """
+
+    origins_lps: np.ndarray
+    row_dir_lps: np.ndarray
+    col_dir_lps: np.ndarray
+    spacing_row_mm: float
+    spacing_col_mm: float
+    rows: int
+    columns: int
+
+    @property
+    def n_slices(self) -> int:
+        """Number of slices ``K``."""
+        return int(self.origins_lps.shape[0])
+
+    @property
+    def z_mm(self) -> np.ndarray:
+        """(K,) LPS z of every slice, mm."""
+        return np.asarray(self.origins_lps[:, 2], dtype=float)
+
+    @property
+    def slice_spacing_mm(self) -> float:
+        """Median distance between neighbouring slices (mm); 1.0 for a single slice."""
+        if self.n_slices < 2:
+            return 1.0
+        return float(np.median(np.abs(np.diff(self.z_mm))))
+
+    def slice_affine(self, k: int) -> np.ndarray:
+        """4x4 map of (i, j, k', 1) to LPS for the single slice ``k`` (k' = 0)."""
+        affine = np.eye(4)
+        affine[:3, 0] = self.row_dir_lps * self.spacing_col_mm
+        affine[:3, 1] = self.col_dir_lps * self.spacing_row_mm
+        affine[:3, 2] = np.array([0.0, 0.0, self.slice_spacing_mm])
+        affine[:3, 3] = self.origins_lps[k]
+        return affine
+
+    def pixel_to_xy_lps(self, k: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """(N, 2) LPS x, y of column ``i`` / row ``j`` pixel centres on slice ``k``."""
+        pts = (
+            self.origins_lps[k][None, :]
+            + np.asarray(i, dtype=float)[:, None] * self.row_dir_lps[None, :] * self.spacing_col_mm
+            + np.asarray(j, dtype=float)[:, None] * self.col_dir_lps[None, :] * self.spacing_row_mm
+        )
+        return pts[:, :2]
+
+    def xy_lps_to_pixel(self, k: int, xy_lps: np.ndarray) -> np.ndarray:
+        """(N, 2) fractional (i, j) of LPS points on slice ``k``."""
+        d = np.asarray(xy_lps, dtype=float) - self.origins_lps[k][None, :2]
+        i = d @ self.row_dir_lps[:2] / self.spacing_col_mm
+        j = d @ self.col_dir_lps[:2] / self.spacing_row_mm
+        return np.stack([i, j], axis=1)
+
+    def slice_index(self, z_mm: float, tolerance_mm: float) -> int | None:
+        """Index of the slice at ``z_mm`` (within ``tolerance_mm``), else None."""
+        if self.n_slices == 0:
+            return None
+        dz = np.abs(self.z_mm - z_mm)
+        k = int(np.argmin(dz))
+        return k if dz[k] <= tolerance_mm else None
+
+
+@dataclass(frozen=True, eq=False)
+class ContourRoi:
+    """One RTSTRUCT ROI: closed planar rings per slice and POINT marks.
+
+    Attributes
+    ----------
+    name
+        ROI name as stored.
+    rings_by_slice
+        slice index ``k`` of the referenced grid -> list of (M, 2) LPS x, y rings (mm).
+    points_lps
+        (N, 3) POINT contours, mm.
+    """
+
+    name: str
+    rings_by_slice: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    points_lps: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+
+
+@dataclass(frozen=True, eq=False)
+class MaskRoi:
+    """One segment / label: a boolean mask ``mask_kji`` on ``grid``."""
+
+    name: str
+    mask_kji: np.ndarray
+    grid: SliceGrid
+
+
+Roi = ContourRoi | MaskRoi
+
+
+@dataclass(frozen=True, eq=False)
+class RoiSet:
+    """The ROIs of one annotation file, on the slices of the series it references.
+
+    Attributes
+    ----------
+    path
+        The annotation file, relative to the export root (POSIX).
+    annotation
+        ``rtstruct``, ``seg`` or ``nifti``.
+    series_key
+        The referenced image series (``series.parquet`` key).
+    grid
+        The referenced series' slice grid (contour slice indices refer to it).
+    rois
+        The ROIs that were read (only those whose names matter).
+    errors
+        Problems met while reading (contours off every slice, ...).
+    """
+
+    path: str
+    annotation: AnnotationKind
+    series_key: str
+    grid: SliceGrid
+    rois: list[Roi]
+    errors: list[ErrorRecord] = field(default_factory=list)

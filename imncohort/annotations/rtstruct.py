@@ -1,0 +1,175 @@
+"""Read an RTSTRUCT into LPS contours on the slices of its referenced series.
+
+Closed planar contours are grouped per slice (several contours per slice;
+holes follow the even-odd rule downstream). POINT contours are kept as points.
+Contours are matched to the referenced series' slices by their z, so a
+structure set whose ContourImageSequence is missing or stale still works.
+The referenced series is the one named in
+ReferencedFrameOfReferenceSequence / RTReferencedStudySequence /
+RTReferencedSeriesSequence, else the image series sharing its Frame of
+Reference UID (resolved by the caller).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+
+from imncohort.annotations.models import ContourRoi, RoiSet, SliceGrid
+from imncohort.annotations.names import NameMatcher
+from imncohort.errors import InputError
+from imncohort.outputs import ErrorRecord
+
+log = logging.getLogger(__name__)
+
+STAGE = "measure"
+CONTOUR_DATA = 0x30060050
+
+# (referenced series UIDs, frame of reference UID) -> (series_key, grid) or None
+SeriesResolver = Callable[[list[str], str], "tuple[str, SliceGrid] | None"]
+
+
+def z_tolerance_mm(grid: SliceGrid) -> float:
+    """How far (mm) a contour's z may lie from a slice and still be on it."""
+    return float(min(0.5, max(0.05, 0.25 * grid.slice_spacing_mm)))
+
+
+def referenced_series_uids(ds: Any) -> list[str]:
+    """Series Instance UIDs named in the structure set's referenced frame of reference."""
+    uids: list[str] = []
+    for frame in ds.get("ReferencedFrameOfReferenceSequence", []) or []:
+        for study in frame.get("RTReferencedStudySequence", []) or []:
+            for series in study.get("RTReferencedSeriesSequence", []) or []:
+                uid = str(series.get("SeriesInstanceUID", "") or "")
+                if uid and uid not in uids:
+                    uids.append(uid)
+    return uids
+
+
+def frame_of_reference_uid(ds: Any) -> str:
+    """The structure set's Frame of Reference UID (own tag, else the referenced one)."""
+    uid = str(ds.get("FrameOfReferenceUID", "") or "")
+    if uid:
+        return uid
+    for frame in ds.get("ReferencedFrameOfReferenceSequence", []) or []:
+        uid = str(frame.get("FrameOfReferenceUID", "") or "")
+        if uid:
+            return uid
+    return ""
+
+
+def _contour_points(item: Any) -> np.ndarray:
+    """(N, 3) LPS points of one contour item, parsed from the raw bytes when possible."""
+    raw = item.get_item(CONTOUR_DATA)
+    if raw is None:
+        return np.zeros((0, 3))
+    value = raw.value
+    if isinstance(value, bytes | bytearray):
+        text = bytes(value).strip(b" \x00")
+        values = np.array(text.split(b"\\"), dtype=float) if text else np.zeros(0)
+    else:
+        values = np.asarray(item.ContourData, dtype=float)
+    if values.size % 3:
+        raise InputError(f"ContourData holds {values.size} numbers, not a multiple of 3")
+    return values.reshape(-1, 3)
+
+
+def read_rtstruct(
+    path: Path,
+    rel_path: str,
+    resolve: SeriesResolver,
+    matcher: NameMatcher,
+) -> RoiSet:
+    """Read the wanted ROIs of the RTSTRUCT at ``path``.
+
+    Parameters
+    ----------
+    path
+        The file on disk.
+    rel_path
+        Its path relative to the export (used in error records).
+    resolve
+        Maps (referenced series UIDs, frame of reference UID) to the referenced
+        series' key and slice grid, or None when it is not in the index.
+    matcher
+        The ROI name matcher; ROIs of class ``other`` are not parsed.
+
+    Returns
+    -------
+    RoiSet
+        ROIs with contours on slice indices of the referenced grid; contours
+        off every slice are left out and listed in ``errors``.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read or its series is missing (the caller
+        records it in ``errors.csv`` and skips the file).
+    """
+    try:
+        ds = pydicom.dcmread(path, force=True)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input
+        raise InputError(f"cannot read RTSTRUCT: {exc}") from None
+    series_uids = referenced_series_uids(ds)
+    for_uid = frame_of_reference_uid(ds)
+    resolved = resolve(series_uids, for_uid)
+    if resolved is None:
+        named = ", ".join(series_uids) if series_uids else f"frame of reference {for_uid or '?'}"
+        raise InputError(
+            f"RTSTRUCT references series {named}, which is not an axial image series in the "
+            "export; export the planning CT with the structure set"
+        )
+    series_key, grid = resolved
+    names: dict[int, str] = {}
+    for item in ds.get("StructureSetROISequence", []) or []:
+        names[int(item.ROINumber)] = str(item.get("ROIName", "") or "")
+    tol = z_tolerance_mm(grid)
+    rois: list[ContourRoi | Any] = []
+    errors: list[ErrorRecord] = []
+    for roi_contour in ds.get("ROIContourSequence", []) or []:
+        number = int(roi_contour.get("ReferencedROINumber", -1))
+        name = names.get(number, f"ROI{number}")
+        if not matcher.wanted(name):
+            continue
+        rings: dict[int, list[np.ndarray]] = {}
+        points: list[np.ndarray] = []
+        off = 0
+        for contour in roi_contour.get("ContourSequence", []) or []:
+            kind = str(contour.get("ContourGeometricType", "CLOSED_PLANAR")).upper()
+            try:
+                pts = _contour_points(contour)
+            except InputError as exc:
+                errors.append(ErrorRecord(rel_path, STAGE, f"ROI '{name}': {exc}"))
+                continue
+            if len(pts) == 0:
+                continue
+            if kind == "POINT" or len(pts) == 1:
+                points.append(pts)
+                continue
+            if kind != "CLOSED_PLANAR" or len(pts) < 3:
+                continue
+            z = float(np.mean(pts[:, 2]))
+            k = grid.slice_index(z, tol)
+            if k is None or float(np.ptp(pts[:, 2])) > tol:
+                off += 1
+                continue
+            rings.setdefault(k, []).append(pts[:, :2].copy())
+        if off:
+            errors.append(
+                ErrorRecord(
+                    rel_path,
+                    STAGE,
+                    f"ROI '{name}': {off} contour(s) off every slice of series "
+                    f"{series_key} (more than {tol:.2f} mm from a slice or not planar); skipped",
+                )
+            )
+        pts_all = np.concatenate(points) if points else np.zeros((0, 3))
+        if rings or len(pts_all):
+            rois.append(ContourRoi(name=name, rings_by_slice=rings, points_lps=pts_all))
+    log.debug("RTSTRUCT %s: %d ROIs on series %s", rel_path, len(rois), series_key)
+    return RoiSet(rel_path, "rtstruct", series_key, grid, rois, errors)

@@ -1,0 +1,56 @@
+"""Command-line failures: one line naming the cause, exit status 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imncohort.cli import main
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    status = main(argv)
+    return status, capsys.readouterr().err.strip()
+
+
+def test_missing_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, err = _run(["index", str(tmp_path / "nope"), "--out", str(tmp_path / "o")], capsys)
+    assert status == 2
+    assert err == (
+        f"imncohort: error: export directory '{tmp_path / 'nope'}' does not exist; "
+        "pass the PACS export path"
+    )
+
+
+def test_out_inside_export_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, err = _run(["run", str(tmp_path), "--out", str(tmp_path / "out")], capsys)
+    assert status == 2
+    assert "lies inside the export" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    export = tmp_path / "export"
+    export.mkdir()
+    status, err = _run(["index", str(export), "--out", str(blocker / "out")], capsys)
+    assert status == 2
+    assert err.startswith(f"imncohort: error: output directory '{blocker / 'out'}' is not writable")
+
+
+def test_invalid_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("dask: {workers: 0}\n")
+    export = tmp_path / "export"
+    export.mkdir()
+    status, err = _run(
+        ["run", str(export), "--out", str(tmp_path / "o"), "--config", str(config)], capsys
+    )
+    assert status == 2
+    assert err == (
+        "imncohort: error: invalid configuration: config key 'dask.workers' has value 0: "
+        "Input should be greater than or equal to 1"
+    )
+    assert "\n" not in err
