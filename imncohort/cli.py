@@ -107,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    for noisy in ("httpx", "httpcore", "distributed", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "demo":
             return _run_demo(args)

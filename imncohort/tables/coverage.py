@@ -77,7 +77,10 @@ def coverage_table(
     """
     meta = metastatic_nodes(nodes)
     rows = []
-    for direction, margins in (("medial_lateral", ml_margins_mm), ("dorsal_ventral", dv_margins_mm)):
+    for direction, margins in (
+        ("medial_lateral", ml_margins_mm),
+        ("dorsal_ventral", dv_margins_mm),
+    ):
         offsets = meta[DIRECTIONS[direction]].to_numpy(dtype=float)
         offsets = np.abs(offsets[np.isfinite(offsets)])
         for margin in margins:
@@ -99,7 +102,10 @@ def coverage_patients_table(
     """
     meta = metastatic_nodes(nodes)
     rows = []
-    for direction, margins in (("medial_lateral", ml_margins_mm), ("dorsal_ventral", dv_margins_mm)):
+    for direction, margins in (
+        ("medial_lateral", ml_margins_mm),
+        ("dorsal_ventral", dv_margins_mm),
+    ):
         column = DIRECTIONS[direction]
         measured = meta[np.isfinite(meta[column].to_numpy(dtype=float))]
         worst = measured[column].abs().groupby(measured["patient_key"]).max().to_numpy(dtype=float)

@@ -214,7 +214,9 @@ def _read_csv_or_empty(path: Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise InputError(f"cannot read '{path.name}': {exc}; re-run the stage that writes it") from None
+        raise InputError(
+            f"cannot read '{path.name}': {exc}; re-run the stage that writes it"
+        ) from None
 
 
 def read_clinical(path: Path) -> pd.DataFrame:

@@ -42,9 +42,7 @@ def wilson_interval(
     if trials < 0:
         raise ValueError(f'Argument "trials" must be >= 0, got {trials}.')
     if not 0 <= successes <= trials:
-        raise ValueError(
-            f'Argument "successes" must lie in [0, trials={trials}], got {successes}.'
-        )
+        raise ValueError(f'Argument "successes" must lie in [0, trials={trials}], got {successes}.')
     if not 0.0 < confidence < 1.0:
         raise ValueError(f'Argument "confidence" must lie in (0, 1), got {confidence}.')
     if trials == 0:

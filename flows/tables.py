@@ -1,0 +1,78 @@
+"""The ``tables`` flow: the seed paper's tables, figures and report.html from OUT.
+
+This stage is light (a few DataFrames), so it runs as one task in the flow's
+own thread; it needs no Dask fan-out.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+
+from flows.runtime import StageSettings
+from imncohort.config import Config, secret_from_env
+from imncohort.keys import load_or_create_secret
+from imncohort.tables.build import build_tables
+
+logger = logging.getLogger(__name__)
+
+
+def find_clinical_table(export: Path, config: Config) -> Path | None:
+    """Return ``config.clinical.path`` or the first ``config.clinical.glob`` match in the export.
+
+    A relative ``clinical.path`` is taken relative to the export. Matches are
+    searched recursively and sorted, so the choice is stable.
+    """
+    if config.clinical.path is not None:
+        path = Path(config.clinical.path)
+        return path if path.is_absolute() else Path(export) / path
+    export = Path(export)
+    if not export.is_dir():
+        return None
+    matches = sorted(p for p in export.rglob(config.clinical.glob) if p.is_file())
+    return matches[0] if matches else None
+
+
+@task(name="build-tables", retries=0)
+def build_tables_task(settings: StageSettings) -> dict[str, Any]:
+    """Build every table, figure and the report for the run in ``settings``."""
+    config = settings.config()
+    out = Path(settings.out)
+    secret = load_or_create_secret(out, secret_from_env())
+    clinical = find_clinical_table(Path(settings.export), config)
+    summary = build_tables(
+        out, config, secret, clinical, export=Path(settings.export), strict=settings.strict
+    )
+    get_run_logger().info(
+        "tables: %d metastatic nodes, %d patients", summary["metastatic_nodes"], summary["patients"]
+    )
+    return summary
+
+
+@flow(name="tables", log_prints=False)
+def tables_flow(
+    export: str,
+    out: str,
+    config_path: str | None = None,
+    workers: int | None = None,
+    dask_address: str | None = None,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """Write the tables, ``tables.xlsx``, ``figures/*.png`` and ``report.html`` in ``out``."""
+    settings = StageSettings(
+        export=Path(export),
+        out=Path(out),
+        config_path=Path(config_path) if config_path else None,
+        workers=workers,
+        dask_address=dask_address,
+        strict=strict,
+    )
+    return build_tables_task(settings)
+
+
+def run_tables(settings: StageSettings) -> dict[str, Any]:
+    """Run the ``tables`` flow for ``settings`` and return its summary."""
+    return tables_flow(**settings.as_parameters())

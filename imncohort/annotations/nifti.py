@@ -1,0 +1,162 @@
+"""Read a NIfTI label map (``X.nii`` / ``X.nii.gz`` + sidecar ``X.json``) into LPS masks.
+
+The sidecar is ``{"SeriesInstanceUID": "1.2...", "labels": {"1": "IMN1_L"}}``;
+without ``labels`` the TotalSegmentator ``total`` ids of
+:mod:`imncohort.annotations.totalsegmentator` apply. NIfTI affines are RAS:
+this module is the only place where they are flipped to LPS
+(``affine_lps = diag(-1, -1, 1, 1) @ affine_ras``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+
+from imncohort.annotations.models import MaskRoi, RoiSet, SliceGrid
+from imncohort.annotations.names import NameMatcher
+from imncohort.annotations.rtstruct import SeriesResolver
+from imncohort.annotations.totalsegmentator import TOTAL_IDS
+from imncohort.errors import InputError
+
+log = logging.getLogger(__name__)
+
+RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def nifti_stem(path: str) -> str:
+    """``dir/X`` for ``dir/X.nii`` or ``dir/X.nii.gz``; the path unchanged otherwise."""
+    for suffix in (".nii.gz", ".nii"):
+        if path.lower().endswith(suffix):
+            return path[: -len(suffix)]
+    return path
+
+
+def sidecar_path(path: str) -> str:
+    """The sidecar JSON path of a NIfTI path (``X.json``)."""
+    return nifti_stem(path) + ".json"
+
+
+def read_sidecar(path: Path) -> dict[str, Any]:
+    """Parse a sidecar; raise :class:`InputError` when it is missing or not an object."""
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read NIfTI sidecar '{Path(path).name}': {exc}") from None
+    if not isinstance(data, dict) or not data.get("SeriesInstanceUID"):
+        raise InputError(
+            f"NIfTI sidecar '{Path(path).name}' must be an object with a SeriesInstanceUID"
+        )
+    return data
+
+
+def label_names(sidecar: Mapping[str, Any]) -> dict[int, str]:
+    """Label id -> name from the sidecar, else TotalSegmentator ``total`` ids."""
+    labels = sidecar.get("labels")
+    if not labels:
+        return dict(TOTAL_IDS)
+    if not isinstance(labels, Mapping):
+        raise InputError("NIfTI sidecar 'labels' must map label ids to names")
+    return {int(k): str(v) for k, v in labels.items()}
+
+
+def grid_from_affine_ras(affine_ras: np.ndarray, shape_ijk: tuple[int, int, int]) -> tuple[SliceGrid, tuple[int, int, int]]:
+    """Slice grid of a NIfTI volume and the axis order (i, j, k) that makes k axial.
+
+    Parameters
+    ----------
+    affine_ras
+        4x4 voxel (i, j, k) to RAS mm affine.
+    shape_ijk
+        Array shape.
+
+    Returns
+    -------
+    grid, axes
+        ``axes`` permutes the array axes so that the third is along z.
+    """
+    affine_lps = RAS_TO_LPS @ np.asarray(affine_ras, dtype=float)
+    cols = affine_lps[:3, :3]
+    norms = np.linalg.norm(cols, axis=0)
+    if np.any(norms <= 0):
+        raise InputError("NIfTI affine has a zero-length axis")
+    units = cols / norms
+    k_axis = int(np.argmax(np.abs(units[2])))
+    if abs(units[2, k_axis]) < 0.999:
+        raise InputError("NIfTI volume is oblique (no axis along z); skipped")
+    i_axis, j_axis = [a for a in range(3) if a != k_axis]
+    if abs(units[2, i_axis]) > 1e-3 or abs(units[2, j_axis]) > 1e-3:
+        raise InputError("NIfTI volume is oblique (in-plane axes tilted); skipped")
+    n_k = shape_ijk[k_axis]
+    origins = affine_lps[:3, 3][None, :] + np.arange(n_k)[:, None] * cols[:, k_axis][None, :]
+    grid = SliceGrid(
+        origins_lps=origins,
+        row_dir_lps=units[:, i_axis],
+        col_dir_lps=units[:, j_axis],
+        spacing_row_mm=float(norms[j_axis]),
+        spacing_col_mm=float(norms[i_axis]),
+        rows=int(shape_ijk[j_axis]),
+        columns=int(shape_ijk[i_axis]),
+    )
+    return grid, (i_axis, j_axis, k_axis)
+
+
+def read_nifti(
+    path: Path,
+    rel_path: str,
+    sidecar: Mapping[str, Any],
+    resolve: SeriesResolver,
+    matcher: NameMatcher,
+) -> RoiSet:
+    """Read the wanted labels of a NIfTI label map.
+
+    Parameters
+    ----------
+    path, rel_path
+        The file on disk and its path relative to the export.
+    sidecar
+        The parsed sidecar (see :func:`read_sidecar`).
+    resolve
+        Maps ([SeriesInstanceUID], "") to the series' key and grid, or None.
+    matcher
+        ROI name matcher; labels of class ``other`` are skipped.
+
+    Returns
+    -------
+    RoiSet
+        One :class:`MaskRoi` per wanted label present in the volume, on the
+        NIfTI's own grid (in LPS).
+    """
+    series_uid = str(sidecar.get("SeriesInstanceUID", ""))
+    resolved = resolve([series_uid], "")
+    if resolved is None:
+        raise InputError(
+            f"NIfTI sidecar names series {series_uid}, which is not an axial image series "
+            "in the export"
+        )
+    series_key, _ = resolved
+    names = {k: v for k, v in label_names(sidecar).items() if matcher.wanted(v)}
+    try:
+        img: Any = nib.load(str(path))
+        data = np.asarray(img.dataobj)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input
+        raise InputError(f"cannot read NIfTI: {exc}") from None
+    if data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    if data.ndim != 3:
+        raise InputError(f"NIfTI label map must be 3-D, got shape {data.shape}")
+    grid, axes = grid_from_affine_ras(img.affine, data.shape)
+    labels_kji = np.transpose(np.rint(data).astype(np.int32), (axes[2], axes[1], axes[0]))
+    present = set(np.unique(labels_kji).tolist())
+    rois = [
+        MaskRoi(name, labels_kji == label, grid)
+        for label, name in sorted(names.items())
+        if label in present
+    ]
+    log.debug("NIfTI %s: %d labels on series %s", rel_path, len(rois), series_key)
+    return RoiSet(rel_path, "nifti", series_key, grid, list(rois))

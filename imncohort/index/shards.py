@@ -1,0 +1,220 @@
+"""One chunk of files -> one Parquet shard (instances, aux files, errors, identities).
+
+A shard named ``S`` is four files written atomically:
+``OUT/index/shards/S.instances.parquet``, ``S.files.parquet``, ``S.errors.parquet``
+and, under the restricted directory, ``OUT/restricted/index_shards/S.identities.parquet``
+(the only place a shard holds patient identity). Each keeps a ``path`` column so
+that an incremental run can drop the rows of changed or deleted files.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from imncohort.index.reader import ReadResult, read_entry
+from imncohort.index.records import (
+    FILE_COLUMNS,
+    FLOAT_COLUMNS,
+    IDENTITY_COLUMNS,
+    INSTANCE_COLUMNS,
+    INT_COLUMNS,
+    FileEntry,
+    kind_of_sop_class,
+)
+from imncohort.keys import pseudonym, restricted_dir
+from imncohort.outputs import write_parquet
+
+logger = logging.getLogger(__name__)
+
+SHARD_PARTS = ("instances", "files", "errors")
+ERROR_SHARD_COLUMNS = ["path", "reason"]
+IDENTITY_SHARD_COLUMNS = ["path", *IDENTITY_COLUMNS]
+
+
+@dataclass(frozen=True)
+class ChunkSummary:
+    """What :func:`index_chunk` did: counts and seconds."""
+
+    shard: str
+    files_read: int
+    instances: int
+    aux: int
+    junk: int
+    seconds: float
+
+
+def shard_dir(out: Path) -> Path:
+    """Return ``OUT/index/shards``."""
+    return Path(out) / "index" / "shards"
+
+
+def identity_shard_dir(out: Path) -> Path:
+    """Return ``OUT/restricted/index_shards`` (created with the restricted directory)."""
+    return restricted_dir(Path(out)) / "index_shards"
+
+
+def shard_paths(out: Path, shard: str) -> dict[str, Path]:
+    """Return the four files of shard ``shard`` keyed by part name."""
+    paths = {part: shard_dir(out) / f"{shard}.{part}.parquet" for part in SHARD_PARTS}
+    paths["identities"] = Path(out) / "restricted" / "index_shards" / f"{shard}.identities.parquet"
+    return paths
+
+
+def _first(values: list[float], i: int) -> float:
+    return values[i] if len(values) > i else math.nan
+
+
+def instance_row(
+    entry: FileEntry, result: ReadResult, secret: bytes
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the ``instances.parquet`` row and the restricted identity row of one file."""
+    f = result.fields
+    patient_id = f["patient_id"]
+    study_uid = f["study_instance_uid"]
+    patient_key = pseudonym(secret, patient_id) if patient_id else ""
+    study_key = pseudonym(secret, study_uid) if study_uid else ""
+    ipp = f["image_position_patient"]
+    iop = f["image_orientation_patient"]
+    spacing = f["pixel_spacing"]
+    row = {
+        "path": entry.path,
+        "size": result.size,
+        "mtime_ns": result.mtime_ns,
+        "sop_class_uid": f["sop_class_uid"],
+        "sop_instance_uid": f["sop_instance_uid"],
+        "modality": f["modality"],
+        "kind": kind_of_sop_class(f["sop_class_uid"]),
+        "patient_key": patient_key,
+        "study_key": study_key,
+        "study_instance_uid": study_uid,
+        "series_instance_uid": f["series_instance_uid"],
+        "frame_of_reference_uid": f["frame_of_reference_uid"],
+        "study_date": f["study_date"],
+        "study_description": f["study_description"],
+        "series_description": f["series_description"],
+        "series_number": f["series_number"],
+        "instance_number": f["instance_number"],
+        "rows": f["rows"],
+        "columns": f["columns"],
+        "pixel_spacing_row": _first(spacing, 0),
+        "pixel_spacing_col": _first(spacing, 1),
+        "slice_thickness": _first(f["slice_thickness"], 0),
+        "ipp_x": _first(ipp, 0) if len(ipp) == 3 else math.nan,
+        "ipp_y": _first(ipp, 1) if len(ipp) == 3 else math.nan,
+        "ipp_z": _first(ipp, 2) if len(ipp) == 3 else math.nan,
+        "iop": "\\".join(f"{v:.8g}" for v in iop) if len(iop) == 6 else "",
+        "patient_position": f["patient_position"],
+        "specific_character_set": f["specific_character_set"],
+        "transfer_syntax_uid": result.transfer_syntax_uid,
+    }
+    identity = {
+        "path": entry.path,
+        "patient_key": patient_key,
+        "study_key": study_key,
+        "PatientID": patient_id,
+        "PatientName": f["patient_name"],
+        "PatientBirthDate": f["patient_birth_date"],
+        "AccessionNumber": f["accession_number"],
+        "StudyInstanceUID": study_uid,
+    }
+    return row, identity
+
+
+def instances_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Return instance rows as a DataFrame with the schema's column order and dtypes."""
+    frame = pd.DataFrame(list(rows), columns=INSTANCE_COLUMNS)
+    return coerce_instances(frame)
+
+
+def coerce_instances(frame: pd.DataFrame) -> pd.DataFrame:
+    """Apply the ``instances.parquet`` dtypes (Int64, float64, int64, str)."""
+    frame = frame.astype({c: "Int64" for c in INT_COLUMNS})
+    frame = frame.astype({c: "float64" for c in FLOAT_COLUMNS})
+    frame = frame.astype({"size": "int64", "mtime_ns": "int64"})
+    for column in INSTANCE_COLUMNS:
+        if column not in INT_COLUMNS and column not in FLOAT_COLUMNS:
+            if column not in ("size", "mtime_ns"):
+                frame[column] = frame[column].astype(object)
+    return frame
+
+
+def files_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Return aux-file rows with the ``files.parquet`` columns."""
+    frame = pd.DataFrame(list(rows), columns=FILE_COLUMNS)
+    return frame.astype({"size": "int64", "mtime_ns": "int64"})
+
+
+def index_chunk(
+    export: Path | str,
+    out: Path | str,
+    shard: str,
+    entries: Sequence[FileEntry],
+    secret: bytes,
+    on_file: Callable[[int], None] | None = None,
+) -> ChunkSummary:
+    """Read every file of one chunk and write shard ``shard``.
+
+    Parameters
+    ----------
+    export
+        The export root (read only).
+    out
+        The output directory; the shard goes to ``OUT/index/shards`` and
+        ``OUT/restricted/index_shards``.
+    shard
+        The shard name (unique within ``OUT``).
+    entries
+        The chunk's files, as walked.
+    secret
+        The pseudonymisation secret.
+    on_file
+        Called with the number of files read so far in this chunk, every 100 files.
+
+    Returns
+    -------
+    ChunkSummary
+        Counts of files read, instances, aux files and junk, and the seconds spent.
+    """
+    start = time.perf_counter()
+    export_root = str(export)
+    rows: list[dict[str, Any]] = []
+    identities: list[dict[str, Any]] = []
+    aux: list[dict[str, Any]] = []
+    junk: list[dict[str, str]] = []
+    for i, entry in enumerate(entries, 1):
+        result = read_entry(export_root, entry)
+        if result.status == "dicom":
+            row, identity = instance_row(entry, result, secret)
+            rows.append(row)
+            identities.append(identity)
+        elif result.status == "aux":
+            aux.append(
+                {
+                    "path": entry.path,
+                    "size": result.size,
+                    "mtime_ns": result.mtime_ns,
+                    "kind": result.kind,
+                }
+            )
+        else:
+            junk.append({"path": entry.path, "reason": result.reason})
+        if on_file is not None and i % 100 == 0:
+            on_file(i)
+    paths = shard_paths(Path(out), shard)
+    shard_dir(Path(out)).mkdir(parents=True, exist_ok=True)
+    identity_shard_dir(Path(out)).mkdir(parents=True, exist_ok=True)
+    write_parquet(pd.DataFrame(identities, columns=IDENTITY_SHARD_COLUMNS), paths["identities"])
+    write_parquet(instances_frame(rows), paths["instances"])
+    write_parquet(files_frame(aux), paths["files"])
+    write_parquet(pd.DataFrame(junk, columns=ERROR_SHARD_COLUMNS), paths["errors"])
+    seconds = time.perf_counter() - start
+    logger.debug("shard %s: %d files in %.2f s", shard, len(entries), seconds)
+    return ChunkSummary(shard, len(entries), len(rows), len(aux), len(junk), seconds)

@@ -1,0 +1,35 @@
+"""The ``nodes.csv`` columns, in their contract order (docs/ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+NODE_COLUMNS: list[str] = [
+    "patient_key",
+    "study_key",
+    "series_key",
+    "roi_name",
+    "annotation",
+    "component",
+    "side",
+    "centroid_x",
+    "centroid_y",
+    "centroid_z",
+    "reference_z",
+    "imv_x",
+    "imv_y",
+    "imv_extrapolated",
+    "center_ml_mm",
+    "center_dv_mm",
+    "extent_medial_mm",
+    "extent_lateral_mm",
+    "extent_ventral_mm",
+    "extent_dorsal_mm",
+    "quadrant",
+    "towards_sternum",
+    "long_axis_mm",
+    "short_axis_mm",
+    "volume_ml",
+    "metastatic",
+    "intercostal_spaces",
+    "ctv_coverage",
+    "qc_png",
+]

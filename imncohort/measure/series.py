@@ -1,0 +1,154 @@
+"""Series geometry and study inventory from the index tables (no pixel data).
+
+Reads ``OUT/index/{series,instances,files,manifest}.parquet`` and turns each
+image series into a :class:`~imncohort.annotations.models.SliceGrid` plus its
+ordered file paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imncohort.annotations.models import SliceGrid
+from imncohort.errors import InputError, StageOrderError
+
+log = logging.getLogger(__name__)
+
+AXIAL_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True, eq=False)
+class SeriesGeometry:
+    """An image series: its key, UIDs, slice grid and ordered paths (relative to the export)."""
+
+    series_key: str
+    series_instance_uid: str
+    study_key: str
+    patient_key: str
+    frame_of_reference_uid: str
+    modality: str
+    grid: SliceGrid
+    paths: list[str]
+
+
+@dataclass(frozen=True)
+class IndexTables:
+    """The index tables the measure stage reads."""
+
+    instances: pd.DataFrame
+    series: pd.DataFrame
+    files: pd.DataFrame
+    manifest: pd.DataFrame
+
+
+INSTANCE_COLUMNS = [
+    "path",
+    "kind",
+    "modality",
+    "patient_key",
+    "study_key",
+    "study_instance_uid",
+    "series_instance_uid",
+    "frame_of_reference_uid",
+    "ipp_x",
+    "ipp_y",
+    "ipp_z",
+]
+
+
+def load_index(out: Path) -> IndexTables:
+    """Read the index tables under ``OUT/index``.
+
+    Raises
+    ------
+    StageOrderError
+        When ``series.parquet`` or ``instances.parquet`` is missing (run ``index`` first).
+    """
+    base = Path(out) / "index"
+    for name in ("series.parquet", "instances.parquet"):
+        if not (base / name).exists():
+            raise StageOrderError(
+                f"'{base / name}' does not exist; run 'imncohort index' before 'measure'"
+            )
+    instances = pd.read_parquet(base / "instances.parquet", columns=INSTANCE_COLUMNS)
+    series = pd.read_parquet(base / "series.parquet")
+    files = (
+        pd.read_parquet(base / "files.parquet")
+        if (base / "files.parquet").exists()
+        else pd.DataFrame(columns=["path", "size", "mtime_ns", "kind"])
+    )
+    manifest = (
+        pd.read_parquet(base / "manifest.parquet", columns=["path", "size", "mtime_ns"])
+        if (base / "manifest.parquet").exists()
+        else pd.DataFrame(columns=["path", "size", "mtime_ns"])
+    )
+    return IndexTables(instances, series, files, manifest)
+
+
+def parse_iop(text: str) -> np.ndarray:
+    """Parse the index's ``"r1\\\\r2\\\\...\\\\c3"`` orientation string into 6 floats."""
+    parts = [p for p in str(text).replace("\\\\", "\\").split("\\") if p.strip()]
+    if len(parts) != 6:
+        raise InputError(f"image orientation {text!r} does not hold 6 numbers")
+    return np.asarray([float(p) for p in parts], dtype=float)
+
+
+def is_axial(iop: np.ndarray) -> bool:
+    """True when the slice normal is along z (in-plane axes in the x-y plane)."""
+    row, col = iop[:3], iop[3:]
+    return bool(abs(row[2]) < AXIAL_TOLERANCE and abs(col[2]) < AXIAL_TOLERANCE)
+
+
+def series_geometry(row: Any, ipp_by_path: dict[str, np.ndarray]) -> SeriesGeometry:
+    """Build the geometry of one ``series.parquet`` row.
+
+    Parameters
+    ----------
+    row
+        A ``series.parquet`` row (mapping-like).
+    ipp_by_path
+        ImagePositionPatient (LPS mm) of every instance path.
+
+    Raises
+    ------
+    InputError
+        Missing geometry or an oblique (non-axial) series.
+    """
+    key = str(row["series_key"])
+    if not bool(row.get("has_geometry", True)):
+        raise InputError(f"series {key} has no usable geometry")
+    iop = parse_iop(row["iop"])
+    if not is_axial(iop):
+        raise InputError(
+            f"series {key} is oblique or not axial (orientation {list(np.round(iop, 4))}); "
+            "measurements need axial slices"
+        )
+    paths = [str(p) for p in list(row["paths"])]
+    origins = np.asarray([ipp_by_path[p] for p in paths], dtype=float).reshape(-1, 3)
+    if len(paths) == 0 or not np.all(np.isfinite(origins)):
+        raise InputError(f"series {key} has slices without a position")
+    grid = SliceGrid(
+        origins_lps=origins,
+        row_dir_lps=iop[:3] / np.linalg.norm(iop[:3]),
+        col_dir_lps=iop[3:] / np.linalg.norm(iop[3:]),
+        spacing_row_mm=float(row["pixel_spacing_row"]),
+        spacing_col_mm=float(row["pixel_spacing_col"]),
+        rows=int(row["rows"]),
+        columns=int(row["columns"]),
+    )
+    return SeriesGeometry(
+        series_key=key,
+        series_instance_uid=str(row["series_instance_uid"]),
+        study_key=str(row["study_key"]),
+        patient_key=str(row["patient_key"]),
+        frame_of_reference_uid=str(row.get("frame_of_reference_uid", "") or ""),
+        modality=str(row.get("modality", "") or ""),
+        grid=grid,
+        paths=paths,
+    )

@@ -1,0 +1,313 @@
+"""The IMN lexicon: terms, section headings and ConText triggers from ``lexicon.yaml``.
+
+Everything the assertion engine knows about language lives in the YAML file so
+that users extend it without code. This module compiles it once into a few
+regular expressions:
+
+- ``Lexicon.term_regex``: one alternation of every term pattern (named groups),
+  used both as the fast prefilter and to find mentions;
+- ``Lexicon.trigger_regex``: one alternation of every trigger, pseudo-trigger and
+  termination, longest pattern first, so ``cannot exclude`` wins over ``not``;
+- ``Lexicon.heading_regex``: section headings at the start of a line.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from imncohort.config import default_lexicon_path
+from imncohort.errors import ConfigError
+
+CATEGORIES = ("negated", "uncertain", "historical", "hypothetical")
+ASSERTIONS = ("affirmed", *CATEGORIES)
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class TermEntry:
+    """One canonical term (``term``) and the regexes of its surface forms."""
+
+    term: str
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    """What a matched trigger text means.
+
+    ``kind`` is a category of :data:`CATEGORIES`, ``"pseudo"`` or ``"termination"``;
+    ``pre``/``post`` say whether it modifies targets after/before it; a termination
+    ends the scope of the categories in ``categories``.
+    """
+
+    kind: str
+    pre: bool
+    post: bool
+    categories: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section heading family and the assertion its mentions take (or None)."""
+
+    name: str
+    assertion: str | None
+    headings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Scope limits between a trigger and its target."""
+
+    pre_words: int
+    post_words: int
+    cjk_chars: int
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The compiled lexicon (see the module docstring)."""
+
+    terms: tuple[TermEntry, ...]
+    term_regex: re.Pattern[str]
+    term_groups: Mapping[str, str]
+    triggers: tuple[TriggerSpec, ...]
+    trigger_regex: re.Pattern[str]
+    sections: tuple[Section, ...]
+    heading_regex: re.Pattern[str]
+    window: Window
+    source: str
+
+    def term_of(self, group: str) -> str:
+        """Return the canonical term of a named group of ``term_regex``."""
+        return self.term_groups[group]
+
+    def trigger_of(self, group: str) -> TriggerSpec:
+        """Return the trigger spec of a named group ``g<k>`` of ``trigger_regex``."""
+        return self.triggers[int(group[1:])]
+
+    def section_of(self, heading: str) -> Section | None:
+        """Return the known section whose heading pattern matches ``heading`` fully."""
+        text = " ".join(heading.split())
+        for section in self.sections:
+            for pattern in section.headings:
+                if re.fullmatch(_expand(pattern), text, flags=re.IGNORECASE):
+                    return section
+        return None
+
+
+def _expand(pattern: str) -> str:
+    """Turn spaces into white-space runs and add ASCII word boundaries."""
+    body = pattern.replace(" ", r"[\s\-]+")
+    if _ASCII_WORD.match(pattern[:1]):
+        body = r"(?<![A-Za-z0-9])" + body
+    if _ASCII_WORD.match(pattern[-1:]) or pattern.endswith(("?", ")")):
+        body = body + r"(?![A-Za-z0-9])"
+    return body
+
+
+def _check(pattern: str, where: str, source: str) -> str:
+    if not isinstance(pattern, str) or not pattern:
+        raise ConfigError(f"lexicon '{source}': {where} has an empty or non-text pattern {pattern!r}")
+    try:
+        re.compile(_expand(pattern))
+    except re.error as exc:
+        raise ConfigError(
+            f"lexicon '{source}': {where} pattern {pattern!r} is not a valid regular "
+            f"expression ({exc}); fix or quote it"
+        ) from None
+    return pattern
+
+
+def _list(raw: Mapping[str, Any], key: str, source: str) -> list[Any]:
+    value = raw.get(key) or []
+    if not isinstance(value, list):
+        raise ConfigError(f"lexicon '{source}': '{key}' must be a list, got {type(value).__name__}")
+    return value
+
+
+def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
+    """Compile a lexicon mapping (the content of ``lexicon.yaml``).
+
+    Raises
+    ------
+    ConfigError
+        Naming the entry and pattern that is wrong.
+    """
+    terms: list[TermEntry] = []
+    for i, entry in enumerate(_list(raw, "terms", source)):
+        if not isinstance(entry, Mapping) or not entry.get("term"):
+            raise ConfigError(f"lexicon '{source}': terms[{i}] needs a 'term' and 'patterns'")
+        patterns = tuple(
+            _check(p, f"terms[{i}] ({entry['term']})", source) for p in entry.get("patterns") or []
+        )
+        if not patterns:
+            patterns = (re.escape(str(entry["term"])).replace(r"\ ", " "),)
+        terms.append(TermEntry(term=str(entry["term"]).lower(), patterns=patterns))
+    if not terms:
+        raise ConfigError(f"lexicon '{source}' defines no terms; add at least one under 'terms'")
+
+    term_alternatives: list[tuple[str, str, str]] = []
+    for k, term in enumerate(terms):
+        for j, pattern in enumerate(term.patterns):
+            term_alternatives.append((f"t{k}_{j}", term.term, pattern))
+    term_alternatives.sort(key=lambda item: -len(item[2]))
+    term_regex = re.compile(
+        "|".join(f"(?P<{g}>{_expand(p)})" for g, _, p in term_alternatives), re.IGNORECASE
+    )
+    term_groups = {g: t for g, t, _ in term_alternatives}
+
+    by_pattern: dict[str, dict[str, Any]] = {}
+
+    def add(pattern: str, kind: str, direction: str, categories: tuple[str, ...], where: str) -> None:
+        _check(pattern, where, source)
+        key = pattern.lower()
+        spec = by_pattern.get(key)
+        if spec is None:
+            by_pattern[key] = {
+                "kind": kind,
+                "pre": direction in ("pre", "both"),
+                "post": direction in ("post", "both"),
+                "categories": categories,
+                "text": pattern,
+            }
+            return
+        if spec["kind"] != kind:
+            raise ConfigError(
+                f"lexicon '{source}': pattern {pattern!r} is listed both as {spec['kind']} "
+                f"and as {kind}; keep it in one place"
+            )
+        spec["pre"] = spec["pre"] or direction in ("pre", "both")
+        spec["post"] = spec["post"] or direction in ("post", "both")
+
+    triggers_raw = raw.get("triggers") or {}
+    if not isinstance(triggers_raw, Mapping):
+        raise ConfigError(f"lexicon '{source}': 'triggers' must be a mapping of categories")
+    for category, spec in triggers_raw.items():
+        if category not in CATEGORIES:
+            raise ConfigError(
+                f"lexicon '{source}': trigger category {category!r} is not known; "
+                f"use one of {', '.join(CATEGORIES)}"
+            )
+        for direction in ("pre", "post"):
+            for pattern in (spec or {}).get(direction) or []:
+                add(pattern, category, direction, (category,), f"triggers.{category}.{direction}")
+    for pattern in _list(raw, "pseudo", source):
+        add(pattern, "pseudo", "both", (), "pseudo")
+    for i, entry in enumerate(_list(raw, "terminations", source)):
+        cats = tuple(entry.get("categories") or CATEGORIES)
+        bad = [c for c in cats if c not in CATEGORIES]
+        if bad:
+            raise ConfigError(f"lexicon '{source}': terminations[{i}] has unknown categories {bad}")
+        for pattern in entry.get("patterns") or []:
+            add(pattern, "termination", "both", cats, f"terminations[{i}]")
+
+    ordered = sorted(by_pattern.values(), key=lambda s: -len(s["text"]))
+    triggers = tuple(
+        TriggerSpec(
+            kind=s["kind"],
+            pre=s["pre"],
+            post=s["post"],
+            categories=tuple(s["categories"]),
+            text=s["text"],
+        )
+        for s in ordered
+    )
+    trigger_regex = re.compile(
+        "|".join(f"(?P<g{k}>{_expand(t.text)})" for k, t in enumerate(triggers)), re.IGNORECASE
+    )
+
+    sections: list[Section] = []
+    for i, entry in enumerate(_list(raw, "sections", source)):
+        assertion = entry.get("assertion")
+        if assertion is not None and assertion not in ASSERTIONS:
+            raise ConfigError(
+                f"lexicon '{source}': sections[{i}] assertion {assertion!r} is not one of "
+                f"{', '.join(ASSERTIONS)} (or null)"
+            )
+        headings = tuple(_check(h, f"sections[{i}]", source) for h in entry.get("headings") or [])
+        sections.append(Section(name=str(entry["name"]), assertion=assertion, headings=headings))
+    heading_regex = re.compile(
+        r"^[ \t]*(?P<heading>[A-Za-z][A-Za-z /&()\-]{1,40}?|[\u4e00-\u9fff]{2,10})[ \t]*[:：][ \t]*",
+        re.MULTILINE,
+    )
+
+    window_raw = raw.get("window") or {}
+    window = Window(
+        pre_words=int(window_raw.get("pre_words", 8)),
+        post_words=int(window_raw.get("post_words", 4)),
+        cjk_chars=int(window_raw.get("cjk_chars", 16)),
+    )
+    return Lexicon(
+        terms=tuple(terms),
+        term_regex=term_regex,
+        term_groups=term_groups,
+        triggers=triggers,
+        trigger_regex=trigger_regex,
+        sections=tuple(sections),
+        heading_regex=heading_regex,
+        window=window,
+        source=source,
+    )
+
+
+def load_lexicon(path: Path | str | None = None) -> Lexicon:
+    """Load and compile a lexicon YAML file (the packaged ``lexicon.yaml`` when None).
+
+    Parameters
+    ----------
+    path
+        A YAML file with ``terms``, ``sections``, ``triggers``, ``pseudo``,
+        ``terminations`` and ``window`` (see the packaged file for the format).
+    """
+    resolved = Path(path) if path is not None else default_lexicon_path()
+    return _load_cached(str(resolved))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path: str) -> Lexicon:
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read lexicon '{path}': {exc.strerror}; set reports.lexicon to an existing file"
+        ) from None
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"lexicon '{path}' is not valid YAML: {exc}") from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"lexicon '{path}' must hold a mapping with 'terms' and 'triggers'")
+    return parse_lexicon(raw, source=path)
+
+
+def term_pattern(phrase: str) -> re.Pattern[str]:
+    """Return a regex for an arbitrary target ``phrase`` (flexible spaces, optional plural)."""
+    words = phrase.split()
+    if not words:
+        raise ConfigError("the target phrase is empty; give the words to classify")
+    body = r"[\s\-]+".join(re.escape(w) for w in words)
+    if _ASCII_WORD.match(words[-1][-1:]):
+        body += r"(?:s|es)?"
+    return re.compile(_expand_bounds(body, words[0][:1], words[-1][-1:]), re.IGNORECASE)
+
+
+def _expand_bounds(body: str, first: str, last: str) -> str:
+    if _ASCII_WORD.match(first):
+        body = r"(?<![A-Za-z0-9])" + body
+    if _ASCII_WORD.match(last):
+        body += r"(?![A-Za-z0-9])"
+    return body
+
+
+def sequence_of(values: Sequence[str]) -> tuple[str, ...]:
+    """Return ``values`` as a tuple (helper for frozen records)."""
+    return tuple(values)

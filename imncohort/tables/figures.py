@@ -1,0 +1,263 @@
+"""Figures of the tables stage (matplotlib, Agg backend, PNG).
+
+Figures are built with :class:`matplotlib.figure.Figure` and saved through
+its Agg canvas: no pyplot, no global backend state, safe in worker threads.
+
+Conventions stated on every axis: offsets in millimetres from the ipsilateral
+IMV centre on the node's reference axial slice; nodes of both sides are drawn
+as a left-sided node on an axial CT in radiological view (patient left on the
+viewer's right), so *medial* (towards the sternum) is on the viewer's left and
+*ventral* is up. Right-sided nodes are mirrored.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from imncohort.outputs import atomic_path
+from imncohort.tables.coverage import metastatic_nodes, smallest_margin
+
+logger = logging.getLogger(__name__)
+
+DPI = 110
+_DIRECTION_LABELS = {"medial_lateral": "medial-lateral", "dorsal_ventral": "dorsal-ventral"}
+_QUADRANT_COLOURS = {
+    "medial_ventral": "#1f77b4",
+    "medial_dorsal": "#2ca02c",
+    "lateral_ventral": "#ff7f0e",
+    "lateral_dorsal": "#d62728",
+}
+
+
+def _save(figure: Figure, target: Path) -> Path:
+    with atomic_path(target) as tmp:
+        figure.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+    return Path(target)
+
+
+def _empty_note(axes: Axes, text: str) -> None:
+    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, fontsize=11)
+
+
+def coverage_curves_figure(
+    coverage: pd.DataFrame,
+    guideline_mm: float,
+    targets_percent: list[float],
+    target: Path,
+) -> Path:
+    """Plot node coverage (%) against margin (mm) with Wilson 95 % bands, both directions.
+
+    The guideline margin is a vertical dashed line; for each target percentage
+    a horizontal dotted line and a marker at the smallest margin reaching it.
+    """
+    figure = Figure()
+    for axes, direction, colour in zip(
+        panels, ("medial_lateral", "dorsal_ventral"), ("#1f77b4", "#d62728"), strict=True
+    ):
+        rows = coverage[coverage["direction"] == direction].sort_values("margin_mm")
+        label = _DIRECTION_LABELS[direction]
+        total = int(rows["nodes_total"].max()) if len(rows) else 0
+        axes.set_title(f"{label} (n = {total} metastatic nodes)")
+        axes.set_xlabel(f"margin around the IMV centre, {label} (mm)")
+        axes.set_ylim(0, 102)
+        axes.grid(alpha=0.3)
+        axes.axvline(
+            guideline_mm, color="grey", linestyle="--", label=f"guideline {guideline_mm:g} mm"
+        )
+        if total == 0:
+            _empty_note(axes, "no measured metastatic node")
+            continue
+        x = rows["margin_mm"].to_numpy(dtype=float)
+        axes.fill_between(
+            x, rows["ci_low"], rows["ci_high"], color=colour, alpha=0.2, label="Wilson 95% CI"
+        )
+        axes.plot(x, rows["percent"], marker="o", color=colour, label="nodes covered")
+        for number, percent in enumerate(targets_percent):
+            margin = smallest_margin(coverage, direction, percent)
+            axes.axhline(percent, color="black", linestyle=":", linewidth=0.8)
+            if margin is None:
+                axes.annotate(
+                    f"{percent:g}% not reached",
+                    xy=(x.max(), percent),
+                    xytext=(-4, 4 + 12 * number),
+                    textcoords="offset points",
+                    ha="right",
+                    fontsize=8,
+                )
+                continue
+            axes.plot([margin], [percent], marker="v", color="black", markersize=9)
+            axes.annotate(
+                f"{percent:g}% at {margin:g} mm",
+                xy=(margin, percent),
+                xytext=(6, -14 - 12 * number),
+                textcoords="offset points",
+                fontsize=8,
+            )
+        axes.legend(loc="lower right", fontsize=8)
+    panels[0].set_ylabel("metastatic nodes covered (%)")
+    return _save(figure, target)
+
+
+def coverage_heatmap_figure(coverage_2d: pd.DataFrame, target: Path) -> Path:
+    """Plot the percent of nodes covered in both directions as a heat map (ml x dv margins)."""
+    figure = Figure(figsize=(7.5, 6))
+    ml = sorted(coverage_2d["ml_margin_mm"].unique())
+    dv = sorted(coverage_2d["dv_margin_mm"].unique())
+    total = int(coverage_2d["nodes_total"].max()) if len(coverage_2d) else 0
+    axes.set_title(f"nodes covered in both directions (%), n = {total}")
+    axes.set_xlabel("medial-lateral margin (mm)")
+    axes.set_ylabel("dorsal-ventral margin (mm)")
+    if total == 0 or not ml or not dv:
+        _empty_note(axes, "no measured metastatic node")
+        return _save(figure, target)
+    grid = (
+        coverage_2d.pivot(index="dv_margin_mm", columns="ml_margin_mm", values="percent")
+        .reindex(index=dv, columns=ml)
+        .to_numpy(dtype=float)
+    )
+    image = axes.imshow(grid, origin="lower", cmap="viridis", vmin=0, vmax=100, aspect="auto")
+    axes.set_xticks(range(len(ml)), [f"{m:g}" for m in ml])
+    axes.set_yticks(range(len(dv)), [f"{m:g}" for m in dv])
+    for i in range(len(dv)):
+        for j in range(len(ml)):
+            value = grid[i, j]
+            axes.text(
+                j,
+                i,
+                f"{value:.0f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value < 60 else "black",
+            )
+    figure.colorbar(image, ax=axes, label="% of nodes")
+    return _save(figure, target)
+
+
+def farthest_points(nodes: pd.DataFrame) -> pd.DataFrame:
+    """Return each metastatic node's farthest extent in its growth quadrant.
+
+    ``ml_mm`` is negative medial (towards the sternum) / positive lateral,
+    ``dv_mm`` negative ventral / positive dorsal, both in mm from the IMV
+    centre: the corner of the node's extents in its growth quadrant.
+    """
+    meta = metastatic_nodes(nodes)
+    quadrant = meta["quadrant"].astype(str)
+    medial = quadrant.str.startswith("medial")
+    ventral = quadrant.str.endswith("ventral")
+    ml = np.where(medial, -meta["extent_medial_mm"], meta["extent_lateral_mm"])
+    dv = np.where(ventral, -meta["extent_ventral_mm"], meta["extent_dorsal_mm"])
+    frame = pd.DataFrame({"quadrant": quadrant.to_numpy(), "ml_mm": ml, "dv_mm": dv})
+    frame = frame[frame["quadrant"].isin(list(_QUADRANT_COLOURS))]
+    return frame[np.isfinite(frame["ml_mm"]) & np.isfinite(frame["dv_mm"])]
+
+
+def node_scatter_figure(nodes: pd.DataFrame, guideline_mm: float, target: Path) -> Path:
+    """Scatter the farthest node points and node centres around the IMV centre.
+
+    Drawn as a left-sided node on an axial CT in radiological view: medial
+    (towards the sternum) on the viewer's left, ventral up; right-sided nodes
+    are mirrored. The square is the guideline margin around the IMV.
+    """
+    figure = Figure(figsize=(7, 7))
+    points = farthest_points(nodes)
+    meta = metastatic_nodes(nodes)
+    axes.set_title(f"farthest node points around the IMV (n = {len(points)})")
+    axes.set_xlabel("← medial (towards sternum)      offset from IMV (mm)      lateral →")
+    axes.set_ylabel("← dorsal      offset from IMV (mm)      ventral →")
+    if len(meta):
+        axes.scatter(
+            meta["center_ml_mm"],
+            -meta["center_dv_mm"],
+            s=14,
+            color="lightgrey",
+            edgecolor="grey",
+            label="node centre",
+            zorder=2,
+        )
+    for quadrant, colour in _QUADRANT_COLOURS.items():
+        chosen = points[points["quadrant"] == quadrant]
+        if len(chosen):
+            axes.scatter(
+                chosen["ml_mm"],
+                -chosen["dv_mm"],
+                s=28,
+                color=colour,
+                label=f"farthest point, {quadrant.replace('_', '-')} ({len(chosen)})",
+                zorder=3,
+            )
+    g = float(guideline_mm)
+    axes.plot(
+        [-g, g, g, -g, -g],
+        [-g, -g, g, g, -g],
+        color="grey",
+        linestyle="--",
+        linewidth=1,
+        label=f"±{g:g} mm guideline margin",
+    )
+    axes.plot(
+        [0], [0], marker="+", color="black", markersize=14, mew=2, label="IMV centre", zorder=4
+    )
+    axes.axhline(0, color="black", linewidth=0.5)
+    axes.axvline(0, color="black", linewidth=0.5)
+    limit = max(15.0, g + 5.0)
+    if len(points):
+        limit = max(limit, float(np.nanmax(np.abs(points[["ml_mm", "dv_mm"]].to_numpy()))) + 3)
+    axes.set_xlim(-limit, limit)
+    axes.set_ylim(-limit, limit)
+    axes.set_aspect("equal")
+    axes.text(
+        0.02,
+        0.5,
+        "sternum side",
+        transform=axes.transAxes,
+        rotation=90,
+        va="center",
+        fontsize=9,
+        color="dimgrey",
+    )
+    axes.text(
+        0.5,
+        0.02,
+        "axial view, left node in radiological convention; right nodes mirrored",
+        transform=axes.transAxes,
+        ha="center",
+        fontsize=8,
+        color="dimgrey",
+    )
+    if not len(points) and not len(meta):
+        _empty_note(axes, "no metastatic node")
+    else:
+        axes.legend(loc="upper right", fontsize=7)
+    return _save(figure, target)
+
+
+def intercostal_figure(intercostal: pd.DataFrame, target: Path) -> Path:
+    """Bar chart of the percent of patients with a metastatic node per intercostal space."""
+    figure = Figure(figsize=(7, 4.4))
+    spaces = intercostal[intercostal["row"].astype(str).str.isdigit()]
+    denominator_rows = intercostal[intercostal["row"] == "total"]
+    denominator = int(denominator_rows["patients"].iloc[0]) if len(denominator_rows) else 0
+    axes.set_title(f"patients per intercostal space (n = {denominator} with known spaces)")
+    axes.set_xlabel("intercostal space (between rib k and k+1)")
+    axes.set_ylabel("patients (%)")
+    if denominator == 0:
+        _empty_note(axes, "no patient with intercostal spaces")
+        return _save(figure, target)
+    x = np.arange(len(spaces))
+    percent = spaces["percent"].to_numpy(dtype=float)
+    low = percent - spaces["ci_low"].to_numpy(dtype=float)
+    high = spaces["ci_high"].to_numpy(dtype=float) - percent
+    axes.bar(x, percent, color="#4c72b0", yerr=[low, high], capsize=4)
+    for xi, p, n in zip(x, percent, spaces["patients"], strict=True):
+        axes.text(xi, p + 2, f"{int(n)}", ha="center", fontsize=8)
+    axes.set_xticks(x, spaces["row"].tolist())
+    axes.set_ylim(0, 110)
+    axes.grid(axis="y", alpha=0.3)
+    return _save(figure, target)
