@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.exceptions import MissingContextError
 
 from flows.runtime import StageSettings
 from imncohort.config import Config, secret_from_env
@@ -46,10 +47,18 @@ def build_tables_task(settings: StageSettings) -> dict[str, Any]:
     summary = build_tables(
         out, config, secret, clinical, export=Path(settings.export), strict=settings.strict
     )
-    get_run_logger().info(
+    _run_logger().info(
         "tables: %d metastatic nodes, %d patients", summary["metastatic_nodes"], summary["patients"]
     )
     return summary
+
+
+def _run_logger() -> Any:
+    """Return Prefect's run logger inside a run, else this module's logger (``task.fn()``)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logger
 
 
 @flow(name="tables", log_prints=False)

@@ -70,6 +70,13 @@ class SliceGrid:
         affine[:3, 3] = self.origins_lps[k]
         return affine
 
+    def affine_ijk_to_lps(self) -> np.ndarray:
+        """4x4 map of (i, j, k, 1) to LPS assuming evenly spaced slices (first to last)."""
+        affine = self.slice_affine(0)
+        if self.n_slices > 1:
+            affine[:3, 2] = (self.origins_lps[-1] - self.origins_lps[0]) / (self.n_slices - 1)
+        return affine
+
     def pixel_to_xy_lps(self, k: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """(N, 2) LPS x, y of column ``i`` / row ``j`` pixel centres on slice ``k``."""
         pts = (

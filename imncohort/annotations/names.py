@@ -74,7 +74,9 @@ class NameMatcher:
             return NameMatch("rib", side, int(number))
         ts = TOTALSEG_RIB.match(text)
         if ts is not None:
-            return NameMatch("rib", "left" if ts.group(1).lower() == "left" else "right", int(ts.group(2)))
+            return NameMatch(
+                "rib", "left" if ts.group(1).lower() == "left" else "right", int(ts.group(2))
+            )
         for roi_class, patterns in self._classes:
             if any(p.search(text) for p in patterns):
                 return NameMatch(roi_class, self.side(text))

@@ -65,7 +65,9 @@ def label_names(sidecar: Mapping[str, Any]) -> dict[int, str]:
     return {int(k): str(v) for k, v in labels.items()}
 
 
-def grid_from_affine_ras(affine_ras: np.ndarray, shape_ijk: tuple[int, int, int]) -> tuple[SliceGrid, tuple[int, int, int]]:
+def grid_from_affine_ras(
+    affine_ras: np.ndarray, shape_ijk: tuple[int, int, int]
+) -> tuple[SliceGrid, tuple[int, int, int]]:
     """Slice grid of a NIfTI volume and the axis order (i, j, k) that makes k axial.
 
     Parameters
@@ -144,7 +146,7 @@ def read_nifti(
     try:
         img: Any = nib.load(str(path))
         data = np.asarray(img.dataobj)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input
+    except Exception as exc:
         raise InputError(f"cannot read NIfTI: {exc}") from None
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]

@@ -113,7 +113,7 @@ def read_rtstruct(
     """
     try:
         ds = pydicom.dcmread(path, force=True)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input
+    except Exception as exc:
         raise InputError(f"cannot read RTSTRUCT: {exc}") from None
     series_uids = referenced_series_uids(ds)
     for_uid = frame_of_reference_uid(ds)

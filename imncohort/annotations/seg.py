@@ -71,7 +71,7 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
     """
     try:
         seg = hd.seg.segread(path, lazy_frame_retrieval=True)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input
+    except Exception as exc:
         raise InputError(f"cannot read SEG: {exc}") from None
     resolved = resolve(_referenced_series(seg), str(seg.get("FrameOfReferenceUID", "") or ""))
     if resolved is None:
@@ -133,7 +133,11 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
     if origin_xy is None:
         return RoiSet(rel_path, "seg", series_key, ct_grid, [], errors)
     origins = np.column_stack(
-        [np.full(ct_grid.n_slices, origin_xy[0]), np.full(ct_grid.n_slices, origin_xy[1]), ct_grid.z_mm]
+        [
+            np.full(ct_grid.n_slices, origin_xy[0]),
+            np.full(ct_grid.n_slices, origin_xy[1]),
+            ct_grid.z_mm,
+        ]
     )
     grid = SliceGrid(origins, row_dir, col_dir, float(spacing[0]), float(spacing[1]), rows, cols)
     needed = sorted({index for pairs in per_segment.values() for index, _ in pairs})

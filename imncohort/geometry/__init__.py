@@ -20,4 +20,5 @@ Modules, one concept each:
 - :mod:`~imncohort.geometry.intercostal`: rib levels and intercostal spaces.
 - :mod:`~imncohort.geometry.side`: laterality from a name or from x.
 - :mod:`~imncohort.geometry.overlap`: share of a node inside a planned IMN CTV.
+- :mod:`~imncohort.geometry.validation`: argument checks and :class:`GeometryError`.
 """

@@ -21,7 +21,14 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from imncohort.geometry.axes import convex_hull
-from imncohort.geometry.polygons import point_in_rings, polygon_area, ring_depths
+from imncohort.geometry.polygons import (
+    point_in_rings,
+    points_on_boundary,
+    polygon_area,
+    rasterize_rings,
+    ring_depths,
+    ring_inside_ring,
+)
 from imncohort.geometry.sections import (
     CrossSection,
     merge_sections,
@@ -152,7 +159,7 @@ def split_rings_into_blobs(rings_xy: Sequence[npt.ArrayLike]) -> list[list[Float
         parents = [
             m
             for m, d in enumerate(depths)
-            if d == depth - 1 and m != n and _ring_inside(rings[n], rings[m])
+            if d == depth - 1 and m != n and ring_inside_ring(rings[n], rings[m])
         ]
         if not parents:  # inconsistent nesting (touching rings): keep it as its own blob
             blobs.append([rings[n]])
@@ -160,11 +167,6 @@ def split_rings_into_blobs(rings_xy: Sequence[npt.ArrayLike]) -> list[list[Float
         parent = min(parents, key=lambda m: areas[m])
         blobs[blob_of[parent]].append(rings[n])
     return blobs
-
-
-def _ring_inside(inner: FloatArray, outer: FloatArray) -> bool:
-    inside = point_in_rings(inner, [outer])
-    return 2 * int(np.count_nonzero(inside)) > inner.shape[0]
 
 
 def blob_sections_from_rings(
@@ -187,12 +189,25 @@ def blob_sections_from_rings(
     return [section_from_rings(z_mm, blob) for blob in split_rings_into_blobs(rings_xy_lps)]
 
 
-def _segments_cross(a: FloatArray, b: FloatArray) -> bool:
-    """True when an edge of ring ``a`` properly crosses an edge of ring ``b``."""
+def _segments_cross(a: FloatArray, b: FloatArray, lo: FloatArray, hi: FloatArray) -> bool:
+    """True when an edge of ring ``a`` properly crosses an edge of ring ``b``.
+
+    Only edges whose bounding boxes meet the window ``[lo, hi]`` are compared.
+    """
+
+    def edges(ring: FloatArray) -> tuple[FloatArray, FloatArray]:
+        start, end = ring, np.roll(ring, -1, axis=0)
+        keep = np.all(np.minimum(start, end) <= hi, axis=1) & np.all(
+            np.maximum(start, end) >= lo, axis=1
+        )
+        return start[keep], (end - start)[keep]
+
     if a.shape[0] < 2 or b.shape[0] < 2:
         return False
-    p, r = a, np.roll(a, -1, axis=0) - a
-    q, s = b, np.roll(b, -1, axis=0) - b
+    p, r = edges(a)
+    q, s = edges(b)
+    if p.shape[0] == 0 or q.shape[0] == 0:
+        return False
     rxs = r[:, None, 0] * s[None, :, 1] - r[:, None, 1] * s[None, :, 0]
     qp = q[None, :, :] - p[:, None, :]
     qpxr = qp[..., 0] * r[:, None, 1] - qp[..., 1] * r[:, None, 0]
@@ -204,20 +219,40 @@ def _segments_cross(a: FloatArray, b: FloatArray) -> bool:
     return bool(np.any(proper))
 
 
-def regions_overlap(rings_a: Sequence[FloatArray], rings_b: Sequence[FloatArray]) -> bool:
+def _probes(rings: list[FloatArray]) -> FloatArray:
+    """Vertices and edge mid-points of the rings."""
+    return np.concatenate([np.concatenate([r, 0.5 * (r + np.roll(r, -1, axis=0))]) for r in rings])
+
+
+def _probe_strictly_inside(points: FloatArray, rings: list[FloatArray], eps: float) -> bool:
+    """True when some point lies inside the even-odd region and not on its boundary."""
+    inside = point_in_rings(points, rings)
+    candidates = points[inside][:16]
+    if candidates.shape[0] == 0:
+        return False
+    on_edge = np.zeros(candidates.shape[0], dtype=bool)
+    for ring in rings:
+        on_edge |= points_on_boundary(candidates, ring, eps)
+    return bool(np.any(~on_edge))
+
+
+def regions_overlap(rings_a: Sequence[npt.ArrayLike], rings_b: Sequence[npt.ArrayLike]) -> bool:
     """Whether two even-odd regions overlap with positive area (exact, no rasterising).
 
-    They overlap when an edge of one properly crosses an edge of the other, or, when no
-    edges cross, when a vertex of one lies inside the other. Regions that only touch
-    along a boundary do not overlap.
+    First both regions are rasterised on a 64 x 64 grid over their common bounding box
+    (a common pixel centre proves an overlap, and settles identical or collinear
+    boundaries); failing that, they overlap when a vertex or edge mid-point of one lies
+    strictly inside the other, or an edge of one properly crosses an edge of the other
+    (regions whose boundaries do not cross either nest, and then a vertex is inside, or
+    are apart). Regions that only touch along a boundary do not overlap.
 
     Parameters
     ----------
-    rings_a, rings_b : sequence of numpy.ndarray, each (M, 2)
+    rings_a, rings_b : sequence of array_like, each (M, 2)
         Rings in mm of the two regions.
     """
-    a = [as_points(r, "rings_a") for r in rings_a if len(r) >= 3]
-    b = [as_points(r, "rings_b") for r in rings_b if len(r) >= 3]
+    a = [r for r in (as_points(x, "rings_a") for x in rings_a) if r.shape[0] >= 3]
+    b = [r for r in (as_points(x, "rings_b") for x in rings_b) if r.shape[0] >= 3]
     if not a or not b:
         return False
     alo = np.min([r.min(axis=0) for r in a], axis=0)
@@ -226,11 +261,22 @@ def regions_overlap(rings_a: Sequence[FloatArray], rings_b: Sequence[FloatArray]
     bhi = np.max([r.max(axis=0) for r in b], axis=0)
     if np.any(ahi <= blo) or np.any(bhi <= alo):
         return False
-    if any(_segments_cross(ra, rb) for ra in a for rb in b):
+    lo, hi = np.maximum(alo, blo), np.minimum(ahi, bhi)
+    eps = 1e-9 * max(float(np.max(np.maximum(ahi, bhi) - np.minimum(alo, blo))), 1.0)
+    # Quick positive: a common pixel centre on a 64 x 64 grid over the common bounding box
+    # (offset half a cell; the half-open inclusion rule never puts a centre in two regions
+    # that only touch). It also settles identical or collinear boundaries.
+    cells = 64
+    xc = lo[0] + (hi[0] - lo[0]) * (np.arange(cells) + 0.5) / cells
+    yc = lo[1] + (hi[1] - lo[1]) * (np.arange(cells) + 0.5) / cells
+    if np.any(rasterize_rings(a, xc, yc) & rasterize_rings(b, xc, yc)):
         return True
-    return bool(
-        np.any(point_in_rings(np.concatenate(a), b)) or np.any(point_in_rings(np.concatenate(b), a))
-    )
+    # Exact tests for overlaps thinner than a grid cell.
+    if _probe_strictly_inside(_probes(a), b, eps):
+        return True
+    if _probe_strictly_inside(_probes(b), a, eps):
+        return True
+    return any(_segments_cross(ra, rb, lo, hi) for ra in a for rb in b)
 
 
 def _sections_overlap(s: CrossSection, t: CrossSection) -> bool:

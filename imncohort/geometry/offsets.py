@@ -19,7 +19,12 @@ from imncohort.geometry.validation import GeometryError, as_vector
 __all__ = ["QUADRANTS", "NodeOffsets", "node_offsets", "side_sign"]
 
 #: The four growth quadrants, in the order tables list them.
-QUADRANTS: tuple[str, ...] = ("medial_ventral", "medial_dorsal", "lateral_ventral", "lateral_dorsal")
+QUADRANTS: tuple[str, ...] = (
+    "medial_ventral",
+    "medial_dorsal",
+    "lateral_ventral",
+    "lateral_dorsal",
+)
 
 
 @dataclass(frozen=True)
@@ -94,9 +99,7 @@ def node_offsets(
     ml = (section.boundary_xy_lps[:, 0] - imv[0]) * s
     dv = section.boundary_xy_lps[:, 1] - imv[1]
     far = int(np.argmax(ml * ml + dv * dv))
-    quadrant = ("medial" if ml[far] < 0 else "lateral") + (
-        "_ventral" if dv[far] < 0 else "_dorsal"
-    )
+    quadrant = ("medial" if ml[far] < 0 else "lateral") + ("_ventral" if dv[far] < 0 else "_dorsal")
     return NodeOffsets(
         center_ml_mm=float((section.centroid_xy_lps[0] - imv[0]) * s),
         center_dv_mm=float(section.centroid_xy_lps[1] - imv[1]),
@@ -105,5 +108,5 @@ def node_offsets(
         extent_ventral_mm=max(0.0, float(-dv.min())),
         extent_dorsal_mm=max(0.0, float(dv.max())),
         quadrant=quadrant,
-        towards_sternum=ml[far] < 0,
+        towards_sternum=bool(ml[far] < 0),
     )

@@ -20,12 +20,14 @@ __all__ = [
     "grid_around_rings",
     "point_in_polygon",
     "point_in_rings",
+    "points_on_boundary",
     "polygon_area",
     "polygon_centroid",
     "polygon_signed_area",
     "rasterize_rings",
     "rasterize_rings_on_slice",
     "ring_depths",
+    "ring_inside_ring",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -163,12 +165,74 @@ def point_in_rings(points_xy: npt.ArrayLike, rings_xy: Sequence[npt.ArrayLike]) 
     return np.asarray(total % 2 == 1, dtype=np.bool_)
 
 
+def points_on_boundary(points_xy: npt.ArrayLike, ring_xy: npt.ArrayLike, eps: float) -> BoolArray:
+    """Which points lie within ``eps`` (mm) of an edge of a ring.
+
+    Parameters
+    ----------
+    points_xy : array_like, shape (P, 2)
+        Query points in mm.
+    ring_xy : array_like, shape (M, 2)
+        The ring in mm.
+    eps : float
+        Distance tolerance in mm.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (P,)
+    """
+    points = as_points(points_xy, "points_xy")
+    ring = as_points(ring_xy, "ring_xy")
+    if ring.shape[0] == 0 or points.shape[0] == 0:
+        return np.zeros(points.shape[0], dtype=np.bool_)
+    a = ring
+    d = np.roll(ring, -1, axis=0) - ring
+    length2 = np.einsum("ek,ek->e", d, d)
+    rel = points[:, None, :] - a[None, :, :]  # (P, E, 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(length2 > 0, np.einsum("pek,ek->pe", rel, d) / length2, 0.0)
+    t = np.clip(t, 0.0, 1.0)
+    nearest = a[None, :, :] + t[..., None] * d[None, :, :]
+    dist2 = np.sum((points[:, None, :] - nearest) ** 2, axis=-1)
+    return np.asarray(np.any(dist2 <= eps * eps, axis=1), dtype=np.bool_)
+
+
+def ring_inside_ring(inner_xy: npt.ArrayLike, outer_xy: npt.ArrayLike) -> bool:
+    """Whether ring ``inner_xy`` lies inside ring ``outer_xy`` (rings that do not cross).
+
+    The vertices and edge mid-points of ``inner_xy`` vote: those strictly inside
+    ``outer_xy`` against those strictly outside; points on the boundary of ``outer_xy``
+    (within 1e-9 of its size) abstain, so a hole touching its outer ring is still inside.
+
+    Parameters
+    ----------
+    inner_xy, outer_xy : array_like, shape (M, 2)
+        Rings in mm.
+    """
+    inner = as_points(inner_xy, "inner_xy")
+    outer = as_points(outer_xy, "outer_xy")
+    if inner.shape[0] == 0 or outer.shape[0] < 3:
+        return False
+    lo, hi = outer.min(axis=0), outer.max(axis=0)
+    eps = 1e-9 * max(float(np.max(hi - lo)), 1.0)
+    if np.any(inner.min(axis=0) < lo - eps) or np.any(inner.max(axis=0) > hi + eps):
+        return False
+    probes = np.concatenate([inner, 0.5 * (inner + np.roll(inner, -1, axis=0))])
+    inside = _crossings_left(probes, outer) % 2 == 1
+    if inside.all() or not inside.any():
+        return bool(inside[0])  # unanimous: points on the boundary cannot change it
+    voting = ~points_on_boundary(probes, outer, eps)
+    if not np.any(voting):
+        return False  # the same ring
+    return 2 * int(np.count_nonzero(inside[voting])) > int(np.count_nonzero(voting))
+
+
 def ring_depths(rings_xy: Sequence[npt.ArrayLike]) -> list[int]:
     """Nesting depth of each ring: how many of the other rings contain it.
 
-    A ring counts as inside another when the majority of its vertices are (robust to
-    shared or touching vertices). Depth 0 = outer boundary, 1 = hole, 2 = island in a
-    hole, and so on; with the even-odd rule a ring of odd depth bounds a hole.
+    Containment is decided by :func:`ring_inside_ring`. Depth 0 = outer boundary, 1 =
+    hole, 2 = island in a hole, and so on; with the even-odd rule a ring of odd depth
+    bounds a hole.
 
     Parameters
     ----------
@@ -181,22 +245,10 @@ def ring_depths(rings_xy: Sequence[npt.ArrayLike]) -> list[int]:
         One depth per ring, in input order.
     """
     rings = [as_points(r, f"rings_xy[{n}]") for n, r in enumerate(rings_xy)]
-    boxes = [
-        (r.min(axis=0), r.max(axis=0)) if r.shape[0] else (np.zeros(2), np.zeros(2))
-        for r in rings
-    ]
     depths = [0] * len(rings)
     for a, ring_a in enumerate(rings):
-        if ring_a.shape[0] == 0:
-            continue
         for b, ring_b in enumerate(rings):
-            if a == b or ring_b.shape[0] < 3:
-                continue
-            (alo, ahi), (blo, bhi) = boxes[a], boxes[b]
-            if np.any(alo < blo) or np.any(ahi > bhi):
-                continue  # a is not inside b's bounding box
-            inside = _crossings_left(ring_a, ring_b) % 2 == 1
-            if 2 * int(np.count_nonzero(inside)) > ring_a.shape[0]:
+            if a != b and ring_inside_ring(ring_a, ring_b):
                 depths[a] += 1
     return depths
 
@@ -245,12 +297,19 @@ def rasterize_rings(
     straddles = (y0 <= py) != (y1 <= py)  # (R, E)
     with np.errstate(divide="ignore", invalid="ignore"):
         x_at = np.where(straddles, x0 + (py - y0) * (x1 - x0) / (y1 - y0), np.inf)
+    # Count, for every pixel centre, the crossings at or left of it, all rows at once:
+    # shift row r by r * band so that one sorted array holds every row in turn.
+    lo = float(xc.min()) - 1.0
+    span = float(xc.max()) + 1.0 - lo
+    band = 2.0 * span
+    x_at = np.clip(x_at, lo, lo + span) - lo  # missing crossings (inf) land right of all
     x_at.sort(axis=1)
-    counts = straddles.sum(axis=1)
-    for r, row in enumerate(rows):
-        xs = x_at[r, : counts[r]]
-        if xs.size:
-            out[row] = np.searchsorted(xs, xc, side="right") % 2 == 1
+    offsets = band * np.arange(rows.size, dtype=np.float64)[:, None]
+    keys = (x_at + offsets).ravel()
+    queries = (xc - lo)[None, :] + offsets
+    before = x_at.shape[1] * np.arange(rows.size)[:, None]
+    counts = np.searchsorted(keys, queries, side="right") - before
+    out[rows] = counts % 2 == 1
     return out
 
 
@@ -282,8 +341,8 @@ def grid_around_rings(
         raise GeometryError('Argument "rings_xy" holds no vertex.')
     lo = np.floor((allpts.min(axis=0) - margin_mm) / step_mm) * step_mm
     hi = np.ceil((allpts.max(axis=0) + margin_mm) / step_mm) * step_mm
-    nx = int(round((hi[0] - lo[0]) / step_mm)) + 1
-    ny = int(round((hi[1] - lo[1]) / step_mm)) + 1
+    nx = int(np.rint((hi[0] - lo[0]) / step_mm)) + 1
+    ny = int(np.rint((hi[1] - lo[1]) / step_mm)) + 1
     return lo[0] + step_mm * np.arange(nx), lo[1] + step_mm * np.arange(ny)
 
 
@@ -321,8 +380,7 @@ def rasterize_rings_on_slice(
     inv = np.linalg.inv(affine[:2, :2])
     origin_xy = affine[:2, 3] + affine[:2, 2] * float(k)
     rings_ij = [
-        (as_points(r, f"rings_xy_lps[{n}]") - origin_xy) @ inv.T
-        for n, r in enumerate(rings_xy_lps)
+        (as_points(r, f"rings_xy_lps[{n}]") - origin_xy) @ inv.T for n, r in enumerate(rings_xy_lps)
     ]
     return rasterize_rings(
         rings_ij,

@@ -55,7 +55,7 @@ def reference_section(sections: Sequence[CrossSection]) -> CrossSection:
     if tied.size == 1:
         return secs[int(tied[0])]
     z_centre = float((areas * zs).sum() / areas.sum()) if areas.sum() > 0 else float(zs.mean())
-    chosen = min(tied, key=lambda n: (round(abs(zs[n] - z_centre), 9), zs[n]))
+    chosen = min(tied.tolist(), key=lambda n: (round(abs(float(zs[n]) - z_centre), 9), zs[n]))
     return secs[int(chosen)]
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 # tag -> (field name, value type)
 WANTED: dict[int, tuple[str, str]] = {
+    0x00041200: ("dicomdir_offset", "PRESENT"),
     0x00080005: ("specific_character_set", "CS"),
     0x00080016: ("sop_class_uid", "UI"),
     0x00080018: ("sop_instance_uid", "UI"),
@@ -59,6 +60,32 @@ UNDEFINED = 0xFFFFFFFF
 _LONG_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 )
+_SHORT_VRS = frozenset(
+    {
+        b"AE",
+        b"AS",
+        b"AT",
+        b"CS",
+        b"DA",
+        b"DS",
+        b"DT",
+        b"FD",
+        b"FL",
+        b"IS",
+        b"LO",
+        b"LT",
+        b"PN",
+        b"SH",
+        b"SL",
+        b"SS",
+        b"ST",
+        b"TM",
+        b"UI",
+        b"UL",
+        b"US",
+    }
+)
+_PIXEL_DATA_BYTES = b"\xe0\x7f\x10\x00"
 _HH = struct.Struct("<HH")
 _HHI = struct.Struct("<HHI")
 _H = struct.Struct("<H")
@@ -88,6 +115,7 @@ class RawHeader:
     values: dict[int, bytes]
     transfer_syntax_uid: str
     little_endian: bool = True
+    ended_early: bool = False  # the whole file was parsed and it has no pixel data
 
 
 def _need(end: int, n: int, file_size: int, tag: int) -> None:
@@ -146,8 +174,8 @@ def _skip_sequence(buf: bytes, pos: int, explicit: bool, file_size: int, tag: in
                 pos += length
 
 
-def _check_pixel_length(buf: bytes, pos: int, explicit: bool, file_size: int) -> None:
-    """Best effort, within ``buf`` only: raise when an element or the pixel data is cut short."""
+def _check_element_lengths(buf: bytes, pos: int, explicit: bool, file_size: int) -> None:
+    """Best effort, within ``buf`` only: raise when an element runs past the end of the file."""
     n = len(buf)
     while pos + 12 <= n:
         try:
@@ -157,14 +185,44 @@ def _check_pixel_length(buf: bytes, pos: int, explicit: bool, file_size: int) ->
         if length == UNDEFINED:
             return
         if pos + length > file_size:
-            what = "pixel data" if tag == PIXEL_DATA_TAG else "element"
             raise TruncatedFile(
-                f"{what} ({tag >> 16:04X},{tag & 0xFFFF:04X}) needs {length} bytes "
+                f"element ({tag >> 16:04X},{tag & 0xFFFF:04X}) needs {length} bytes "
                 f"but the file ends {file_size - pos} bytes after it starts"
             )
-        if tag == PIXEL_DATA_TAG:
-            return
         pos += length
+
+
+def _pixel_data_missing(buf: bytes, pos: int, explicit: bool, file_size: int) -> bool:
+    """Find the pixel data element after ``pos`` in ``buf`` and check its length.
+
+    Returns True when the whole file is in ``buf`` and holds no pixel data.
+
+    Raises
+    ------
+    TruncatedFile
+        When the pixel data needs more bytes than the file has.
+    """
+    found = buf.find(_PIXEL_DATA_BYTES, pos)
+    while found >= 0:
+        if explicit:
+            vr = buf[found + 4 : found + 6]
+            if vr in (b"OW", b"OB") and found + 12 <= len(buf):
+                length = _I.unpack_from(buf, found + 8)[0]
+                value_pos = found + 12
+                break
+        elif found + 8 <= len(buf):
+            length = _I.unpack_from(buf, found + 4)[0]
+            value_pos = found + 8
+            break
+        found = buf.find(_PIXEL_DATA_BYTES, found + 1)
+    else:
+        return len(buf) >= file_size
+    if length != UNDEFINED and value_pos + length > file_size:
+        raise TruncatedFile(
+            f"pixel data needs {length} bytes but the file ends "
+            f"{file_size - value_pos} bytes after it starts"
+        )
+    return False
 
 
 def parse_header(buf: bytes, file_size: int) -> RawHeader:
@@ -219,16 +277,63 @@ def parse_header(buf: bytes, file_size: int) -> RawHeader:
 
     values: dict[int, bytes] = {}
     wanted = WANTED
+    stop = STOP_TAG
+    # Fast loop over whole element headers inside the buffer; the generic loop below
+    # handles the buffer's tail (end of file, or more data needed).
+    if explicit:
+        while pos + 12 <= n:
+            group, elem = _HH.unpack_from(buf, pos)
+            tag = (group << 16) | elem
+            if tag > stop:
+                break
+            vr = buf[pos + 4 : pos + 6]
+            if vr in _LONG_VRS:
+                length = _I.unpack_from(buf, pos + 8)[0]
+                value_pos = pos + 12
+                if length == UNDEFINED:
+                    pos = _skip_sequence(buf, value_pos, vr != b"UN", file_size, tag)
+                    continue
+            elif vr in _SHORT_VRS:
+                length = _H.unpack_from(buf, pos + 6)[0]
+                value_pos = pos + 8
+            else:
+                raise UnsupportedEncoding(f"invalid VR {vr!r} at byte {pos}")
+            end = value_pos + length
+            if end > n:
+                _need(end, n, file_size, tag)
+            if tag in wanted:
+                values[tag] = buf[value_pos:end]
+            pos = end
+    else:
+        while pos + 8 <= n:
+            group, elem, length = _HHI.unpack_from(buf, pos)
+            tag = (group << 16) | elem
+            if tag > stop:
+                break
+            if length == UNDEFINED:
+                pos = _skip_sequence(buf, pos + 8, False, file_size, tag)
+                continue
+            end = pos + 8 + length
+            if end > n:
+                _need(end, n, file_size, tag)
+            if tag in wanted:
+                values[tag] = buf[pos + 8 : end]
+            pos = end
+    ended_early = False
     while True:
         if pos + 8 > n:
             if pos >= file_size:
-                break  # the dataset ends here, before any tag past the wanted ones
+                ended_early = True  # the dataset ends before any tag past the wanted ones
+                break
             _need(pos + 8, n, file_size, 0)
         if pos + 12 > n and pos + 12 <= file_size:
             raise NeedMoreData(pos + 12)
         tag, value_pos, length, un = _element_header(buf, pos, explicit)
         if tag > STOP_TAG:
-            _check_pixel_length(buf, pos, explicit, file_size)
+            if 0x00280010 in values:  # an image: look for its pixel data
+                ended_early = _pixel_data_missing(buf, pos, explicit, file_size)
+            else:
+                _check_element_lengths(buf, pos, explicit, file_size)
             break
         if length == UNDEFINED:
             pos = _skip_sequence(buf, value_pos, explicit and not un, file_size, tag)
@@ -238,7 +343,7 @@ def parse_header(buf: bytes, file_size: int) -> RawHeader:
         if tag in wanted:
             values[tag] = buf[value_pos:end]
         pos = end
-    return RawHeader(values, transfer_syntax, True)
+    return RawHeader(values, transfer_syntax, True, ended_early)
 
 
 # --- value decoding, shared with the pydicom fallback -------------------------------------
@@ -295,6 +400,10 @@ def _int_or_none(raw: bytes) -> int | None:
         return int(value) if math.isfinite(value) else None
 
 
+_EMPTY_BY_KIND: dict[str, Any] = {"US": None, "IS": None, "DS": (), "PRESENT": False}
+_DEFAULTS: dict[str, Any] = {name: _EMPTY_BY_KIND.get(kind, "") for name, kind in WANTED.values()}
+
+
 def decode_fields(values: Mapping[int, Any], little_endian: bool = True) -> dict[str, Any]:
     """Decode raw element values into the index's field names.
 
@@ -309,28 +418,32 @@ def decode_fields(values: Mapping[int, Any], little_endian: bool = True) -> dict
     -------
     dict
         Every field of :data:`WANTED`: strings (``""`` when absent), ``int | None`` for
-        ``IS`` and ``US`` fields, ``list[float]`` for ``DS`` fields (empty when absent).
+        ``IS`` and ``US`` fields, a sequence of floats for ``DS`` fields (empty when
+        absent or malformed), a bool for presence markers.
     """
-    charset_raw = values.get(0x00080005, b"")
-    charset = _ascii(_as_bytes(charset_raw))
-    fields: dict[str, Any] = {}
-    for tag, (name, kind) in WANTED.items():
-        raw = _as_bytes(values.get(tag, b""), kind, little_endian)
-        if kind == "US":
-            if len(raw) >= 2:
-                fields[name] = int.from_bytes(raw[:2], "little" if little_endian else "big")
-            else:
-                fields[name] = None
-        elif kind == "IS":
-            fields[name] = _int_or_none(raw)
+    charset = _ascii(_as_bytes(values[0x00080005])) if 0x00080005 in values else ""
+    fields = dict(_DEFAULTS)
+    for tag, value in values.items():
+        spec = WANTED.get(tag)
+        if spec is None:
+            continue
+        name, kind = spec
+        raw = value if isinstance(value, bytes) else _as_bytes(value, kind, little_endian)
+        if kind == "UI" or kind == "CS" or kind == "DA":
+            fields[name] = raw.decode("ascii", "replace").strip("\x00 ")
         elif kind == "DS":
             fields[name] = _floats(raw)
+        elif kind == "US":
+            if len(raw) >= 2:
+                fields[name] = int.from_bytes(raw[:2], "little" if little_endian else "big")
+        elif kind == "IS":
+            fields[name] = _int_or_none(raw)
+        elif kind == "PRESENT":
+            fields[name] = True
         elif kind == "PN":
             fields[name] = _text(raw, charset, {0x5E, 0x3D})
-        elif kind == "TEXT":
-            fields[name] = _text(raw, charset, {0x5C})
         else:
-            fields[name] = _ascii(raw)
+            fields[name] = _text(raw, charset, {0x5C})
     return fields
 
 

@@ -34,6 +34,7 @@ from imncohort.index.records import (
     FileEntry,
     aux_kind,
     forced_parse_allowed,
+    kind_of_sop_class,
 )
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,16 @@ def _read_dicom(fd: int, full: str, buf: bytes, size: int, mtime_ns: int) -> Rea
             )
         except (UnsupportedEncoding, struct.error):
             return _read_with_pydicom(full, size, mtime_ns, force=False)
+    return _dicom_result(header, size, mtime_ns)
+
+
+def _dicom_result(header: RawHeader, size: int, mtime_ns: int) -> ReadResult:
     fields = decode_fields(header.values, header.little_endian)
+    if fields["dicomdir_offset"]:  # a DICOMDIR under another name
+        return ReadResult("aux", size, mtime_ns, kind="dicomdir")
+    if header.ended_early and kind_of_sop_class(fields["sop_class_uid"]) == "image":
+        # valid but unusual (pydicom's own test files do it): indexed, and said in the log
+        logger.debug("image file of %d bytes has no pixel data", size)
     return ReadResult("dicom", size, mtime_ns, fields, header.transfer_syntax_uid)
 
 
@@ -175,8 +185,7 @@ def _read_with_pydicom(full: str, size: int, mtime_ns: int, *, force: bool) -> R
         raise
     except Exception as exc:  # pydicom raises many types on bad input
         return ReadResult("junk", size, mtime_ns, reason=_exception_reason(exc))
-    fields = decode_fields(header.values, header.little_endian)
-    return ReadResult("dicom", size, mtime_ns, fields, header.transfer_syntax_uid)
+    return _dicom_result(header, size, mtime_ns)
 
 
 def _read_forced(full: str, size: int, mtime_ns: int) -> ReadResult:
@@ -189,5 +198,4 @@ def _read_forced(full: str, size: int, mtime_ns: int) -> ReadResult:
         return ReadResult("junk", size, mtime_ns, reason=REASON_NOT_DICOM)
     if not has_uid:
         return ReadResult("junk", size, mtime_ns, reason=REASON_NOT_DICOM)
-    fields = decode_fields(header.values, header.little_endian)
-    return ReadResult("dicom", size, mtime_ns, fields, header.transfer_syntax_uid)
+    return _dicom_result(header, size, mtime_ns)

@@ -9,6 +9,7 @@ that an incremental run can drop the rows of changed or deleted files.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -68,7 +69,12 @@ def shard_paths(out: Path, shard: str) -> dict[str, Path]:
     return paths
 
 
-def _first(values: list[float], i: int) -> float:
+@functools.lru_cache(maxsize=8192)
+def _pseudonym(secret: bytes, value: str) -> str:
+    return pseudonym(secret, value) if value else ""
+
+
+def _first(values: Sequence[float], i: int) -> float:
     return values[i] if len(values) > i else math.nan
 
 
@@ -79,8 +85,8 @@ def instance_row(
     f = result.fields
     patient_id = f["patient_id"]
     study_uid = f["study_instance_uid"]
-    patient_key = pseudonym(secret, patient_id) if patient_id else ""
-    study_key = pseudonym(secret, study_uid) if study_uid else ""
+    patient_key = _pseudonym(secret, patient_id)
+    study_key = _pseudonym(secret, study_uid)
     ipp = f["image_position_patient"]
     iop = f["image_orientation_patient"]
     spacing = f["pixel_spacing"]
@@ -140,9 +146,8 @@ def coerce_instances(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.astype({c: "float64" for c in FLOAT_COLUMNS})
     frame = frame.astype({"size": "int64", "mtime_ns": "int64"})
     for column in INSTANCE_COLUMNS:
-        if column not in INT_COLUMNS and column not in FLOAT_COLUMNS:
-            if column not in ("size", "mtime_ns"):
-                frame[column] = frame[column].astype(object)
+        if column not in (*INT_COLUMNS, *FLOAT_COLUMNS, "size", "mtime_ns"):
+            frame[column] = frame[column].astype(object)
     return frame
 
 

@@ -9,6 +9,7 @@ are recorded as errors.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from imncohort.index.records import STAGE, FileEntry
 from imncohort.outputs import ErrorRecord
 
 logger = logging.getLogger(__name__)
+
+REASON_LOOP = "symbolic link loop: points at a directory above it or at itself; not followed"
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,7 @@ def walk_export(
     root_stat = os.stat(root)
     seen_dirs: set[tuple[int, int]] = {(root_stat.st_dev, root_stat.st_ino)}
     # stack of (absolute dir, relative prefix, identities of the dirs above it)
-    stack: list[tuple[str, str, frozenset[tuple[int, int]]]] = [
-        (root, "", frozenset(seen_dirs))
-    ]
+    stack: list[tuple[str, str, frozenset[tuple[int, int]]]] = [(root, "", frozenset(seen_dirs))]
     while stack:
         directory, prefix, ancestors = stack.pop()
         try:
@@ -70,21 +71,20 @@ def walk_export(
             continue
         for child in children:
             rel = prefix + child.name
-            if excluded is not None and child.path == excluded:
-                continue
             try:
-                is_link = child.is_symlink()
+                if child.is_file(follow_symlinks=False):  # the common case: no extra syscall
+                    st = child.stat(follow_symlinks=False)
+                    entries.append(FileEntry(rel, st.st_size, st.st_mtime_ns))
+                    if on_progress is not None and len(entries) % 10_000 == 0:
+                        on_progress(len(entries))
+                    continue
+                if excluded is not None and child.path == excluded:
+                    continue
                 if child.is_dir(follow_symlinks=True):
                     st = child.stat(follow_symlinks=True)
                     ident = (st.st_dev, st.st_ino)
                     if ident in ancestors:
-                        errors.append(
-                            ErrorRecord(
-                                rel,
-                                STAGE,
-                                "symbolic link loop: points at a directory above it; not followed",
-                            )
-                        )
+                        errors.append(ErrorRecord(rel, STAGE, REASON_LOOP))
                         continue
                     if ident in seen_dirs:
                         logger.debug("skipping %s: directory already walked", rel)
@@ -94,17 +94,15 @@ def walk_export(
                 elif child.is_file(follow_symlinks=True):
                     st = child.stat(follow_symlinks=True)
                     entries.append(FileEntry(rel, st.st_size, st.st_mtime_ns))
-                    if on_progress is not None and len(entries) % 10_000 == 0:
-                        on_progress(len(entries))
-                elif is_link:
-                    errors.append(
-                        ErrorRecord(rel, STAGE, "broken symbolic link (its target does not exist)")
-                    )
+                elif child.is_symlink():
+                    os.stat(child.path)  # raises the reason (loop or missing target)
             except OSError as exc:
-                if exc.errno == 40:  # ELOOP: a link pointing at itself
-                    reason = "symbolic link loop; not followed"
+                if exc.errno == errno.ELOOP:  # a link pointing at itself, directly or not
+                    reason = REASON_LOOP
                 elif isinstance(exc, FileNotFoundError):
-                    continue  # vanished during the walk: simply not there
+                    if not child.is_symlink():
+                        continue  # vanished during the walk: simply not there
+                    reason = "broken symbolic link (its target does not exist)"
                 else:
                     reason = f"cannot stat ({exc.strerror or exc})"
                 errors.append(ErrorRecord(rel, STAGE, reason))

@@ -152,7 +152,9 @@ def plan_jobs(
             if len(study_series)
             else str(inst.loc[inst["study_key"] == study, "patient_key"].iloc[0])
         )
-        paths = [a.path for a in annotations[study]] + [a.sidecar for a in annotations[study] if a.sidecar]
+        paths = [a.path for a in annotations[study]] + [
+            a.sidecar for a in annotations[study] if a.sidecar
+        ]
         for geom in geoms.values():
             paths.extend(geom.paths)
         jobs.append(

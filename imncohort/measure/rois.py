@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from imncohort.annotations.models import ContourRoi, MaskRoi, Roi, SliceGrid
+from imncohort.annotations.models import ContourRoi, Roi, SliceGrid
 from imncohort.geometry.components import (
     blob_sections_from_rings,
     group_sections_into_components,
@@ -24,13 +24,23 @@ from imncohort.geometry.polygons import point_in_rings
 from imncohort.geometry.sections import CrossSection, section_from_mask_slice, section_from_rings
 
 
-def _order_key(sections: list[CrossSection]) -> tuple[float, float, float]:
-    """Same component order as the geometry package: lowest z, then x, then y there."""
-    first = min(sections, key=lambda s: s.z_mm)
-    return (round(first.z_mm, 6), float(first.centroid_xy_lps[0]), float(first.centroid_xy_lps[1]))
+def component_order_key(sections: list[CrossSection]) -> tuple[float, float]:
+    """Order of the components of one ROI (``component`` 1, 2, ...): head to feet.
+
+    Superior first by the node's area-weighted centroid z, then by centroid x
+    (patient right first). This is the order of the demo's ground truth; note
+    that the geometry package lists components by their lowest z instead.
+    """
+    areas = np.array([s.area_mm2 for s in sections])
+    weights = areas if areas.sum() > 0 else np.ones_like(areas)
+    z = float((weights * np.array([s.z_mm for s in sections])).sum() / weights.sum())
+    x = float((weights * np.array([s.centroid_xy_lps[0] for s in sections])).sum() / weights.sum())
+    return (-round(z, 3), round(x, 3))
 
 
-def mask_sections(mask_kji: np.ndarray, grid: SliceGrid, offset_ji: tuple[int, int] = (0, 0)) -> list[CrossSection]:
+def mask_sections(
+    mask_kji: np.ndarray, grid: SliceGrid, offset_ji: tuple[int, int] = (0, 0)
+) -> list[CrossSection]:
     """One section per non-empty slice of ``mask_kji`` (slice ``k`` of ``grid``), sorted by z.
 
     ``offset_ji`` is the (row, column) of ``mask_kji[:, 0, 0]`` in the grid.
@@ -73,7 +83,7 @@ class Component:
 
 
 def roi_components(roi: Roi, ct_grid: SliceGrid) -> list[Component]:
-    """Split one ROI into its 3-D connected components, ordered as the geometry package does.
+    """Split one ROI into its 3-D connected components (see :func:`component_order_key`).
 
     Parameters
     ----------
@@ -89,19 +99,21 @@ def roi_components(roi: Roi, ct_grid: SliceGrid) -> list[Component]:
         if not sections:
             return []
         groups = group_sections_into_components(sections, ct_grid.slice_spacing_mm)
-        return [Component(list(g)) for g in groups]
+        return sorted(
+            (Component(list(g)) for g in groups), key=lambda c: component_order_key(c.sections)
+        )
     labels, _ = label_components_3d(roi.mask_kji)
     comps: list[Component] = []
     for index, obj in enumerate(ndimage.find_objects(labels)):
         if obj is None:
             continue
         j0, i0 = int(obj[1].start), int(obj[2].start)
-        sub = np.zeros((roi.grid.n_slices,) + labels[obj].shape[1:], dtype=bool)
+        sub = np.zeros((roi.grid.n_slices, *labels[obj].shape[1:]), dtype=bool)
         sub[obj[0]] = labels[obj] == index + 1
         sections = mask_sections(sub, roi.grid, (j0, i0))
         if sections:
             comps.append(Component(sections, sub, roi.grid, (j0, i0)))
-    comps.sort(key=lambda c: _order_key(c.sections))
+    comps.sort(key=lambda c: component_order_key(c.sections))
     return comps
 
 
@@ -203,7 +215,9 @@ def inside_roi(points_lps: np.ndarray, roi: Roi, ct_grid: SliceGrid) -> np.ndarr
     for k in np.unique(kk[ok]):
         sel = np.flatnonzero(ok & (kk == k))
         ij = np.rint(grid.xy_lps_to_pixel(int(k), pts[sel, :2])).astype(int)
-        valid = (ij[:, 0] >= 0) & (ij[:, 0] < grid.columns) & (ij[:, 1] >= 0) & (ij[:, 1] < grid.rows)
+        valid = (
+            (ij[:, 0] >= 0) & (ij[:, 0] < grid.columns) & (ij[:, 1] >= 0) & (ij[:, 1] < grid.rows)
+        )
         hit = np.zeros(len(sel), dtype=bool)
         hit[valid] = roi.mask_kji[int(k), ij[valid, 1], ij[valid, 0]]
         result[sel] = hit

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,11 +65,19 @@ class Section:
 
 @dataclass(frozen=True)
 class Window:
-    """Scope limits between a trigger and its target."""
+    """Scope limits between a trigger and its target (latin words, CJK characters)."""
 
     pre_words: int
     post_words: int
     cjk_chars: int
+    overrides: tuple[tuple[str, int, int, int], ...] = ()
+
+    def limits(self, category: str) -> tuple[int, int, int]:
+        """Return ``(pre_words, post_words, cjk_chars)`` for a trigger category."""
+        for name, pre, post, cjk in self.overrides:
+            if name == category:
+                return pre, post, cjk
+        return self.pre_words, self.post_words, self.cjk_chars
 
 
 @dataclass(frozen=True)
@@ -104,14 +112,51 @@ class Lexicon:
         return None
 
 
-def _expand(pattern: str) -> str:
-    """Turn spaces into white-space runs and add ASCII word boundaries."""
+def _expand(pattern: str, lead: bool = True) -> str:
+    """Turn spaces into white-space runs and add ASCII word boundaries.
+
+    With ``lead=False`` the leading boundary is left to the caller (it is
+    factored out of an alternation, which makes scanning much faster).
+    """
     body = pattern.replace(" ", r"[\s\-]+")
-    if _ASCII_WORD.match(pattern[:1]):
+    if lead and _ASCII_WORD.match(pattern[:1]):
         body = r"(?<![A-Za-z0-9])" + body
     if _ASCII_WORD.match(pattern[-1:]) or pattern.endswith(("?", ")")):
         body = body + r"(?![A-Za-z0-9])"
     return body
+
+
+def _alternation(items: list[tuple[str, str]]) -> re.Pattern[str]:
+    """Compile named alternatives into one fast regex.
+
+    ASCII-led alternatives share one leading word boundary and are dispatched
+    on their first letter by a lookahead; the others (CJK, punctuation) come
+    after a lookahead on non-ASCII-letter characters. Within a group the order
+    of ``items`` is kept (longest first), so the longest trigger wins.
+    """
+    by_letter: dict[str, list[tuple[str, str]]] = {}
+    generic: list[tuple[str, str]] = []
+    literal: list[tuple[str, str]] = []
+    for group, pattern in items:
+        first = pattern[:1]
+        if first.isascii() and first.isalpha():
+            by_letter.setdefault(first.lower(), []).append((group, pattern))
+        elif first.isascii() and (first.isdigit() or first in "\\([.^$*+?{|"):
+            generic.append((group, pattern))
+        else:
+            literal.append((group, pattern))
+    parts = []
+    if by_letter:
+        branches = []
+        for letter, alts in sorted(by_letter.items()):
+            inner = "|".join(f"(?P<{g}>{_expand(p, lead=False)})" for g, p in alts)
+            branches.append(f"(?=[{letter}{letter.upper()}])(?:{inner})")
+        parts.append(f"(?<![A-Za-z0-9])(?:{'|'.join(branches)})")
+    parts.extend(f"(?P<{g}>{_expand(p)})" for g, p in generic)
+    if literal:
+        inner = "|".join(f"(?P<{g}>{_expand(p)})" for g, p in literal)
+        parts.append(f"(?=[^A-Za-z0-9\\s])(?:{inner})")
+    return re.compile("|".join(parts), re.IGNORECASE)
 
 
 def _check(pattern: str, where: str, source: str) -> str:
@@ -160,9 +205,7 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
         for j, pattern in enumerate(term.patterns):
             term_alternatives.append((f"t{k}_{j}", term.term, pattern))
     term_alternatives.sort(key=lambda item: -len(item[2]))
-    term_regex = re.compile(
-        "|".join(f"(?P<{g}>{_expand(p)})" for g, _, p in term_alternatives), re.IGNORECASE
-    )
+    term_regex = _alternation([(g, p) for g, _, p in term_alternatives])
     term_groups = {g: t for g, t, _ in term_alternatives}
 
     by_pattern: dict[str, dict[str, Any]] = {}
@@ -221,9 +264,7 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
         )
         for s in ordered
     )
-    trigger_regex = re.compile(
-        "|".join(f"(?P<g{k}>{_expand(t.text)})" for k, t in enumerate(triggers)), re.IGNORECASE
-    )
+    trigger_regex = _alternation([(f"g{k}", t.text) for k, t in enumerate(triggers)])
 
     sections: list[Section] = []
     for i, entry in enumerate(_list(raw, "sections", source)):
@@ -241,11 +282,22 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
     )
 
     window_raw = raw.get("window") or {}
-    window = Window(
-        pre_words=int(window_raw.get("pre_words", 8)),
-        post_words=int(window_raw.get("post_words", 4)),
-        cjk_chars=int(window_raw.get("cjk_chars", 16)),
-    )
+    pre_words = int(window_raw.get("pre_words", 8))
+    post_words = int(window_raw.get("post_words", 4))
+    cjk_chars = int(window_raw.get("cjk_chars", 16))
+    overrides = []
+    for category in CATEGORIES:
+        spec = window_raw.get(category)
+        if isinstance(spec, Mapping):
+            overrides.append(
+                (
+                    category,
+                    int(spec.get("pre_words", pre_words)),
+                    int(spec.get("post_words", post_words)),
+                    int(spec.get("cjk_chars", cjk_chars)),
+                )
+            )
+    window = Window(pre_words, post_words, cjk_chars, tuple(overrides))
     return Lexicon(
         terms=tuple(terms),
         term_regex=term_regex,
@@ -289,6 +341,7 @@ def _load_cached(path: str) -> Lexicon:
     return parse_lexicon(raw, source=path)
 
 
+@functools.lru_cache(maxsize=4096)
 def term_pattern(phrase: str) -> re.Pattern[str]:
     """Return a regex for an arbitrary target ``phrase`` (flexible spaces, optional plural)."""
     words = phrase.split()
@@ -306,8 +359,3 @@ def _expand_bounds(body: str, first: str, last: str) -> str:
     if _ASCII_WORD.match(last):
         body += r"(?![A-Za-z0-9])"
     return body
-
-
-def sequence_of(values: Sequence[str]) -> tuple[str, ...]:
-    """Return ``values`` as a tuple (helper for frozen records)."""
-    return tuple(values)

@@ -21,6 +21,7 @@ from imncohort.outputs import ErrorRecord, atomic_path, write_csv, write_stage_e
 from imncohort.tables import figures
 from imncohort.tables.characteristics import characteristics_table
 from imncohort.tables.coverage import (
+    coverage_2d_matrix,
     coverage_2d_table,
     coverage_patients_table,
     coverage_table,
@@ -93,7 +94,7 @@ def compute_tables(inputs: TableInputs, config: Config) -> dict[str, pd.DataFram
 
 
 def study_group(nodes: pd.DataFrame, cohort: pd.DataFrame) -> list[str]:
-    """Return the study group: confirmed patients of the cohort and patients with metastatic nodes."""
+    """Return the study group: confirmed patients and patients with metastatic nodes."""
     keys = set(confirmed_patients(cohort))
     keys.update(metastatic_nodes(nodes)["patient_key"].astype(str))
     keys.discard("")
@@ -226,7 +227,8 @@ _CAPTIONS = {
     "coverage_2d": (
         "Coverage in both directions",
         "Percent of metastatic nodes covered by the medial-lateral and the dorsal-ventral "
-        "margin at once.",
+        "margin at once (shown here as rows = dorsal-ventral margin, columns = "
+        "medial-lateral margin; the CSV has one row per pair).",
     ),
     "intercostal": (
         "Intercostal spaces",
@@ -415,8 +417,10 @@ def build_tables(
         ("Clinical table", "yes" if clinical is not None else "none"),
         ("Bad inputs (errors.csv)", str(len(errors))),
     ]
+    shown = dict(tables)
+    shown["coverage_2d"] = coverage_2d_matrix(tables["coverage_2d"])
     report_tables = [
-        ReportTable(name, _CAPTIONS[name][0], _CAPTIONS[name][1], tables[name], empty.get(name, ""))
+        ReportTable(name, _CAPTIONS[name][0], _CAPTIONS[name][1], shown[name], empty.get(name, ""))
         for name in TABLE_NAMES
     ]
     content = ReportContent(

@@ -146,3 +146,16 @@ def smallest_margin(coverage: pd.DataFrame, direction: str, target_percent: floa
     if reached.empty:
         return None
     return float(reached["margin_mm"].min())
+
+
+def coverage_2d_matrix(coverage_2d: pd.DataFrame) -> pd.DataFrame:
+    """Return the 2-D coverage as a matrix for display: one row per dorsal-ventral margin.
+
+    Columns are ``dv_margin_mm`` then one column ``ml_<margin>mm`` per
+    medial-lateral margin, holding the percent covered in both directions.
+    """
+    if coverage_2d.empty:
+        return pd.DataFrame(columns=["dv_margin_mm"])
+    matrix = coverage_2d.pivot(index="dv_margin_mm", columns="ml_margin_mm", values="percent")
+    matrix.columns = [f"ml_{m:g}mm" for m in matrix.columns]
+    return matrix.reset_index()

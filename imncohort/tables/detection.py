@@ -84,7 +84,7 @@ def modality_detection_table(
     for modality in modalities:
         having = set(listed.loc[listed["modality"] == modality, "patient_key"])
         detected = having & set(affirmed.loc[affirmed["modality"] == modality, "patient_key"])
-        rows.append(_row(modality, MODALITY_LABELS.get(modality, modality), having, detected))
+        rows.append(_row(modality, MODALITY_LABELS.get(modality) or modality, having, detected))
     having_any = set(listed["patient_key"])
     detected_any = having_any & set(affirmed["patient_key"])
     rows.append(_row("combined", "any modality", having_any, detected_any))

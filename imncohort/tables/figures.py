@@ -56,7 +56,8 @@ def coverage_curves_figure(
     The guideline margin is a vertical dashed line; for each target percentage
     a horizontal dotted line and a marker at the smallest margin reaching it.
     """
-    figure = Figure()
+    figure = Figure(figsize=(11, 4.4))
+    panels = figure.subplots(1, 2, sharey=True)
     for axes, direction, colour in zip(
         panels, ("medial_lateral", "dorsal_ventral"), ("#1f77b4", "#d62728"), strict=True
     ):
@@ -78,27 +79,24 @@ def coverage_curves_figure(
             x, rows["ci_low"], rows["ci_high"], color=colour, alpha=0.2, label="Wilson 95% CI"
         )
         axes.plot(x, rows["percent"], marker="o", color=colour, label="nodes covered")
-        for number, percent in enumerate(targets_percent):
+        reached = []
+        for percent in targets_percent:
             margin = smallest_margin(coverage, direction, percent)
             axes.axhline(percent, color="black", linestyle=":", linewidth=0.8)
             if margin is None:
-                axes.annotate(
-                    f"{percent:g}% not reached",
-                    xy=(x.max(), percent),
-                    xytext=(-4, 4 + 12 * number),
-                    textcoords="offset points",
-                    ha="right",
-                    fontsize=8,
-                )
+                reached.append(f"{percent:g}%: not reached up to {x.max():g} mm")
                 continue
             axes.plot([margin], [percent], marker="v", color="black", markersize=9)
-            axes.annotate(
-                f"{percent:g}% at {margin:g} mm",
-                xy=(margin, percent),
-                xytext=(6, -14 - 12 * number),
-                textcoords="offset points",
-                fontsize=8,
-            )
+            reached.append(f"{percent:g}%: reached at {margin:g} mm")
+        axes.text(
+            0.03,
+            0.97,
+            "\n".join(reached),
+            transform=axes.transAxes,
+            va="top",
+            fontsize=9,
+            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "#999"},
+        )
         axes.legend(loc="lower right", fontsize=8)
     panels[0].set_ylabel("metastatic nodes covered (%)")
     return _save(figure, target)
@@ -107,6 +105,7 @@ def coverage_curves_figure(
 def coverage_heatmap_figure(coverage_2d: pd.DataFrame, target: Path) -> Path:
     """Plot the percent of nodes covered in both directions as a heat map (ml x dv margins)."""
     figure = Figure(figsize=(7.5, 6))
+    axes = figure.subplots()
     ml = sorted(coverage_2d["ml_margin_mm"].unique())
     dv = sorted(coverage_2d["dv_margin_mm"].unique())
     total = int(coverage_2d["nodes_total"].max()) if len(coverage_2d) else 0
@@ -166,6 +165,7 @@ def node_scatter_figure(nodes: pd.DataFrame, guideline_mm: float, target: Path) 
     are mirrored. The square is the guideline margin around the IMV.
     """
     figure = Figure(figsize=(7, 7))
+    axes = figure.subplots()
     points = farthest_points(nodes)
     meta = metastatic_nodes(nodes)
     axes.set_title(f"farthest node points around the IMV (n = {len(points)})")
@@ -241,6 +241,7 @@ def node_scatter_figure(nodes: pd.DataFrame, guideline_mm: float, target: Path) 
 def intercostal_figure(intercostal: pd.DataFrame, target: Path) -> Path:
     """Bar chart of the percent of patients with a metastatic node per intercostal space."""
     figure = Figure(figsize=(7, 4.4))
+    axes = figure.subplots()
     spaces = intercostal[intercostal["row"].astype(str).str.isdigit()]
     denominator_rows = intercostal[intercostal["row"] == "total"]
     denominator = int(denominator_rows["patients"].iloc[0]) if len(denominator_rows) else 0
@@ -256,7 +257,7 @@ def intercostal_figure(intercostal: pd.DataFrame, target: Path) -> Path:
     high = spaces["ci_high"].to_numpy(dtype=float) - percent
     axes.bar(x, percent, color="#4c72b0", yerr=[low, high], capsize=4)
     for xi, p, n in zip(x, percent, spaces["patients"], strict=True):
-        axes.text(xi, p + 2, f"{int(n)}", ha="center", fontsize=8)
+        axes.text(float(xi), p / 2, f"{int(n)}", ha="center", fontsize=9, color="white")
     axes.set_xticks(x, spaces["row"].tolist())
     axes.set_ylim(0, 110)
     axes.grid(axis="y", alpha=0.3)

@@ -1,0 +1,398 @@
+"""How fast is the index? Builds a synthetic CT export and times five ways to scan it.
+
+Usage::
+
+    python benchmarks/index_speed.py [--files 20000] [--repeats 3] [--prefect] [--sparse]
+
+Measures medians of repeated runs (warm page cache):
+
+(a) a naive loop of ``pydicom.dcmread(f, stop_before_pixels=True)`` in one process;
+(b) ``imncohort`` index cold (no previous index) with a local Dask cluster of 2 workers
+    (library level; cluster start-up reported apart), also in one process, and once
+    through the Prefect flow with ``--prefect``;
+(c) the index re-run with nothing changed;
+(d) the physical floor: open + read the first 8 KB of every file;
+(e) a bare ``os.scandir`` + ``stat`` walk.
+
+Every CT file is 256 x 256 x 16 bit; the files are written from one template
+dataset whose UIDs and positions are patched in place, so building 20,000 takes
+seconds. 1 % of the files are junk (truncated, empty, text named .dcm, random bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+ROWS = COLUMNS = 256
+SLICES_PER_SERIES = 100
+SERIES_PER_STUDY = 2
+UID_ROOT = "1.2.826.0.1.3680043.10.543."
+SECRET = b"benchmark-secret"
+
+
+def _placeholder_uid(tag: str) -> str:
+    return f"{UID_ROOT}{tag}.{'9' * 12}"
+
+
+PLACEHOLDERS = {
+    "sop": _placeholder_uid("1"),
+    "study": _placeholder_uid("2"),
+    "series": _placeholder_uid("3"),
+    "for": _placeholder_uid("4"),
+    "pid": "PID99999999",
+    "pname": "PNAME^PLACEHOLDER9",
+    "inst": "99999 ",
+    "ipp": "-250.000\\-250.000\\+9999.000",
+    "sloc": "+9999.000",
+}
+
+
+def template_bytes() -> tuple[bytes, int]:
+    """Return (header bytes up to and including the PixelData element header, pixel bytes)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = CTImageStorage
+    meta.MediaStorageSOPInstanceUID = PLACEHOLDERS["sop"]
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = UID_ROOT + "0"
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.SOPClassUID = CTImageStorage
+    ds.SOPInstanceUID = PLACEHOLDERS["sop"]
+    for name in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate"):
+        setattr(ds, name, "20240115")
+    for name in ("StudyTime", "SeriesTime", "AcquisitionTime", "ContentTime"):
+        setattr(ds, name, "101500.000000")
+    ds.AccessionNumber = "ACC0000001"
+    ds.Modality = "CT"
+    ds.Manufacturer = "SYNTHETIC"
+    ds.InstitutionName = "Benchmark Hospital"
+    ds.ReferringPhysicianName = "REF^DOCTOR"
+    ds.StationName = "CT01"
+    ds.StudyDescription = "CT CHEST WITH CONTRAST"
+    ds.SeriesDescription = "AXIAL 2.5MM"
+    ds.ManufacturerModelName = "Model X"
+    ref = Dataset()
+    ref.ReferencedSOPClassUID = CTImageStorage
+    ref.ReferencedSOPInstanceUID = UID_ROOT + "5.1"
+    ds.ReferencedImageSequence = Sequence([ref])
+    ds.PatientName = PLACEHOLDERS["pname"]
+    ds.PatientID = PLACEHOLDERS["pid"]
+    ds.PatientBirthDate = "19600101"
+    ds.PatientSex = "F"
+    ds.PatientAge = "064Y"
+    ds.BodyPartExamined = "CHEST"
+    ds.SliceThickness = "2.5"
+    ds.KVP = "120"
+    ds.DataCollectionDiameter = "500"
+    ds.SoftwareVersions = "1.0"
+    ds.ReconstructionDiameter = "500"
+    ds.DistanceSourceToDetector = "1040"
+    ds.GantryDetectorTilt = "0"
+    ds.TableHeight = "150"
+    ds.RotationDirection = "CW"
+    ds.ExposureTime = "500"
+    ds.XRayTubeCurrent = "200"
+    ds.Exposure = "100"
+    ds.FilterType = "BODY"
+    ds.GeneratorPower = "24"
+    ds.FocalSpots = "1.2"
+    ds.ConvolutionKernel = "STANDARD"
+    ds.PatientPosition = "HFS"
+    ds.StudyInstanceUID = PLACEHOLDERS["study"]
+    ds.SeriesInstanceUID = PLACEHOLDERS["series"]
+    ds.StudyID = "1"
+    ds.SeriesNumber = "2"
+    ds.AcquisitionNumber = "1"
+    ds.InstanceNumber = PLACEHOLDERS["inst"]
+    ds.ImagePositionPatient = PLACEHOLDERS["ipp"]
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.FrameOfReferenceUID = PLACEHOLDERS["for"]
+    ds.PositionReferenceIndicator = ""
+    ds.SliceLocation = PLACEHOLDERS["sloc"]
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows = ROWS
+    ds.Columns = COLUMNS
+    ds.PixelSpacing = ["0.9765625", "0.9765625"]
+    ds.BitsAllocated = 16
+    ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 1
+    ds.WindowCenter = "40"
+    ds.WindowWidth = "400"
+    ds.RescaleIntercept = "-1024"
+    ds.RescaleSlope = "1"
+    ds.RescaleType = "HU"
+    n_pixel = ROWS * COLUMNS * 2
+    ds.PixelData = b"\0" * n_pixel
+    buffer = BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.save_as(buffer, enforce_file_format=True)
+    data = buffer.getvalue()
+    return data[: len(data) - n_pixel], n_pixel
+
+
+def _fill(value: str, placeholder: str) -> bytes:
+    if len(value) > len(placeholder):
+        raise ValueError(f"{value!r} longer than its placeholder {placeholder!r}")
+    return value.ljust(len(placeholder)).encode("ascii")
+
+
+def build_export(root: Path, n_files: int, sparse: bool, seed: int = 0) -> list[Path]:
+    """Write ``n_files`` CT files (99 %) and junk (1 %) under ``root``; return all paths."""
+    header, n_pixel = template_bytes()
+    pixels = b"\0" * n_pixel
+    rng = random.Random(seed)
+    n_junk = max(1, n_files // 100)
+    n_ct = n_files - n_junk
+    placeholders = {k: v.encode("ascii") for k, v in PLACEHOLDERS.items()}
+    paths: list[Path] = []
+    slices_per_study = SLICES_PER_SERIES * SERIES_PER_STUDY
+    for i in range(n_ct):
+        study, rest = divmod(i, slices_per_study)
+        series, index = divmod(rest, SLICES_PER_SERIES)
+        values = {
+            "sop": f"{UID_ROOT}1.1{i + 1:011d}",
+            "study": f"{UID_ROOT}2.1{study + 1:011d}",
+            "series": f"{UID_ROOT}3.1{study + 1:09d}{series:02d}",
+            "for": f"{UID_ROOT}4.1{study + 1:011d}",
+            "pid": f"PID{study + 1:08d}",
+            "pname": f"DOE^JANE{study + 1:06d}",
+            "inst": str(index + 1),
+            "ipp": f"-250.000\\-250.000\\{-2.5 * index:+.3f}",
+            "sloc": f"{-2.5 * index:+.3f}",
+        }
+        data = header
+        for key, value in values.items():
+            new = _fill(value, PLACEHOLDERS[key])
+            data = data.replace(placeholders[key], new)
+        directory = root / f"P{study:05d}" / f"S{series}"
+        if index == 0:
+            directory.mkdir(parents=True, exist_ok=True)
+        name = f"IM{index:04d}" if i % 2 else f"IM{index:04d}.dcm"
+        path = directory / name
+        with open(path, "wb") as handle:
+            handle.write(data)
+            if sparse:
+                handle.seek(n_pixel - 1, os.SEEK_CUR)
+                handle.write(b"\0")
+            else:
+                handle.write(pixels)
+        paths.append(path)
+    junk_dir = root / "misc"
+    junk_dir.mkdir(exist_ok=True)
+    for j in range(n_junk):
+        kind = j % 4
+        path = junk_dir / ("note.dcm" if kind == 1 else f"junk{j:05d}")
+        path = path.with_name(f"{j:05d}_{path.name}")
+        if kind == 0:  # truncated DICOM
+            path.write_bytes(header[: rng.randint(200, len(header) - 10)])
+        elif kind == 1:
+            path.write_text("This is a note, not an image.\n" * 20)
+        elif kind == 2:
+            path.write_bytes(b"")
+        else:
+            path.write_bytes(rng.randbytes(2048))
+        paths.append(path)
+    return paths
+
+
+def naive_pydicom(paths: list[Path]) -> int:
+    """(a) dcmread(stop_before_pixels=True) of every file in one process."""
+    from pydicom import dcmread
+
+    ok = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in paths:
+            try:
+                dcmread(path, stop_before_pixels=True)
+                ok += 1
+            except Exception:
+                pass
+    return ok
+
+
+def read_8k(paths: list[Path]) -> int:
+    """(d) open + read the first 8 KB of every file."""
+    total = 0
+    for path in paths:
+        with open(path, "rb") as handle:
+            total += len(handle.read(8192))
+    return total
+
+
+def scandir_walk(root: Path) -> int:
+    """(e) bare os.scandir + stat of every file."""
+    n = 0
+    stack = [str(root)]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    entry.stat()
+                    n += 1
+    return n
+
+
+def timed(fn: Callable[[], Any], repeats: int, before: Callable[[], None] | None = None) -> float:
+    """Median seconds of ``repeats`` calls of ``fn`` (``before`` runs untimed before each)."""
+    times = []
+    for _ in range(repeats):
+        if before is not None:
+            before()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _worker_maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the export, run the measurements, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=20000, help="files in the export")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement")
+    parser.add_argument("--prefect", action="store_true", help="also time the Prefect flow")
+    parser.add_argument("--sparse", action="store_true", help="write pixel data as holes")
+    parser.add_argument("--skip-naive", action="store_true", help="skip (a) (slow at 100k)")
+    parser.add_argument("--workdir", type=Path, help="where to build (default: a temp dir)")
+    args = parser.parse_args(argv)
+
+    from distributed import Client, LocalCluster
+
+    from imncohort.index.build import index_export
+
+    workdir = Path(tempfile.mkdtemp(prefix="imncohort-bench-", dir=args.workdir))
+    export = workdir / "export"
+    out = workdir / "out"
+    try:
+        start = time.perf_counter()
+        paths = build_export(export, args.files, args.sparse)
+        build_seconds = time.perf_counter() - start
+        print(f"built {len(paths)} files in {build_seconds:.1f} s under {export}", flush=True)
+        read_8k(paths)  # warm the page cache for every measurement alike
+        results: dict[str, float] = {}
+        results["e"] = timed(lambda: scandir_walk(export), args.repeats)
+        results["d"] = timed(lambda: read_8k(paths), args.repeats)
+        if not args.skip_naive:
+            results["a"] = timed(lambda: naive_pydicom(paths), args.repeats)
+
+        def clean() -> None:
+            shutil.rmtree(out, ignore_errors=True)
+
+        def index(executor: Any = None) -> dict[str, Any]:
+            return index_export(
+                export, out, chunk_size=2000, secret=SECRET, executor=executor
+            )
+
+        results["b1"] = timed(index, args.repeats, before=clean)
+        start = time.perf_counter()
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        )
+        client = Client(cluster)
+        cluster_seconds = time.perf_counter() - start
+        executor = client.get_executor()
+        summary: dict[str, Any] = {}
+
+        def cold() -> None:
+            summary.update(index(executor))
+
+        results["b"] = timed(cold, args.repeats, before=clean)
+        worker_rss = client.run(_worker_maxrss_mb)
+        driver_rss = _worker_maxrss_mb()
+        rerun: dict[str, Any] = {}
+
+        def warm() -> None:
+            rerun.update(index(executor))
+
+        results["c"] = timed(warm, args.repeats)
+        client.close()
+        cluster.close()
+        if args.prefect:
+            results["bp"] = _time_prefect(export, out)
+
+        n = len(paths)
+        rows = [
+            ("a", "naive pydicom dcmread(stop_before_pixels), 1 process"),
+            ("b", "imncohort index cold, Dask 2 workers (library)"),
+            ("b1", "imncohort index cold, 1 process (library)"),
+            ("bp", "imncohort index cold via Prefect flow (1 run)"),
+            ("c", "imncohort index re-run, nothing changed"),
+            ("d", "open + read first 8 KB of every file"),
+            ("e", "bare os.scandir + stat walk"),
+        ]
+        print()
+        print(f"files: {n} ({n - n // 100} CT 256x256 + {n // 100} junk), repeats: {args.repeats}")
+        print(f"{'':3} {'measurement':58} {'median s':>9} {'files/s':>10}")
+        for key, label in rows:
+            if key in results:
+                seconds = results[key]
+                print(f"({key:2}) {label:57} {seconds:9.3f} {n / seconds:10.0f}")
+        print()
+        if "a" in results:
+            ratio = results["a"] / results["b"]
+            print(f"(a)/(b)  = {ratio:6.1f}x faster than naive   (target >= 5x)")
+            print(f"(a)/(b1) = {results['a'] / results['b1']:6.1f}x (one process, no Dask)")
+        print(f"(c)/(e)  = {results['c'] / results['e']:6.2f}x of a bare walk     (target <= 3x)")
+        print(f"(b)/(d)  = {results['b'] / results['d']:6.2f}x of the 8 KB read floor")
+        print(f"local Dask cluster start-up (not in (b)): {cluster_seconds:.2f} s")
+        print(
+            f"peak RSS during (b): driver {driver_rss:.0f} MB, workers "
+            + ", ".join(f"{v:.0f} MB" for v in worker_rss.values())
+            + "  (target < 1 GB each at 100,000 files)"
+        )
+        print(
+            f"index: {summary.get('instances')} instances, {summary.get('series')} series, "
+            f"{summary.get('studies')} studies, {summary.get('junk')} junk; "
+            f"re-run read {rerun.get('files_read')} files"
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _time_prefect(export: Path, out: Path) -> float:
+    """One cold run of the Prefect flow (includes the embedded API and cluster start-up)."""
+    import flows  # noqa: F401  (configures Prefect's environment)
+    from flows.index import run_index
+    from flows.runtime import StageSettings
+
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    run_index(StageSettings(export, out, None, 2, None, False))
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Prefect flow of the measure stage: one task per batch of studies, on Dask.
+
+Importing this module runs ``flows/__init__.py`` first, which configures Prefect.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+
+from flows.runtime import StageSettings, task_runner
+from imncohort.config import Config, load_config
+from imncohort.errors import ImnCohortError, InputError
+from imncohort.measure.plan import StudyJob
+from imncohort.measure.stage import (
+    batches,
+    finish_stage,
+    measure_batch,
+    plan_stage,
+    rebuild_cohort,
+)
+from imncohort.measure.study import StudyResult
+from imncohort.outputs import ensure_writable
+
+BATCHES_PER_WORKER = 4
+
+
+@task(name="measure-batch", retries=1, retry_delay_seconds=2)
+def measure_batch_task(
+    jobs: list[StudyJob], export: str, out: str, config: Config
+) -> list[StudyResult]:
+    """Measure one batch of studies (rows, errors, QC pictures, kept state)."""
+    return measure_batch(jobs, export, out, config)
+
+
+@flow(name="measure")
+def measure_flow(
+    export: str,
+    out: str,
+    config_path: str | None = None,
+    workers: int | None = None,
+    dask_address: str | None = None,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """Measure every annotated node of the indexed export and write ``OUT/nodes.csv``.
+
+    Parameters
+    ----------
+    export, out
+        The export root (read only) and the output directory (with ``OUT/index``).
+    config_path
+        Optional user YAML file.
+    workers, dask_address
+        Local cluster size, or an existing Dask scheduler.
+    strict
+        Fail when any input was bad (after writing the outputs).
+    """
+    logger = get_run_logger()
+    start = time.perf_counter()
+    config = load_config(config_path)
+    out_path = ensure_writable(Path(out))
+    todo, kept, plan_errors = plan_stage(Path(export), out_path, config)
+    n_workers = workers or config.dask.workers
+    groups = batches(todo, max(1, n_workers * BATCHES_PER_WORKER))
+    futures = [measure_batch_task.submit(g, str(export), str(out_path), config) for g in groups]
+    results = kept + [r for f in futures for r in f.result()]
+    summary = finish_stage(out_path, results, plan_errors, time.perf_counter() - start)
+    summary["remeasured"] = len(todo)
+    try:
+        rebuild_cohort(out_path)
+    except ImportError:
+        logger.warning("imncohort.reports.cohort is not available; cohort.csv not rebuilt")
+    logger.info(
+        "measure: %d studies, %d nodes (%d metastatic), %d errors in %.1f s",
+        summary["studies"],
+        summary["nodes"],
+        summary["metastatic"],
+        summary["errors"],
+        summary["seconds"],
+    )
+    if strict and summary["errors"]:
+        raise InputError(
+            f"measure met {summary['errors']} bad input(s) under --strict; "
+            f"see '{out_path}/errors.csv'"
+        )
+    return summary
+
+
+def run_measure(settings: StageSettings) -> dict[str, Any]:
+    """Run :func:`measure_flow` with the Dask task runner of ``settings``."""
+    config = settings.config()
+    runner = task_runner(config, settings.workers, settings.dask_address)
+    result: dict[str, Any] = measure_flow.with_options(task_runner=runner)(
+        **settings.as_parameters()
+    )
+    return result
+
+
+__all__ = ["ImnCohortError", "measure_batch_task", "measure_flow", "run_measure"]

@@ -1,0 +1,483 @@
+"""Plan, run and finalize an index: walk, chunk, shards, manifest, tables.
+
+``plan_index`` walks the export and compares it with ``OUT/index/manifest.parquet``:
+files whose ``(path, size, mtime_ns)`` are unchanged keep their shard rows; new
+and changed files are split into chunks of new shards; shards holding changed or
+deleted files are rewritten without them at finalize. ``index_chunk`` (one per
+chunk, anywhere) writes the shards; ``finalize_index`` builds the tables. The
+result of an incremental run equals a fresh index of the same export.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets as secrets_module
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from imncohort.errors import ExportError
+from imncohort.index.dicomdir import check_dicomdirs
+from imncohort.index.records import (
+    FILE_COLUMNS,
+    IDENTITY_COLUMNS,
+    INSTANCE_COLUMNS,
+    MANIFEST_COLUMNS,
+    STAGE,
+    FileEntry,
+)
+from imncohort.index.shards import (
+    ERROR_SHARD_COLUMNS,
+    IDENTITY_SHARD_COLUMNS,
+    ChunkSummary,
+    coerce_instances,
+    index_chunk,
+    shard_dir,
+    shard_paths,
+)
+from imncohort.index.tables import build_series, build_studies
+from imncohort.index.walk import walk_export
+from imncohort.keys import pseudonym, restricted_dir
+from imncohort.outputs import ErrorRecord, write_json, write_parquet, write_stage_errors
+
+logger = logging.getLogger(__name__)
+
+INDEX_FORMAT = 1
+TABLES = ("instances", "series", "studies", "files")
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Files to read into one new shard."""
+
+    shard: str
+    entries: list[FileEntry]
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    """What a run must do; built by :func:`plan_index`."""
+
+    export: Path
+    out: Path
+    entries: list[FileEntry]
+    chunks: list[Chunk]
+    kept: dict[str, str]  # unchanged path -> its shard
+    rewrite: dict[str, set[str]]  # shard -> paths it keeps (others changed or deleted)
+    drop: list[str]  # shards none of whose files remain unchanged
+    walk_errors: list[ErrorRecord]
+    walk_seconds: float
+    fresh: bool
+    secret_check: str
+    previous_state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def files_to_read(self) -> int:
+        """Number of new or changed files."""
+        return sum(len(c.entries) for c in self.chunks)
+
+    @property
+    def unchanged(self) -> bool:
+        """Nothing to read, rewrite or drop: the tables on disk are current."""
+        return not self.chunks and not self.rewrite and not self.drop and not self.fresh
+
+
+def index_dir(out: Path) -> Path:
+    """Return ``OUT/index``."""
+    return Path(out) / "index"
+
+
+def _state_path(out: Path) -> Path:
+    return Path(out) / "state" / "index.json"
+
+
+def _secret_check(secret: bytes) -> str:
+    return pseudonym(secret, "imncohort-index-state")
+
+
+def _load_state(out: Path) -> dict[str, Any]:
+    try:
+        state: dict[str, Any] = json.loads(_state_path(out).read_text("utf-8"))
+        return state
+    except (OSError, ValueError):
+        return {}
+
+
+def _previous_manifest(out: Path, secret: bytes) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+    """Return the previous manifest, or None when the index must be rebuilt from scratch."""
+    state = _load_state(out)
+    manifest_path = index_dir(out) / "manifest.parquet"
+    if (
+        state.get("format") != INDEX_FORMAT
+        or state.get("secret_check") != _secret_check(secret)
+        or not manifest_path.exists()
+        or not all((index_dir(out) / f"{t}.parquet").exists() for t in TABLES)
+    ):
+        return None, {}
+    manifest = pd.read_parquet(manifest_path)
+    shards = set(manifest["shard"])
+    if not all(all(p.exists() for p in shard_paths(out, s).values()) for s in shards):
+        logger.warning("index shards are missing in %s; rebuilding the index", out)
+        return None, {}
+    return manifest, state
+
+
+def plan_index(
+    export: Path | str,
+    out: Path | str,
+    chunk_size: int,
+    secret: bytes,
+    exclude: Path | str | None = None,
+) -> IndexPlan:
+    """Walk ``export`` and decide which files to read into which new shards.
+
+    Parameters
+    ----------
+    export
+        The export root (read only).
+    out
+        The output directory; an existing index there makes the run incremental.
+    chunk_size
+        Files per new shard.
+    secret
+        The pseudonymisation secret; a different secret than the previous run's
+        rebuilds the index from scratch.
+    exclude
+        A directory not to walk (``out`` when it lies inside the export).
+
+    Raises
+    ------
+    ExportError
+        When ``export`` is not a readable directory.
+    """
+    export, out = Path(export), Path(out)
+    if not export.is_dir():
+        raise ExportError(
+            f"export directory '{export}' does not exist or is not a directory; "
+            "pass the root of the PACS export"
+        )
+    if chunk_size < 1:
+        raise ValueError(f'Argument "chunk_size" must be >= 1, got {chunk_size}')
+    start = time.perf_counter()
+    try:
+        walk = walk_export(export, exclude=exclude)
+    except OSError as exc:
+        raise ExportError(f"cannot walk export '{export}': {exc.strerror or exc}") from None
+    walk_seconds = time.perf_counter() - start
+    manifest, previous_state = _previous_manifest(out, secret)
+    fresh = manifest is None
+    kept: dict[str, str] = {}
+    to_read: list[FileEntry] = []
+    rewrite: dict[str, set[str]] = {}
+    drop: list[str] = []
+    if manifest is None:
+        to_read = list(walk.entries)
+    else:
+        old = {
+            p: (s, m, sh)
+            for p, s, m, sh in zip(
+                manifest["path"].tolist(),
+                manifest["size"].tolist(),
+                manifest["mtime_ns"].tolist(),
+                manifest["shard"].tolist(),
+                strict=True,
+            )
+        }
+        for entry in walk.entries:
+            previous = old.get(entry.path)
+            if previous is not None and previous[0] == entry.size and previous[1] == entry.mtime_ns:
+                kept[entry.path] = previous[2]
+            else:
+                to_read.append(entry)
+        by_shard: dict[str, list[str]] = {}
+        for path, (_, _, shard) in old.items():
+            by_shard.setdefault(shard, []).append(path)
+        for shard, paths in by_shard.items():
+            keep = {p for p in paths if kept.get(p) == shard}
+            if not keep:
+                drop.append(shard)
+            elif len(keep) < len(paths):
+                rewrite[shard] = keep
+    token = f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets_module.token_hex(3)}"
+    chunks = [
+        Chunk(f"{token}-{i // chunk_size:05d}", to_read[i : i + chunk_size])
+        for i in range(0, len(to_read), chunk_size)
+    ]
+    return IndexPlan(
+        export=export,
+        out=out,
+        entries=walk.entries,
+        chunks=chunks,
+        kept=kept,
+        rewrite=rewrite,
+        drop=sorted(drop),
+        walk_errors=walk.errors,
+        walk_seconds=walk_seconds,
+        fresh=fresh,
+        secret_check=_secret_check(secret),
+        previous_state=previous_state,
+    )
+
+
+def _read_part(out: Path, shard: str, part: str) -> pd.DataFrame:
+    return pd.read_parquet(shard_paths(out, shard)[part])
+
+
+def _prune_shards(plan: IndexPlan) -> None:
+    """Rewrite shards without their changed or deleted files; delete emptied shards."""
+    for shard, keep in plan.rewrite.items():
+        for path in shard_paths(plan.out, shard).values():
+            frame = pd.read_parquet(path)
+            write_parquet(frame[frame["path"].isin(keep)].reset_index(drop=True), path)
+    for shard in plan.drop:
+        for path in shard_paths(plan.out, shard).values():
+            path.unlink(missing_ok=True)
+    if plan.fresh:  # leftovers of an earlier index built with another secret or format
+        current = {c.shard for c in plan.chunks}
+        for directory in (shard_dir(plan.out), Path(plan.out) / "restricted" / "index_shards"):
+            if directory.is_dir():
+                for path in directory.glob("*.parquet"):
+                    if path.name.split(".")[0] not in current:
+                        path.unlink(missing_ok=True)
+
+
+def _concat(frames: Sequence[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def _records(pairs: Sequence[Sequence[str]]) -> list[ErrorRecord]:
+    return [ErrorRecord(str(p), STAGE, str(r)) for p, r in pairs]
+
+
+def _pairs(records: Sequence[ErrorRecord]) -> list[list[str]]:
+    return [[r.path, r.reason] for r in records]
+
+
+def _write_errors(out: Path, shard_errors: pd.DataFrame, extra: list[ErrorRecord]) -> int:
+    records = _records(
+        list(zip(shard_errors["path"].tolist(), shard_errors["reason"].tolist(), strict=True))
+    )
+    records += extra
+    records.sort(key=lambda r: (r.path, r.reason))
+    write_stage_errors(out, STAGE, records)
+    return len(records)
+
+
+def finalize_index(
+    plan: IndexPlan, files_read: int, seconds_reading: float = 0.0
+) -> dict[str, Any]:
+    """Build ``instances``/``series``/``studies``/``files``/``manifest`` from the shards.
+
+    Also writes ``OUT/restricted/identities.parquet``, the stage's error records and
+    ``OUT/state/index.json``. When nothing changed since the previous run, the tables
+    on disk are current and only the directory-level errors are refreshed.
+
+    Returns
+    -------
+    dict
+        ``files_seen``, ``files_read``, ``instances``, ``series``, ``studies``, ``junk``,
+        ``aux_files``, ``errors``, ``by_sop_class``, ``shards``, ``incremental`` and
+        the seconds of the walk, the reads and this step.
+    """
+    start = time.perf_counter()
+    out = plan.out
+    state = plan.previous_state
+    walk_errors = _pairs(plan.walk_errors)
+    if plan.unchanged and "summary" in state:
+        summary = dict(state["summary"])
+        n_errors = summary["junk"] + len(walk_errors) + len(state.get("dicomdir_errors", []))
+        if walk_errors != state.get("walk_errors"):
+            shards = sorted(set(plan.kept.values()))
+            shard_errors = _concat(
+                [_read_part(out, s, "errors") for s in shards], ERROR_SHARD_COLUMNS
+            )
+            extra = plan.walk_errors + _records(state.get("dicomdir_errors", []))
+            n_errors = _write_errors(out, shard_errors, extra)
+            write_json({**state, "walk_errors": walk_errors}, _state_path(out))
+    else:
+        summary, dicomdir_errors, shard_errors = _build_tables(plan)
+        n_errors = _write_errors(out, shard_errors, plan.walk_errors + dicomdir_errors)
+        write_json(
+            {
+                "format": INDEX_FORMAT,
+                "secret_check": plan.secret_check,
+                "summary": summary,
+                "walk_errors": walk_errors,
+                "dicomdir_errors": _pairs(dicomdir_errors),
+            },
+            _state_path(out),
+        )
+    summary = dict(summary)
+    summary.update(
+        {
+            "files_seen": len(plan.entries),
+            "files_read": files_read,
+            "errors": n_errors,
+            "incremental": not plan.fresh,
+            "walk_seconds": round(plan.walk_seconds, 3),
+            "read_seconds": round(seconds_reading, 3),
+            "finalize_seconds": round(time.perf_counter() - start, 3),
+        }
+    )
+    return summary
+
+
+def _build_tables(plan: IndexPlan) -> tuple[dict[str, Any], list[ErrorRecord], pd.DataFrame]:
+    """Prune shards, concatenate them and write every index table; return the counts."""
+    out = plan.out
+    manifest_shard = dict(plan.kept)
+    for chunk in plan.chunks:
+        for entry in chunk.entries:
+            manifest_shard[entry.path] = chunk.shard
+    _prune_shards(plan)
+    shards = sorted(set(manifest_shard.values()))
+    instances = coerce_instances(
+        _concat([_read_part(out, s, "instances") for s in shards], INSTANCE_COLUMNS)
+    )
+    instances = instances.sort_values("path", kind="stable").reset_index(drop=True)
+    files = _concat([_read_part(out, s, "files") for s in shards], FILE_COLUMNS)
+    files = files.astype({"size": "int64", "mtime_ns": "int64"})
+    files = files.sort_values("path", kind="stable").reset_index(drop=True)
+    shard_errors = _concat([_read_part(out, s, "errors") for s in shards], ERROR_SHARD_COLUMNS)
+    identities = _concat([_read_part(out, s, "identities") for s in shards], IDENTITY_SHARD_COLUMNS)
+    identities = (
+        identities[IDENTITY_COLUMNS]
+        .drop_duplicates()
+        .sort_values(IDENTITY_COLUMNS, kind="stable")
+        .reset_index(drop=True)
+    )
+    series = build_series(instances)
+    studies = build_studies(instances, series)
+    target = index_dir(out)
+    write_parquet(instances, target / "instances.parquet")
+    write_parquet(series, target / "series.parquet")
+    write_parquet(studies, target / "studies.parquet")
+    write_parquet(files, target / "files.parquet")
+    write_parquet(identities, restricted_dir(out) / "identities.parquet")
+    manifest = pd.DataFrame(
+        {
+            "path": [e.path for e in plan.entries],
+            "size": [e.size for e in plan.entries],
+            "mtime_ns": [e.mtime_ns for e in plan.entries],
+            "shard": [manifest_shard[e.path] for e in plan.entries],
+        },
+        columns=MANIFEST_COLUMNS,
+    )
+    write_parquet(manifest, target / "manifest.parquet")
+    walked = {e.path for e in plan.entries}
+    dicomdirs = files.loc[files["kind"] == "dicomdir", "path"].tolist()
+    dicomdir_errors = check_dicomdirs(plan.export, dicomdirs, walked)[1] if dicomdirs else []
+    by_sop_class = instances["sop_class_uid"].value_counts().sort_index()
+    summary = {
+        "instances": len(instances),
+        "series": len(series),
+        "studies": len(studies),
+        "aux_files": len(files),
+        "junk": len(shard_errors),
+        "by_sop_class": {str(k): int(v) for k, v in by_sop_class.items()},
+        "shards": len(shards),
+    }
+    return summary, dicomdir_errors, shard_errors
+
+
+def run_chunks(
+    plan: IndexPlan,
+    secret: bytes,
+    executor: Executor | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[ChunkSummary]:
+    """Read every chunk of ``plan``: in this process, or one task per chunk on ``executor``.
+
+    Parameters
+    ----------
+    executor
+        Any :class:`concurrent.futures.Executor` (a ``ProcessPoolExecutor``, or a Dask
+        ``Client.get_executor()``); None reads in this process.
+    on_progress
+        Called with ``(files read so far, files to read)``.
+    """
+    total = plan.files_to_read
+    summaries: list[ChunkSummary] = []
+    done = 0
+    if executor is None:
+        for chunk in plan.chunks:
+            base = done
+
+            def on_file(n: int, base: int = base) -> None:
+                if on_progress is not None:
+                    on_progress(base + n, total)
+
+            summary = index_chunk(
+                plan.export, plan.out, chunk.shard, chunk.entries, secret, on_file
+            )
+            summaries.append(summary)
+            done += len(chunk.entries)
+            if on_progress is not None:
+                on_progress(done, total)
+        return summaries
+    futures = [
+        executor.submit(index_chunk, plan.export, plan.out, c.shard, c.entries, secret)
+        for c in plan.chunks
+    ]
+    for future in as_completed(futures):
+        summary = future.result()
+        summaries.append(summary)
+        done += summary.files_read
+        if on_progress is not None:
+            on_progress(done, total)
+    return sorted(summaries, key=lambda s: s.shard)
+
+
+def index_export(
+    export: Path | str,
+    out: Path | str,
+    *,
+    chunk_size: int,
+    secret: bytes,
+    executor: Executor | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Index ``export`` into ``OUT/index`` (incrementally when an index is already there).
+
+    Parameters
+    ----------
+    export
+        The PACS export root (read only).
+    out
+        The output directory.
+    chunk_size
+        Files per shard (``config.index.chunk_size``).
+    secret
+        The pseudonymisation secret (:func:`imncohort.keys.load_or_create_secret`).
+    executor
+        Where chunks run; None reads them in this process.
+    on_progress
+        Called with ``(files read so far, files to read)``.
+
+    Returns
+    -------
+    dict
+        The summary of :func:`finalize_index` plus ``seconds``.
+    """
+    start = time.perf_counter()
+    out = Path(out)
+    export = Path(export)
+    exclude = out if out.resolve().is_relative_to(export.resolve()) else None
+    plan = plan_index(export, out, chunk_size, secret, exclude=exclude)
+    read_start = time.perf_counter()
+    summaries = run_chunks(plan, secret, executor, on_progress)
+    read_seconds = time.perf_counter() - read_start
+    summary = finalize_index(plan, sum(s.files_read for s in summaries), read_seconds)
+    summary["seconds"] = round(time.perf_counter() - start, 3)
+    return summary

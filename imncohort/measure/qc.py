@@ -1,0 +1,145 @@
+"""QC picture of one node: its reference CT slice around it, outline, IMV and margins.
+
+Only the pixels of that one DICOM file are read. The picture holds no patient
+identifier: the caption shows the ROI name, side and the measured values.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pydicom
+
+from imncohort.config import Config
+from imncohort.errors import InputError
+from imncohort.outputs import atomic_path
+
+if TYPE_CHECKING:
+    from imncohort.measure.study import NodeResult
+
+
+def read_slice_hu(path: Path) -> np.ndarray:
+    """Pixels of one CT slice in HU (RescaleSlope/Intercept applied), shape (rows, columns)."""
+    try:
+        ds = pydicom.dcmread(path, force=True)
+        pixels = ds.pixel_array.astype(np.float32)
+    except Exception as exc:
+        raise InputError(f"cannot read the pixels of '{path.name}': {exc}") from None
+    slope = float(ds.get("RescaleSlope", 1) or 1)
+    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    return pixels * slope + intercept
+
+
+def _fmt(value: object, unit: str = "") -> str:
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.1f}{unit}"
+    return str(value)
+
+
+def draw_node_qc(result: NodeResult, export: Path, target: Path, config: Config) -> Path:
+    """Draw the QC picture of one node to ``target`` (PNG, written atomically).
+
+    Parameters
+    ----------
+    result
+        The measured node (row, component, reference section index, IMV centre).
+    export
+        The export root (the reference slice is read from it).
+    target
+        The PNG to write.
+    config
+        ``config.qc`` gives the window, crop size and margins (mm).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Circle, Rectangle
+
+    row = result.row
+    grid = result.series.grid
+    section = result.component.sections[result.reference_index]
+    k = int(np.argmin(np.abs(grid.z_mm - section.z_mm)))
+    hu = read_slice_hu(Path(export) / result.series.paths[k])
+    if hu.shape != (grid.rows, grid.columns):
+        raise InputError(f"slice has shape {hu.shape}, index says {(grid.rows, grid.columns)}")
+    half = config.qc.crop_mm / 2.0
+    cx, cy = (float(v) for v in section.centroid_xy_lps)
+    box = np.array(
+        [
+            [cx - half, cy - half],
+            [cx + half, cy + half],
+            [cx - half, cy + half],
+            [cx + half, cy - half],
+        ]
+    )
+    ij = grid.xy_lps_to_pixel(k, box)
+    i0 = max(0, int(np.floor(ij[:, 0].min())))
+    i1 = min(grid.columns - 1, int(np.ceil(ij[:, 0].max())))
+    j0 = max(0, int(np.floor(ij[:, 1].min())))
+    j1 = min(grid.rows - 1, int(np.ceil(ij[:, 1].max())))
+    if i1 < i0 or j1 < j0:
+        raise InputError("the node lies outside the slice")
+    crop = hu[j0 : j1 + 1, i0 : i1 + 1]
+    corner = grid.pixel_to_xy_lps(k, np.array([i0 - 0.5, i1 + 0.5]), np.array([j0 - 0.5, j1 + 0.5]))
+    # Image extent in LPS: columns along the row direction, rows along the column direction.
+    extent = (corner[0, 0], corner[1, 0], corner[1, 1], corner[0, 1])
+    lo = config.qc.window_center_hu - config.qc.window_width_hu / 2
+    hi = config.qc.window_center_hu + config.qc.window_width_hu / 2
+    fig = Figure(figsize=(4.8, 5.6), dpi=100)
+    ax = fig.add_axes((0.02, 0.28, 0.96, 0.70))
+    ax.imshow(
+        crop, cmap="gray", vmin=lo, vmax=hi, extent=extent, origin="upper", interpolation="nearest"
+    )
+    if section.rings_xy_lps:
+        for ring in section.rings_xy_lps:
+            closed = np.vstack([ring, ring[:1]])
+            ax.plot(closed[:, 0], closed[:, 1], color="yellow", lw=1.2)
+    else:
+        ax.plot(
+            section.boundary_xy_lps[:, 0],
+            section.boundary_xy_lps[:, 1],
+            ".",
+            color="yellow",
+            ms=1.5,
+        )
+    ax.plot([cx], [cy], "x", color="yellow", ms=7)
+    if result.imv_xy_lps is not None:
+        vx, vy = (float(v) for v in result.imv_xy_lps)
+        ax.plot([vx], [vy], "+", color="red", ms=12, mew=2)
+        colours = ["#00e5ff", "#7cff4f", "#ff5fd2", "#ffa500"]
+        for n, margin in enumerate(config.qc.margins_mm):
+            colour = colours[n % len(colours)]
+            ax.add_patch(
+                Rectangle(
+                    (vx - margin, vy - margin),
+                    2 * margin,
+                    2 * margin,
+                    fill=False,
+                    ec=colour,
+                    lw=1.0,
+                )
+            )
+            ax.add_patch(Circle((vx, vy), margin, fill=False, ec=colour, lw=0.8, ls="--"))
+    ax.set_xlim(cx - half, cx + half)
+    ax.set_ylim(cy + half, cy - half)  # posterior (+y) down, patient left (+x) on the right
+    ax.set_xticks([])
+    ax.set_yticks([])
+    margins = "/".join(f"{m:g}" for m in config.qc.margins_mm)
+    caption = (
+        f"{row['roi_name']} #{row['component']} ({row['side']}), "
+        f"z = {_fmt(row['reference_z'], ' mm')}\n"
+        f"ML {_fmt(row['center_ml_mm'], ' mm')}  DV {_fmt(row['center_dv_mm'], ' mm')}  "
+        f"quadrant {row['quadrant'] or 'n/a'}\n"
+        f"long {_fmt(row['long_axis_mm'], ' mm')}  short {_fmt(row['short_axis_mm'], ' mm')}  "
+        f"volume {_fmt(row['volume_ml'], ' ml')}\n"
+        f"ICS {row['intercostal_spaces'] or 'n/a'}  IMV (red +), margins {margins} mm"
+    )
+    fig.text(0.03, 0.02, caption, fontsize=8, family="monospace", va="bottom")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png")
+    return target

@@ -1,0 +1,203 @@
+"""The measure stage without orchestration: plan, measure batches, write ``nodes.csv``.
+
+``flows/measure.py`` maps :func:`measure_batch` over batches of studies on
+Dask; this module also runs it serially (:func:`run_measure_stage`) for tests
+and benchmarks.
+
+Incremental runs: each study's rows and errors are kept in
+``OUT/state/measure/<study_key>.parquet`` and ``.json`` with the hash of its
+inputs' manifest rows (path, size, mtime_ns of the annotation files, sidecars
+and series files) and of the measure config; a study whose hash and QC
+pictures are unchanged is not measured again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from imncohort.config import Config
+from imncohort.measure.columns import NODE_COLUMNS
+from imncohort.measure.plan import StudyJob, plan_jobs
+from imncohort.measure.series import load_index
+from imncohort.measure.study import StudyResult, measure_study
+from imncohort.outputs import ErrorRecord, write_csv, write_json, write_parquet, write_stage_errors
+
+log = logging.getLogger(__name__)
+
+STAGE = "measure"
+
+
+def state_dir(out: Path) -> Path:
+    """``OUT/state/measure``."""
+    return Path(out) / "state" / "measure"
+
+
+def _state_paths(out: Path, study_key: str) -> tuple[Path, Path]:
+    base = state_dir(out)
+    return base / f"{study_key}.parquet", base / f"{study_key}.json"
+
+
+def save_state(out: Path, result: StudyResult) -> None:
+    """Keep one study's result (rows first, then the JSON that marks it complete)."""
+    rows_path, meta_path = _state_paths(out, result.study_key)
+    write_parquet(nodes_frame(result.rows), rows_path)
+    meta = {"hash": result.manifest_hash, "errors": [asdict(e) for e in result.errors]}
+    write_json(meta, meta_path)
+
+
+def load_state(out: Path, job: StudyJob) -> StudyResult | None:
+    """The kept result of ``job`` when its hash matches and its QC pictures exist."""
+    rows_path, meta_path = _state_paths(out, job.study_key)
+    if not (rows_path.exists() and meta_path.exists()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text("utf-8"))
+        if meta.get("hash") != job.manifest_hash:
+            return None
+        frame = pd.read_parquet(rows_path)
+    except (OSError, ValueError) as exc:
+        log.warning("state of study %s unreadable (%s); measuring again", job.study_key, exc)
+        return None
+    rows: list[dict[str, Any]] = [
+        {str(c): (None if pd.isna(v) and c == "towards_sternum" else v) for c, v in r.items()}
+        for r in frame.to_dict("records")
+    ]
+    for row in rows:
+        if row.get("qc_png") and not (Path(out) / str(row["qc_png"])).exists():
+            return None
+    errors = [ErrorRecord(**e) for e in meta.get("errors", [])]
+    return StudyResult(job.study_key, job.manifest_hash, rows, errors)
+
+
+def nodes_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Rows as a DataFrame with exactly the ``nodes.csv`` columns and stable dtypes."""
+    frame = pd.DataFrame(list(rows), columns=NODE_COLUMNS)
+    frame["component"] = frame["component"].astype("Int64")
+    frame["metastatic"] = frame["metastatic"].astype(bool)
+    frame["imv_extrapolated"] = frame["imv_extrapolated"].astype(bool)
+    frame["towards_sternum"] = frame["towards_sternum"].astype("boolean")
+    for column in (
+        "patient_key",
+        "study_key",
+        "series_key",
+        "roi_name",
+        "annotation",
+        "side",
+        "quadrant",
+        "intercostal_spaces",
+        "qc_png",
+    ):
+        frame[column] = frame[column].fillna("").astype(str)
+    return frame
+
+
+def measure_batch(
+    jobs: Sequence[StudyJob], export: str | Path, out: str | Path, config: Config, qc: bool = True
+) -> list[StudyResult]:
+    """Measure a batch of studies and keep each result in the state directory.
+
+    A study that fails unexpectedly becomes one error record instead of
+    stopping the batch.
+    """
+    results: list[StudyResult] = []
+    for job in jobs:
+        try:
+            result = measure_study(job, Path(export), Path(out), config, qc=qc)
+        except Exception as exc:
+            log.exception("study %s failed", job.study_key)
+            path = job.annotations[0].path if job.annotations else job.study_key
+            result = StudyResult(
+                job.study_key,
+                job.manifest_hash,
+                [],
+                [ErrorRecord(path, STAGE, f"measurement failed: {type(exc).__name__}: {exc}")],
+            )
+        save_state(Path(out), result)
+        results.append(result)
+    return results
+
+
+def plan_stage(
+    export: Path, out: Path, config: Config
+) -> tuple[list[StudyJob], list[StudyResult], list[ErrorRecord]]:
+    """Split the studies into those to measure and those whose kept result is current."""
+    tables = load_index(out)
+    jobs, errors = plan_jobs(tables, export, config)
+    todo: list[StudyJob] = []
+    kept: list[StudyResult] = []
+    for job in jobs:
+        cached = load_state(out, job)
+        if cached is None:
+            todo.append(job)
+        else:
+            kept.append(cached)
+    log.info("measure: %d studies to measure, %d unchanged", len(todo), len(kept))
+    return todo, kept, errors
+
+
+def batches(jobs: Sequence[StudyJob], n_batches: int) -> list[list[StudyJob]]:
+    """Split jobs into at most ``n_batches`` batches of similar size (round robin)."""
+    n = max(1, min(n_batches, len(jobs)))
+    return [list(jobs[i::n]) for i in range(n)] if jobs else []
+
+
+def finish_stage(
+    out: Path, results: Sequence[StudyResult], plan_errors: Sequence[ErrorRecord], seconds: float
+) -> dict[str, Any]:
+    """Write ``nodes.csv`` and the stage's error records; return the summary."""
+    ordered = sorted(results, key=lambda r: r.study_key)
+    rows = [row for r in ordered for row in r.rows]
+    frame = nodes_frame(rows)
+    write_csv(frame, Path(out) / "nodes.csv")
+    errors = list(plan_errors) + [e for r in ordered for e in r.errors]
+    write_stage_errors(Path(out), STAGE, errors)
+    return {
+        "studies": len(ordered),
+        "nodes": len(frame),
+        "metastatic": int(frame["metastatic"].sum()) if len(frame) else 0,
+        "errors": len(errors),
+        "seconds": round(seconds, 3),
+    }
+
+
+def rebuild_cohort(out: Path, nodes: pd.DataFrame | None = None) -> Path | None:
+    """Rewrite ``OUT/cohort.csv`` from ``mentions.parquet`` and ``nodes.csv`` when both exist."""
+    mentions_path = Path(out) / "mentions.parquet"
+    if not mentions_path.exists():
+        return None
+    from imncohort.reports.cohort import build_cohort
+
+    if nodes is None:
+        nodes = pd.read_csv(Path(out) / "nodes.csv", dtype={"patient_key": str, "study_key": str})
+    cohort = build_cohort(pd.read_parquet(mentions_path), nodes)
+    return write_csv(cohort, Path(out) / "cohort.csv")
+
+
+def run_measure_stage(
+    export: Path,
+    out: Path,
+    config: Config,
+    qc: bool = True,
+    mapper: Callable[[list[list[StudyJob]]], list[list[StudyResult]]] | None = None,
+    n_batches: int = 1,
+) -> dict[str, Any]:
+    """Run the whole stage in this process (or through ``mapper`` for the batches)."""
+    start = time.perf_counter()
+    todo, kept, plan_errors = plan_stage(Path(export), Path(out), config)
+    groups = batches(todo, n_batches)
+    if mapper is None:
+        done = [measure_batch(group, export, out, config, qc) for group in groups]
+    else:
+        done = mapper(groups)
+    results = kept + [r for group in done for r in group]
+    summary = finish_stage(Path(out), results, plan_errors, time.perf_counter() - start)
+    summary["remeasured"] = len(todo)
+    return summary

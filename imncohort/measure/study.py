@@ -1,0 +1,426 @@
+"""Measure every node of one study: read its annotations, pool ROIs per series, measure.
+
+The pooled context of a series (midline, IMV centres per side, rib levels per
+side, CTVs) is built once from every annotation file that references the
+series; each node ROI is split into 3-D components and measured by
+:func:`measure_component`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from imncohort.annotations.models import ContourRoi, MaskRoi, Roi, RoiSet, SliceGrid
+from imncohort.annotations.names import NameMatch, NameMatcher
+from imncohort.annotations.nifti import read_nifti, read_sidecar
+from imncohort.annotations.rtstruct import read_rtstruct
+from imncohort.annotations.seg import read_seg
+from imncohort.config import Config
+from imncohort.errors import ImnCohortError, InputError
+from imncohort.geometry.axes import long_short_axis
+from imncohort.geometry.imv import imv_center_at
+from imncohort.geometry.intercostal import intercostal_spaces, rib_level_z, split_cartilage_by_rib
+from imncohort.geometry.offsets import node_offsets
+from imncohort.geometry.overlap import ctv_coverage_sections
+from imncohort.geometry.reference import reference_section, volume_ml, z_extent
+from imncohort.geometry.sections import section_from_rings
+from imncohort.geometry.side import side_from_x
+from imncohort.measure.columns import NODE_COLUMNS
+from imncohort.measure.plan import StudyJob
+from imncohort.measure.rois import (
+    Component,
+    inside_roi,
+    roi_components,
+    roi_points_lps,
+    roi_slice_centres,
+)
+from imncohort.measure.series import SeriesGeometry
+from imncohort.outputs import ErrorRecord
+
+log = logging.getLogger(__name__)
+
+STAGE = "measure"
+Side = Literal["left", "right"]
+RIB_MEDIAL_WINDOW_MM = 10.0
+
+
+@dataclass
+class SeriesContext:
+    """Everything pooled from the annotations of one series."""
+
+    geometry: SeriesGeometry
+    midline_x: float
+    has_sternum: bool = False
+    vessels: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    rib_levels: dict[str, dict[int, float]] = field(default_factory=dict)
+    has_ribs: bool = False
+    ctvs: list[tuple[str, Roi]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, eq=False)
+class NodeResult:
+    """One measured node: its nodes.csv row and what its QC picture needs."""
+
+    row: dict[str, Any]
+    component: Component
+    reference_index: int
+    imv_xy_lps: np.ndarray | None
+    series: SeriesGeometry
+
+
+@dataclass(frozen=True, eq=False)
+class StudyResult:
+    """A study's node rows (nodes.csv columns) and error records."""
+
+    study_key: str
+    manifest_hash: str
+    rows: list[dict[str, Any]]
+    errors: list[ErrorRecord]
+
+
+def make_resolver(job: StudyJob) -> Any:
+    """Resolver of (referenced series UIDs, frame of reference UID) -> (key, grid)."""
+
+    def resolve(series_uids: list[str], for_uid: str) -> tuple[str, SliceGrid] | None:
+        for uid in series_uids:
+            keys = job.series_uid_keys.get(uid, [])
+            for key in keys:
+                if key in job.series:
+                    return key, job.series[key].grid
+            if keys:
+                raise InputError(job.series_problems.get(keys[0], f"series {uid} is unusable"))
+        if series_uids or not for_uid:
+            return None
+        same = [g for g in job.series.values() if g.frame_of_reference_uid == for_uid]
+        if not same:
+            return None
+        best = max(same, key=lambda g: (g.modality == "CT", g.grid.n_slices, g.series_key))
+        return best.series_key, best.grid
+
+    return resolve
+
+
+def read_annotations(
+    job: StudyJob, export: Path, matcher: NameMatcher
+) -> tuple[list[RoiSet], list[ErrorRecord]]:
+    """Read every annotation file of a study; unusable files become error records."""
+    resolve = make_resolver(job)
+    sets: list[RoiSet] = []
+    errors: list[ErrorRecord] = []
+    for ann in job.annotations:
+        path = Path(export) / ann.path
+        try:
+            if ann.kind == "rtstruct":
+                roi_set = read_rtstruct(path, ann.path, resolve, matcher)
+            elif ann.kind == "seg":
+                roi_set = read_seg(path, ann.path, resolve, matcher)
+            else:
+                sidecar = read_sidecar(Path(export) / ann.sidecar)
+                roi_set = read_nifti(path, ann.path, sidecar, resolve, matcher)
+        except ImnCohortError as exc:
+            errors.append(ErrorRecord(ann.path, STAGE, f"{exc}; skipped"))
+            continue
+        errors.extend(roi_set.errors)
+        sets.append(roi_set)
+    return sets, errors
+
+
+def _side_of(match: NameMatch, x: float, midline_x: float) -> Side:
+    if match.side in ("left", "right"):
+        return match.side
+    return side_from_x(x, midline_x)
+
+
+def build_context(
+    geometry: SeriesGeometry, rois: list[tuple[RoiSet, Roi, NameMatch]]
+) -> SeriesContext:
+    """Pool the non-node ROIs of one series: midline, IMV centres, rib levels, CTVs."""
+    grid = geometry.grid
+    sternum = [roi_points_lps(r, grid) for _, r, m in rois if m.roi_class == "sternum"]
+    sternum_pts = np.concatenate(sternum) if sternum else np.zeros((0, 3))
+    if len(sternum_pts):
+        midline = float(np.mean(sternum_pts[:, 0]))
+    else:  # body centre: the centre of the CT field of view
+        centre = grid.pixel_to_xy_lps(
+            0, np.array([(grid.columns - 1) / 2]), np.array([(grid.rows - 1) / 2])
+        )
+        midline = float(centre[0, 0])
+    ctx = SeriesContext(geometry=geometry, midline_x=midline, has_sternum=bool(len(sternum_pts)))
+    vessel_parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"left": [], "right": []}
+    rib_points: dict[str, dict[int, list[np.ndarray]]] = {"left": {}, "right": {}}
+    cartilages: list[MaskRoi] = []
+    for _, roi, match in rois:
+        if match.roi_class == "vessel":
+            zs, xy = roi_slice_centres(roi, grid)
+            if len(zs):
+                side = _side_of(match, float(np.mean(xy[:, 0])), midline)
+                vessel_parts[side].append((zs, xy))
+        elif match.roi_class == "rib" and match.rib is not None and match.side:
+            pts = roi_points_lps(roi, grid)
+            if len(pts):
+                rib_points[match.side].setdefault(match.rib, []).append(pts)
+        elif match.roi_class == "cartilage" and isinstance(roi, MaskRoi):
+            cartilages.append(roi)
+        elif match.roi_class == "ctv":
+            ctx.ctvs.append((match.side, roi))
+    for vessel_side, parts in vessel_parts.items():
+        if parts:
+            ctx.vessels[vessel_side] = (
+                np.concatenate([p[0] for p in parts]),
+                np.concatenate([p[1] for p in parts]),
+            )
+    sides: tuple[Side, Side] = ("left", "right")
+    for side in sides:
+        ribs = {n: np.concatenate(parts) for n, parts in rib_points[side].items()}
+        if not ribs:
+            continue
+        ctx.has_ribs = True
+        for cart in cartilages:
+            extra = split_cartilage_by_rib(
+                cart.mask_kji,
+                cart.grid.affine_ijk_to_lps(),
+                ribs,
+                side,
+                midline_x=midline,
+                medial_window_mm=RIB_MEDIAL_WINDOW_MM,
+            )
+            for n, pts in extra.items():
+                ribs[n] = np.concatenate([ribs[n], pts])
+        ctx.rib_levels[side] = {
+            n: rib_level_z(pts, RIB_MEDIAL_WINDOW_MM, midline) for n, pts in sorted(ribs.items())
+        }
+    return ctx
+
+
+def prefer_own(own: SeriesContext, pooled: SeriesContext) -> SeriesContext:
+    """The node file's own vessels, ribs, CTVs and midline, else those of the other files.
+
+    A study may hold the nodes in one file and, say, TotalSegmentator ribs in
+    another; when one file has its own vessel or rib annotations they win.
+    """
+    sternum_own = own.midline_x if own.has_sternum else pooled.midline_x
+    return SeriesContext(
+        geometry=own.geometry,
+        midline_x=sternum_own,
+        has_sternum=own.has_sternum or pooled.has_sternum,
+        vessels={**pooled.vessels, **own.vessels},
+        rib_levels=own.rib_levels if own.has_ribs else pooled.rib_levels,
+        has_ribs=own.has_ribs or pooled.has_ribs,
+        ctvs=own.ctvs or pooled.ctvs,
+    )
+
+
+def measure_component(
+    comp: Component,
+    side: Side,
+    ctx: SeriesContext,
+    config: Config,
+    volume_spacing_mm: float,
+) -> tuple[dict[str, Any], int, np.ndarray | None]:
+    """Measure one node component.
+
+    Returns
+    -------
+    values, reference_index, imv_xy_lps
+        The measurement columns of nodes.csv (no keys, names or qc path), the
+        index of the reference section in ``comp.sections`` and the IMV centre
+        (None when the patient has no ipsilateral vessel annotation).
+    """
+    sections = comp.sections
+    ref = reference_section(sections)
+    ref_index = next(n for n, s in enumerate(sections) if s is ref)
+    areas = np.array([s.area_mm2 for s in sections])
+    zs = np.array([s.z_mm for s in sections])
+    centroids = np.stack([s.centroid_xy_lps for s in sections])
+    weights = areas if areas.sum() > 0 else np.ones_like(areas)
+    centroid_xy = (weights[:, None] * centroids).sum(axis=0) / weights.sum()
+    centroid_z = float((weights * zs).sum() / weights.sum())
+    long_mm, short_mm = long_short_axis(ref.boundary_xy_lps)
+    values: dict[str, Any] = {
+        "side": side,
+        "centroid_x": float(centroid_xy[0]),
+        "centroid_y": float(centroid_xy[1]),
+        "centroid_z": centroid_z,
+        "reference_z": float(ref.z_mm),
+        "imv_x": math.nan,
+        "imv_y": math.nan,
+        "imv_extrapolated": False,
+        "center_ml_mm": math.nan,
+        "center_dv_mm": math.nan,
+        "extent_medial_mm": math.nan,
+        "extent_lateral_mm": math.nan,
+        "extent_ventral_mm": math.nan,
+        "extent_dorsal_mm": math.nan,
+        "quadrant": "",
+        "towards_sternum": None,
+        "long_axis_mm": float(long_mm),
+        "short_axis_mm": float(short_mm),
+        "volume_ml": float(volume_ml(sections, volume_spacing_mm)),
+        "metastatic": bool(short_mm >= config.nodes.min_short_axis_mm),
+        "intercostal_spaces": "",
+        "ctv_coverage": math.nan,
+    }
+    imv_xy: np.ndarray | None = None
+    vessel = ctx.vessels.get(side)
+    if vessel is not None:
+        imv_xy, extrapolated = imv_center_at(
+            ref.z_mm, vessel[0], vessel[1], config.nodes.imv_extrapolation_limit_mm
+        )
+        offsets = node_offsets(ref, imv_xy, side)
+        values.update(
+            imv_x=float(imv_xy[0]),
+            imv_y=float(imv_xy[1]),
+            imv_extrapolated=bool(extrapolated),
+            center_ml_mm=offsets.center_ml_mm,
+            center_dv_mm=offsets.center_dv_mm,
+            extent_medial_mm=offsets.extent_medial_mm,
+            extent_lateral_mm=offsets.extent_lateral_mm,
+            extent_ventral_mm=offsets.extent_ventral_mm,
+            extent_dorsal_mm=offsets.extent_dorsal_mm,
+            quadrant=offsets.quadrant,
+            towards_sternum=bool(offsets.towards_sternum),
+        )
+    levels = ctx.rib_levels.get(side)
+    if levels:
+        z_lo, z_hi = z_extent(sections)
+        values["intercostal_spaces"] = ";".join(
+            str(k) for k in intercostal_spaces(z_lo, z_hi, levels)
+        )
+    ctvs = [roi for ctv_side, roi in ctx.ctvs if ctv_side in ("", side)]
+    grid = ctx.geometry.grid
+    if len(ctvs) == 1 and comp.mask_kji is None and isinstance(ctvs[0], ContourRoi):
+        ctv = ctvs[0]
+        ctv_sections = [
+            section_from_rings(float(grid.z_mm[k]), rings)
+            for k, rings in ctv.rings_by_slice.items()
+        ]
+        values["ctv_coverage"] = ctv_coverage_sections(
+            sections, ctv_sections, step_mm=0.1, z_tolerance_mm=0.25 * grid.slice_spacing_mm
+        )
+    elif ctvs:
+        pts = comp.sample_points_lps(ctx.geometry.grid)
+        if len(pts):
+            inside = np.zeros(len(pts), dtype=bool)
+            for roi in ctvs:
+                inside |= inside_roi(pts, roi, ctx.geometry.grid)
+            values["ctv_coverage"] = float(inside.mean())
+    return values, ref_index, imv_xy
+
+
+def measure_rois(
+    job: StudyJob, roi_sets: list[RoiSet], config: Config, matcher: NameMatcher
+) -> tuple[list[NodeResult], list[ErrorRecord]]:
+    """Measure every node of the study's ROI sets (pooled per referenced series)."""
+    errors: list[ErrorRecord] = []
+    results: list[NodeResult] = []
+    by_series: dict[str, list[tuple[RoiSet, Roi, NameMatch]]] = {}
+    for roi_set in roi_sets:
+        for roi in roi_set.rois:
+            by_series.setdefault(roi_set.series_key, []).append(
+                (roi_set, roi, matcher.match(roi.name))
+            )
+    for series_key in sorted(by_series):
+        geometry = job.series[series_key]
+        rois = by_series[series_key]
+        pooled = build_context(geometry, rois)
+        contexts: dict[str, SeriesContext] = {}
+        missing_imv: set[tuple[str, str]] = set()
+        for roi_set, roi, match in rois:
+            if match.roi_class != "node":
+                continue
+            if roi_set.path not in contexts:
+                own = build_context(geometry, [r for r in rois if r[0] is roi_set])
+                contexts[roi_set.path] = prefer_own(own, pooled)
+            ctx = contexts[roi_set.path]
+            try:
+                comps = roi_components(roi, geometry.grid)
+            except ImnCohortError as exc:
+                errors.append(ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}': {exc}"))
+                continue
+            spacing = (
+                roi.grid.slice_spacing_mm
+                if isinstance(roi, MaskRoi)
+                else geometry.grid.slice_spacing_mm
+            )
+            for number, comp in enumerate(comps, start=1):
+                x = float(np.mean([s.centroid_xy_lps[0] for s in comp.sections]))
+                side = _side_of(match, x, ctx.midline_x)
+                try:
+                    values, ref_index, imv_xy = measure_component(comp, side, ctx, config, spacing)
+                except ImnCohortError as exc:
+                    errors.append(
+                        ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}' node {number}: {exc}")
+                    )
+                    continue
+                if imv_xy is None and (roi_set.path, side) not in missing_imv:
+                    missing_imv.add((roi_set.path, side))
+                    errors.append(
+                        ErrorRecord(
+                            roi_set.path,
+                            STAGE,
+                            f"no {side} internal mammary vessel annotated on series {series_key}; "
+                            "offsets of its nodes are left empty",
+                        )
+                    )
+                row = {
+                    "patient_key": job.patient_key,
+                    "study_key": job.study_key,
+                    "series_key": series_key,
+                    "roi_name": roi.name,
+                    "annotation": roi_set.annotation,
+                    "component": number,
+                    **values,
+                    "qc_png": "",
+                }
+                results.append(NodeResult(row, comp, ref_index, imv_xy, geometry))
+    return results, errors
+
+
+def measure_study(
+    job: StudyJob,
+    export: Path,
+    out: Path | None,
+    config: Config,
+    qc: bool = True,
+) -> StudyResult:
+    """Measure one study and (optionally) draw its QC pictures under ``OUT/qc``.
+
+    Parameters
+    ----------
+    job
+        The study's plan (see :func:`imncohort.measure.plan.plan_jobs`).
+    export
+        The export root (read only).
+    out
+        The output root; QC pictures go to ``out/qc`` (None: no pictures).
+    config
+        The run configuration.
+    qc
+        Draw the QC pictures.
+    """
+    matcher = NameMatcher(config.names)
+    roi_sets, errors = read_annotations(job, export, matcher)
+    results, more = measure_rois(job, roi_sets, config, matcher)
+    errors.extend(more)
+    rows: list[dict[str, Any]] = []
+    for n, result in enumerate(results, start=1):
+        row = dict(result.row)
+        if qc and out is not None:
+            from imncohort.measure.qc import draw_node_qc
+
+            name = f"{job.patient_key}_{job.study_key}_{n}.png"
+            try:
+                draw_node_qc(result, Path(export), Path(out) / "qc" / name, config)
+                row["qc_png"] = f"qc/{name}"
+            except (ImnCohortError, OSError, ValueError) as exc:
+                errors.append(
+                    ErrorRecord(result.series.paths[0], STAGE, f"QC picture not drawn: {exc}")
+                )
+        rows.append({c: row.get(c) for c in NODE_COLUMNS})
+    return StudyResult(job.study_key, job.manifest_hash, rows, errors)

@@ -1,0 +1,80 @@
+"""The cohort: report candidates and annotation-confirmed patients (``cohort.csv``).
+
+Rules (docs/ARCHITECTURE.md):
+
+- *candidate*: any affirmed or uncertain mention;
+- *confirmed*: any node with ``metastatic == True`` (in ``nodes.csv``);
+- ``found_by_reports``: confirmed and had an affirmed or uncertain mention
+  (False for confirmed patients without, and for candidates);
+- a candidate that is confirmed appears once, as confirmed;
+- ``first_mention_date``: earliest study date (YYYYMMDD) of an affirmed or
+  uncertain mention; ``modalities``: ``;``-joined sorted modalities of those
+  mentions; ``n_affirmed``: number of affirmed mentions.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+COHORT_COLUMNS = [
+    "patient_key",
+    "status",
+    "found_by_reports",
+    "first_mention_date",
+    "modalities",
+    "n_affirmed",
+]
+POSITIVE = ("affirmed", "uncertain")
+_TRUE = {"true", "1", "yes", "t", "y"}
+
+
+def _metastatic(values: pd.Series) -> pd.Series:
+    if values.dtype == bool:
+        return values
+    return values.map(lambda v: str(v).strip().lower() in _TRUE if not isinstance(v, bool) else v)
+
+
+def build_cohort(mentions: pd.DataFrame, nodes: pd.DataFrame | None) -> pd.DataFrame:
+    """Return ``cohort.csv`` rows: one per candidate or confirmed patient, by ``patient_key``.
+
+    Parameters
+    ----------
+    mentions
+        ``mentions.parquet`` (needs ``patient_key, assertion, study_date, modality``).
+    nodes
+        ``nodes.csv`` (needs ``patient_key, metastatic``), or None before the
+        measure stage has run (then no patient is confirmed).
+    """
+    for column in ("patient_key", "assertion", "study_date", "modality"):
+        if column not in mentions.columns:
+            raise ValueError(f'Argument "mentions" lacks the column {column!r}')
+    keyed = mentions[mentions["patient_key"].astype(str) != ""]
+    positive = keyed[keyed["assertion"].isin(POSITIVE)]
+    candidates = set(positive["patient_key"].astype(str))
+    confirmed: set[str] = set()
+    if nodes is not None and len(nodes):
+        for column in ("patient_key", "metastatic"):
+            if column not in nodes.columns:
+                raise ValueError(f'Argument "nodes" lacks the column {column!r}')
+        flags = _metastatic(nodes["metastatic"])
+        confirmed = {str(k) for k in nodes.loc[flags.astype(bool), "patient_key"] if str(k)}
+    groups = {str(k): g for k, g in positive.groupby(positive["patient_key"].astype(str))}
+    empty = positive.iloc[0:0]
+    rows = []
+    for key in sorted(candidates | confirmed):
+        mine = groups.get(key, empty)
+        dates = sorted(d for d in mine["study_date"].astype(str) if d and d != "nan")
+        modalities = sorted({m for m in mine["modality"].astype(str) if m and m != "nan"})
+        is_confirmed = key in confirmed
+        rows.append(
+            {
+                "patient_key": key,
+                "status": "confirmed" if is_confirmed else "candidate",
+                "found_by_reports": bool(is_confirmed and key in candidates),
+                "first_mention_date": dates[0] if dates else "",
+                "modalities": ";".join(modalities),
+                "n_affirmed": int((mine["assertion"] == "affirmed").sum()),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=COHORT_COLUMNS)
+    return frame.astype({"found_by_reports": bool, "n_affirmed": "int64"})
