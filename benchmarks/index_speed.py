@@ -307,9 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(out, ignore_errors=True)
 
         def index(executor: Any = None) -> dict[str, Any]:
-            return index_export(
-                export, out, chunk_size=2000, secret=SECRET, executor=executor
-            )
+            return index_export(export, out, chunk_size=2000, secret=SECRET, executor=executor)
 
         results["b1"] = timed(index, args.repeats, before=clean)
         start = time.perf_counter()

@@ -137,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     negated, historical, speed = run_imncohort(rows)
     neg = score(truth_neg, negated)
     hist = score(truth_hist, historical)
-    print(f"NegEx kit: {len(rows)} sentences, {sum(truth_neg)} negated, {sum(truth_hist)} historical")
+    print(
+        f"NegEx kit: {len(rows)} sentences, {sum(truth_neg)} negated, {sum(truth_hist)} historical"
+    )
     header = f"{'system':<22}{'P':>7}{'R':>7}{'F1':>7}{'acc':>7}{'hist F1':>9}{'sent/s':>10}"
     print(header)
     print(

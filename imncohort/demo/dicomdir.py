@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 from pydicom.fileset import FileSet
+from pydicom.uid import UID
 
 
 def write_file_set(
@@ -22,7 +23,7 @@ def write_file_set(
     """
     file_set = FileSet()
     file_set.ID = "IMNDEMO"
-    file_set.UID = file_set_uid
+    file_set.UID = UID(file_set_uid)
     for ds in datasets:
         file_set.add(ds)
     target = root / folder

@@ -92,7 +92,9 @@ class _Placer:
 def _prepare(directory: Path) -> Path:
     root = Path(directory)
     if root.exists() and not root.is_dir():
-        raise ImnCohortError(f"demo directory {str(root)!r} is a file; give a new or empty directory")
+        raise ImnCohortError(
+            f"demo directory {str(root)!r} is a file; give a new or empty directory"
+        )
     if root.exists() and any(root.iterdir()):
         raise ImnCohortError(
             f"demo directory {str(root)!r} is not empty; give a new or empty directory "
@@ -193,7 +195,9 @@ def _write_annotation(
     pid = plan.patient_id
     if plan.annotation == "nifti":
         folder = root / pid / "nifti"
-        for path in write_label_maps(phantom, folder, f"ct_labels_{plan.index + 1:02d}", ct_series_uid):
+        for path in write_label_maps(
+            phantom, folder, f"ct_labels_{plan.index + 1:02d}", ct_series_uid
+        ):
             kind = "json" if path.suffix == ".json" else "nifti"
             truth.aux_files.append({"path": path.relative_to(root).as_posix(), "kind": kind})
         return []
@@ -213,10 +217,12 @@ def _write_annotation(
         )
         modality = "RTSTRUCT"
     else:
-        ds = seg_dataset(phantom, rois, study, ct, sop_instance_uid=sop_uid, series_instance_uid=series_uid)
+        ds = seg_dataset(
+            phantom, rois, study, ct, sop_instance_uid=sop_uid, series_instance_uid=series_uid
+        )
         modality = "SEG"
-    path = _write(ds, placer.path(0, f"SE090_{modality}"), root, truth)
-    truth.series.append(_series_record(series_uid, study, modality, [path]))
+    written = _write(ds, placer.path(0, f"SE090_{modality}"), root, truth)
+    truth.series.append(_series_record(series_uid, study, modality, [written]))
     return [series_uid]
 
 
@@ -265,9 +271,7 @@ def _node_facts(phantom: Phantom) -> list[NodeFacts]:
     return facts
 
 
-def _write_patient(
-    root: Path, seed: int, index: int, truth: _Truth, to_file_set: bool
-) -> Dataset:
+def _write_patient(root: Path, seed: int, index: int, truth: _Truth, to_file_set: bool) -> Dataset:
     rng = np.random.default_rng([seed, index])
     plan = plan_patient(index, rng)
     phantom = build_phantom(plan, rng)
@@ -287,7 +291,9 @@ def _write_patient(
         for k, modality in enumerate(modalities)
     ]
     series_of: dict[int, list[str]] = {k: [] for k in range(len(studies))}
-    ct_uid, frame_uid, ct = _write_ct(root, seed, phantom, studies[0], placer, rng, truth, to_file_set)
+    ct_uid, frame_uid, ct = _write_ct(
+        root, seed, phantom, studies[0], placer, rng, truth, to_file_set
+    )
     series_of[0].append(ct_uid)
     series_of[0] += _write_annotation(
         root, seed, phantom, studies[0], placer, truth, ct_uid, frame_uid, ct
@@ -298,7 +304,10 @@ def _write_patient(
     for k, study in enumerate(studies):
         if k > 0 and (index + k) % 2 == 0:
             uid = demo_uid(seed, f"{pid}/{study.modality}/series")
-            sops = [demo_uid(seed, f"{pid}/{study.modality}/{j}") for j in range(N_IMAGES[study.modality])]
+            sops = [
+                demo_uid(seed, f"{pid}/{study.modality}/{j}")
+                for j in range(N_IMAGES[study.modality])
+            ]
             datasets = small_series(
                 plan,
                 study,
@@ -321,16 +330,32 @@ def _write_patient(
         }
         if in_table:
             truth.ris_rows.append(
-                RisRow(pid, study.accession, study.study_instance_uid, study.modality, study.study_date, report.text())
+                RisRow(
+                    pid,
+                    study.accession,
+                    study.study_instance_uid,
+                    study.modality,
+                    study.study_date,
+                    report.text(),
+                )
             )
-            record.update(report_id=f"{RIS_TABLE}#{len(truth.ris_rows)}", source="table", path=RIS_TABLE)
+            record.update(
+                report_id=f"{RIS_TABLE}#{len(truth.ris_rows)}", source="table", path=RIS_TABLE
+            )
         else:
             charset = "ISO_IR 100"
             if plan.language == "zh":
                 charset = "GB18030" if plan.gb18030 and k == 0 else "ISO_IR 192"
             uid = demo_uid(seed, f"{pid}/sr/{k}/series")
             sop = demo_uid(seed, f"{pid}/sr/{k}/0")
-            ds = sr_dataset(plan, study, report, sop_instance_uid=sop, series_instance_uid=uid, character_set=charset)
+            ds = sr_dataset(
+                plan,
+                study,
+                report,
+                sop_instance_uid=sop,
+                series_instance_uid=uid,
+                character_set=charset,
+            )
             path = _write(ds, placer.path(k, "SE900_SR"), root, truth)
             truth.series.append(_series_record(uid, study, "SR", [path]))
             series_of[k].append(uid)

@@ -40,7 +40,9 @@ def truncated_bytes(ds: Dataset) -> bytes:
     meta_length = struct.unpack("<I", data[140:144])[0]
     start = 144 + meta_length
     candidates = sorted(
-        data.find(vr + b"\x00\x00", start) for vr in LONG_VRS if data.find(vr + b"\x00\x00", start) > 0
+        data.find(vr + b"\x00\x00", start)
+        for vr in LONG_VRS
+        if data.find(vr + b"\x00\x00", start) > 0
     )
     for position in candidates + list(range(len(data) // 2, start, -1)):
         cut = data[: position + 6] if position in candidates else data[:position]
@@ -49,19 +51,30 @@ def truncated_bytes(ds: Dataset) -> bytes:
     raise RuntimeError("could not find a cut that pydicom cannot read")  # pragma: no cover
 
 
-def write_junk(root: Path, folders: list[str], rng: np.random.Generator, dicom_to_cut: Dataset) -> list[dict[str, str]]:
+def write_junk(
+    root: Path, folders: list[str], rng: np.random.Generator, dicom_to_cut: Dataset
+) -> list[dict[str, str]]:
     """Write the junk files under ``root`` (spread over ``folders``); return their records."""
+
     def place(index: int, name: str) -> Path:
         folder = root / folders[index % len(folders)]
         folder.mkdir(parents=True, exist_ok=True)
         return folder / name
 
     entries: list[tuple[Path, str, bytes]] = [
-        (root / "notes.txt", "plain text note", b"Export notes: demo PACS export, synthetic data.\n"),
+        (
+            root / "notes.txt",
+            "plain text note",
+            b"Export notes: demo PACS export, synthetic data.\n",
+        ),
         (place(0, "Thumbs.db"), "Windows thumbnail cache", b"\xd0\xcf\x11\xe0" + rng.bytes(508)),
         (place(1, "x.dcm"), "random bytes with a .dcm name", rng.bytes(4096)),
         (place(2, "EMPTY"), "zero-byte file", b""),
-        (place(3, "IM_TRUNC.dcm"), "truncated DICOM (cut inside an element header)", truncated_bytes(dicom_to_cut)),
+        (
+            place(3, "IM_TRUNC.dcm"),
+            "truncated DICOM (cut inside an element header)",
+            truncated_bytes(dicom_to_cut),
+        ),
     ]
     records = []
     for path, why, data in entries:

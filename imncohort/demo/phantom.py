@@ -110,9 +110,7 @@ class Phantom:
         return [r.z_level for r in sorted(self.ribs, key=lambda r: r.number) if r.side == sign]
 
 
-def _geometry(
-    plan: PatientPlan, rng: np.random.Generator
-) -> tuple[SeriesGeometry, int, list[int]]:
+def _geometry(plan: PatientPlan, rng: np.random.Generator) -> tuple[SeriesGeometry, int, list[int]]:
     spacing = float(rng.choice([1.25, 2.0, 2.5, 3.0, 5.0], p=[0.1, 0.2, 0.25, 0.2, 0.25]))
     ps_col = round(float(rng.uniform(0.6, 0.98)), 3)
     ps_row = ps_col if rng.random() < 0.6 else round(float(rng.uniform(0.6, 0.98)), 3)
@@ -317,7 +315,9 @@ def _clear_of_vessel(shape: Ellipsoid, vessel: Tube, m: int, dz: float) -> bool:
     return True
 
 
-def _name_nodes(plan: PatientPlan, placed: list[tuple[str, Ellipsoid, int, bool]]) -> tuple[Node, ...]:
+def _name_nodes(
+    plan: PatientPlan, placed: list[tuple[str, Ellipsoid, int, bool]]
+) -> tuple[Node, ...]:
     """Give each node its ROI name (style of the plan) and component number."""
     suffix = {"left": "L", "right": "R"}
     names: list[str] = []

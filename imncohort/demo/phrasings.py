@@ -18,7 +18,12 @@ EN_TERMS = (
     "parasternal mass",
 )
 #: Terms whose plural is "<term>s" in the negated templates.
-EN_PLURAL_TERMS = ("internal mammary node", "internal mammary lymph node", "IM node", "parasternal node")
+EN_PLURAL_TERMS = (
+    "internal mammary node",
+    "internal mammary lymph node",
+    "IM node",
+    "parasternal node",
+)
 ZH_TERMS = ("内乳淋巴结", "胸骨旁淋巴结")
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th"}
 ORDINAL_WORDS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
@@ -82,7 +87,9 @@ def en_affirmed_size(
 
 def en_affirmed_unchanged(term: str, side: str) -> Sentence:
     """ "No change in the {side} {term}." """
-    return Sentence(f"No change in the {_side(side)}{term}.", (Mention(term.lower(), "affirmed", side),))
+    return Sentence(
+        f"No change in the {_side(side)}{term}.", (Mention(term.lower(), "affirmed", side),)
+    )
 
 
 def en_affirmed_seen(term: str, side: str, space: int) -> Sentence:
@@ -148,14 +155,14 @@ def zh_negated(term: str) -> Sentence:
 
 
 def zh_uncertain(term: str, side: str, variant: int) -> Sentence:
-    """ "{右侧}{内乳淋巴结}，转移可能。" / "{内乳淋巴结}不除外转移。" (no side) """
+    """ "{右侧}{内乳淋巴结}，转移可能。" / "{内乳淋巴结}不除外转移。" (no side)"""
     if variant == 0:
         return Sentence(f"{ZH_SIDES[side]}{term}，转移可能。", (Mention(term, "uncertain", side),))
     return Sentence(f"{term}不除外转移。", (Mention(term, "uncertain"),))
 
 
 def zh_historical(term: str) -> Sentence:
-    """ "{内乳淋巴结}转移病史。" (in 病史) """
+    """ "{内乳淋巴结}转移病史。" (in 病史)"""
     return Sentence(f"{term}转移病史。", (Mention(term, "historical"),))
 
 

@@ -56,7 +56,9 @@ class Report:
     def section_texts(self) -> list[tuple[str, str]]:
         """(concept name, text) per non-empty section, e.g. ("Findings", "...")."""
         joiner = "" if self.language == "zh" else " "
-        return [(name, joiner.join(s.text for s in sents)) for name, sents in self.sections if sents]
+        return [
+            (name, joiner.join(s.text for s in sents)) for name, sents in self.sections if sents
+        ]
 
     def text(self) -> str:
         """Plain text with section headings, as in a RIS export."""

@@ -79,7 +79,9 @@ def rib_rois(phantom: Phantom, totalsegmentator: bool = False) -> list[Roi]:
             rois.append(Roi(f"rib_{side}_{rib.number}", "rib", side, (bone,)))
         else:
             rois.append(Roi(f"Rib{rib.number:02d}_{side[0].upper()}", "rib", side, (rib,)))
-    rois.append(Roi("sternum" if totalsegmentator else "Sternum", "sternum", "", (phantom.sternum,)))
+    rois.append(
+        Roi("sternum" if totalsegmentator else "Sternum", "sternum", "", (phantom.sternum,))
+    )
     if totalsegmentator:
         rois.append(Roi("costal_cartilages", "cartilage", "", tuple(cartilages)))
     return rois

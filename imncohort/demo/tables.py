@@ -10,7 +10,14 @@ import numpy as np
 
 from imncohort.demo.plan import PatientPlan
 
-RIS_COLUMNS = ("PatientID", "AccessionNumber", "StudyInstanceUID", "Modality", "StudyDate", "ReportText")
+RIS_COLUMNS = (
+    "PatientID",
+    "AccessionNumber",
+    "StudyInstanceUID",
+    "Modality",
+    "StudyDate",
+    "ReportText",
+)
 CLINICAL_COLUMNS = ("PatientID", "group", "ER", "PR", "HER2", "T", "N", "M")
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from imncohort.errors import ExportError
 from imncohort.index.dicomdir import check_dicomdirs
@@ -111,7 +113,7 @@ def _load_state(out: Path) -> dict[str, Any]:
         return {}
 
 
-def _previous_manifest(out: Path, secret: bytes) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+def _previous_manifest(out: Path, secret: bytes) -> tuple[pa.Table | None, dict[str, Any]]:
     """Return the previous manifest, or None when the index must be rebuilt from scratch."""
     state = _load_state(out)
     manifest_path = index_dir(out) / "manifest.parquet"
@@ -122,12 +124,16 @@ def _previous_manifest(out: Path, secret: bytes) -> tuple[pd.DataFrame | None, d
         or not all((index_dir(out) / f"{t}.parquet").exists() for t in TABLES)
     ):
         return None, {}
-    manifest = pd.read_parquet(manifest_path)
-    shards = set(manifest["shard"])
+    manifest = pq.read_table(manifest_path)
+    shards = set(manifest.column("shard").unique().to_pylist())
     if not all(all(p.exists() for p in shard_paths(out, s).values()) for s in shards):
         logger.warning("index shards are missing in %s; rebuilding the index", out)
         return None, {}
     return manifest, state
+
+
+def _columns(table: pa.Table) -> list[list[Any]]:
+    return [table.column(c).to_numpy(zero_copy_only=False).tolist() for c in MANIFEST_COLUMNS]
 
 
 def plan_index(
@@ -181,16 +187,7 @@ def plan_index(
     if manifest is None:
         to_read = list(walk.entries)
     else:
-        old = {
-            p: (s, m, sh)
-            for p, s, m, sh in zip(
-                manifest["path"].tolist(),
-                manifest["size"].tolist(),
-                manifest["mtime_ns"].tolist(),
-                manifest["shard"].tolist(),
-                strict=True,
-            )
-        }
+        old = {p: (s, m, sh) for p, s, m, sh in zip(*_columns(manifest), strict=True)}
         for entry in walk.entries:
             previous = old.get(entry.path)
             if previous is not None and previous[0] == entry.size and previous[1] == entry.mtime_ns:
@@ -198,7 +195,8 @@ def plan_index(
             else:
                 to_read.append(entry)
         by_shard: dict[str, list[str]] = {}
-        for path, (_, _, shard) in old.items():
+        unchanged = not to_read and len(kept) == len(old)
+        for path, (_, _, shard) in [] if unchanged else old.items():
             by_shard.setdefault(shard, []).append(path)
         for shard, paths in by_shard.items():
             keep = {p for p in paths if kept.get(p) == shard}
@@ -254,6 +252,15 @@ def _concat(frames: Sequence[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)[columns]
+
+
+def _read_parts(out: Path, shards: Sequence[str], part: str, columns: list[str]) -> pd.DataFrame:
+    """Concatenate one part of many shards with pyarrow (one conversion to pandas)."""
+    tables = [pq.read_table(shard_paths(out, s)[part]) for s in shards]
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return pd.DataFrame(columns=columns)
+    return pa.concat_tables(tables, promote_options="permissive").to_pandas()[columns]
 
 
 def _records(pairs: Sequence[Sequence[str]]) -> list[ErrorRecord]:
@@ -342,15 +349,13 @@ def _build_tables(plan: IndexPlan) -> tuple[dict[str, Any], list[ErrorRecord], p
             manifest_shard[entry.path] = chunk.shard
     _prune_shards(plan)
     shards = sorted(set(manifest_shard.values()))
-    instances = coerce_instances(
-        _concat([_read_part(out, s, "instances") for s in shards], INSTANCE_COLUMNS)
-    )
+    instances = coerce_instances(_read_parts(out, shards, "instances", INSTANCE_COLUMNS))
     instances = instances.sort_values("path", kind="stable").reset_index(drop=True)
-    files = _concat([_read_part(out, s, "files") for s in shards], FILE_COLUMNS)
+    files = _read_parts(out, shards, "files", FILE_COLUMNS)
     files = files.astype({"size": "int64", "mtime_ns": "int64"})
     files = files.sort_values("path", kind="stable").reset_index(drop=True)
-    shard_errors = _concat([_read_part(out, s, "errors") for s in shards], ERROR_SHARD_COLUMNS)
-    identities = _concat([_read_part(out, s, "identities") for s in shards], IDENTITY_SHARD_COLUMNS)
+    shard_errors = _read_parts(out, shards, "errors", ERROR_SHARD_COLUMNS)
+    identities = _read_parts(out, shards, "identities", IDENTITY_SHARD_COLUMNS)
     identities = (
         identities[IDENTITY_COLUMNS]
         .drop_duplicates()

@@ -87,6 +87,7 @@ _SHORT_VRS = frozenset(
 )
 _PIXEL_DATA_BYTES = b"\xe0\x7f\x10\x00"
 _HH = struct.Struct("<HH")
+_EXPLICIT = struct.Struct("<HH2sH")
 _HHI = struct.Struct("<HHI")
 _H = struct.Struct("<H")
 _I = struct.Struct("<I")
@@ -281,21 +282,21 @@ def parse_header(buf: bytes, file_size: int) -> RawHeader:
     # Fast loop over whole element headers inside the buffer; the generic loop below
     # handles the buffer's tail (end of file, or more data needed).
     if explicit:
+        unpack = _EXPLICIT.unpack_from
+        short_vrs, long_vrs = _SHORT_VRS, _LONG_VRS
         while pos + 12 <= n:
-            group, elem = _HH.unpack_from(buf, pos)
+            group, elem, vr, length = unpack(buf, pos)
             tag = (group << 16) | elem
             if tag > stop:
                 break
-            vr = buf[pos + 4 : pos + 6]
-            if vr in _LONG_VRS:
+            if vr in short_vrs:
+                value_pos = pos + 8
+            elif vr in long_vrs:
                 length = _I.unpack_from(buf, pos + 8)[0]
                 value_pos = pos + 12
                 if length == UNDEFINED:
                     pos = _skip_sequence(buf, value_pos, vr != b"UN", file_size, tag)
                     continue
-            elif vr in _SHORT_VRS:
-                length = _H.unpack_from(buf, pos + 6)[0]
-                value_pos = pos + 8
             else:
                 raise UnsupportedEncoding(f"invalid VR {vr!r} at byte {pos}")
             end = value_pos + length

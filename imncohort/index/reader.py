@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 FIRST_READ_BYTES = 8192
 DEFER_SIZE_BYTES = 65536
 _UID_CHARS = frozenset("0123456789.")
+# A DICOM dataset without preamble starts with a tag of group 0002 or 0008 (either byte order).
+_FIRST_GROUPS = frozenset({b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08"})
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def read_entry(export_root: str, entry: FileEntry) -> ReadResult:
             return ReadResult("aux", size, mtime_ns, kind=kind)
         if size == 0:
             return ReadResult("junk", size, mtime_ns, reason=REASON_EMPTY)
-        if forced_parse_allowed(name):
+        if forced_parse_allowed(name) and buf[:2] in _FIRST_GROUPS:
             return _read_forced(full, size, mtime_ns)
         return ReadResult("junk", size, mtime_ns, reason=REASON_NOT_DICOM)
     except OSError as exc:

@@ -142,12 +142,15 @@ def instances_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 def coerce_instances(frame: pd.DataFrame) -> pd.DataFrame:
     """Apply the ``instances.parquet`` dtypes (Int64, float64, int64, str)."""
-    frame = frame.astype({c: "Int64" for c in INT_COLUMNS})
-    frame = frame.astype({c: "float64" for c in FLOAT_COLUMNS})
-    frame = frame.astype({"size": "int64", "mtime_ns": "int64"})
+    wanted = {c: "Int64" for c in INT_COLUMNS}
+    wanted.update({c: "float64" for c in FLOAT_COLUMNS})
+    wanted.update({"size": "int64", "mtime_ns": "int64"})
+    changes = {c: t for c, t in wanted.items() if str(frame[c].dtype) != t}
+    if changes:
+        frame = frame.astype(changes)
     for column in INSTANCE_COLUMNS:
-        if column not in (*INT_COLUMNS, *FLOAT_COLUMNS, "size", "mtime_ns"):
-            frame[column] = frame[column].astype(object)
+        if column not in wanted and frame[column].dtype == object and frame[column].isna().all():
+            frame[column] = frame[column].fillna("").astype(str)
     return frame
 
 

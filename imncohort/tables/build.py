@@ -59,6 +59,7 @@ TABLE_NAMES = (
     "modality_detection",
     "characteristics",
 )
+_WRITER = {"nodes.csv": "measure", "mentions.parquet": "reports", "cohort.csv": "reports"}
 _DIRECTION_TEXT = {"medial_lateral": "medial-lateral", "dorsal_ventral": "dorsal-ventral"}
 
 
@@ -147,7 +148,11 @@ def data_notes(
     reports_listed: bool,
 ) -> tuple[list[str], dict[str, str]]:
     """Return the report's notes and, per table, the reason it is empty (if it is)."""
-    notes = [f"{name} is missing in the output directory." for name in missing_files]
+    notes = [
+        f"{name} is missing in the output directory (run the {_WRITER.get(name, 'earlier')} "
+        "stage first)."
+        for name in missing_files
+    ]
     empty: dict[str, str] = {}
     meta = metastatic_nodes(nodes)
     n_meta = len(meta)
@@ -394,7 +399,7 @@ def build_tables(
         ReportFigure(
             "Intercostal spaces",
             "Percent of patients with known spaces having a metastatic node in each space, "
-            "Wilson 95% error bars; numbers are patients.",
+            "Wilson 95% error bars; pts = patients.",
             figures.intercostal_figure(tables["intercostal"], figure_dir / "intercostal.png"),
         ),
     ]

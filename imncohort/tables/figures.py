@@ -71,10 +71,12 @@ def coverage_curves_figure(
         axes.axvline(
             guideline_mm, color="grey", linestyle="--", label=f"guideline {guideline_mm:g} mm"
         )
+        x = rows["margin_mm"].to_numpy(dtype=float)
+        if x.size:
+            axes.set_xlim(min(x.min(), guideline_mm) - 0.3, max(x.max(), guideline_mm) + 0.3)
         if total == 0:
             _empty_note(axes, "no measured metastatic node")
             continue
-        x = rows["margin_mm"].to_numpy(dtype=float)
         axes.fill_between(
             x, rows["ci_low"], rows["ci_high"], color=colour, alpha=0.2, label="Wilson 95% CI"
         )
@@ -256,9 +258,10 @@ def intercostal_figure(intercostal: pd.DataFrame, target: Path) -> Path:
     low = percent - spaces["ci_low"].to_numpy(dtype=float)
     high = spaces["ci_high"].to_numpy(dtype=float) - percent
     axes.bar(x, percent, color="#4c72b0", yerr=[low, high], capsize=4)
-    for xi, p, n in zip(x, percent, spaces["patients"], strict=True):
-        axes.text(float(xi), p / 2, f"{int(n)}", ha="center", fontsize=9, color="white")
-    axes.set_xticks(x, spaces["row"].tolist())
+    labels = [
+        f"{row}\n{int(n)} pts" for row, n in zip(spaces["row"], spaces["patients"], strict=True)
+    ]
+    axes.set_xticks(x, labels)
     axes.set_ylim(0, 110)
     axes.grid(axis="y", alpha=0.3)
     return _save(figure, target)

@@ -92,7 +92,8 @@ def test_series_sorted_along_normal_with_spacing(export: Path, out: Path) -> Non
 
 def test_irregular_spacing_is_flagged(export: Path, out: Path) -> None:
     for i, z in enumerate((0.0, 2.5, 5.0, 10.0)):
-        write_ct(export / f"IM{i}", series=UID_ROOT + "3.1", sop=f"{UID_ROOT}3.1.{i}", ipp=(0, 0, z))
+        sop = f"{UID_ROOT}3.1.{i}"
+        write_ct(export / f"IM{i}", series=UID_ROOT + "3.1", sop=sop, ipp=(0, 0, z))
     _index(export, out)
     series = _tables(out)["series"].iloc[0]
     assert not bool(series["regular_spacing"])
@@ -215,9 +216,9 @@ def test_no_identity_outside_restricted(
     caplog.set_level(logging.DEBUG)
     _index(export, out)
     identities = _tables(out)["identities"]
-    assert identities[["PatientID", "PatientName", "PatientBirthDate", "AccessionNumber"]].values.tolist() == [  # noqa: E501
-        [PATIENT_ID, PATIENT_NAME, BIRTH_DATE, ACCESSION]
-    ]
+    assert identities[
+        ["PatientID", "PatientName", "PatientBirthDate", "AccessionNumber"]
+    ].values.tolist() == [[PATIENT_ID, PATIENT_NAME, BIRTH_DATE, ACCESSION]]
     needles = [PATIENT_ID, "SENTINELNAME", BIRTH_DATE, ACCESSION]
     checked = 0
     for path in out.rglob("*"):
@@ -252,6 +253,7 @@ def test_dicomdir_entry_pointing_at_missing_file(tmp_path: Path) -> None:
     export = tmp_path / "export"
     shutil.copytree(PYDICOM_TEST_FILES / "dicomdirtests" / "TINY_ALPHA", export)
     (export / "PT000000" / "ST000000" / "SE000000" / "IM000005").unlink()
+    (export / "README").unlink()
     summary = _index(export, tmp_path / "out", chunk_size=100)
     errors = _tables(tmp_path / "out")["errors"]
     assert errors["path"].tolist() == ["PT000000/ST000000/SE000000/IM000005"]

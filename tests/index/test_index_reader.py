@@ -77,8 +77,9 @@ def test_file_without_preamble_is_indexed(export: Path) -> None:
     shutil.copy(PYDICOM_TEST_FILES / "ExplVR_BigEndNoMeta.dcm", export / "big.dcm")
     little, big = _read(export, "noext"), _read(export, "big.dcm")
     assert little.status == big.status == "dicom"
-    assert little.fields["sop_class_uid"] == "1.2.840.10008.5.1.4.1.1.2"
-    assert (little.fields["rows"], big.fields["rows"]) == (128, 128)
+    assert little.fields["sop_class_uid"] == "1.2.840.10008.5.1.4.1.1.481.8"  # RT Ion Plan
+    assert little.fields["modality"] == big.fields["modality"] == "RTPLAN"
+    assert little.fields["sop_instance_uid"] == big.fields["sop_instance_uid"] != ""
 
 
 def test_non_dicom_named_dcm(export: Path) -> None:

@@ -42,9 +42,9 @@ def test_empty_output_directory(tmp_path: Path, config: Config) -> None:
     assert set(summary["empty_tables"]) >= {"coverage", "modality_detection", "characteristics"}
     report = (tmp_path / "report.html").read_text("utf-8")
     for sentence in (
-        "nodes.csv is missing in the output directory.",
-        "mentions.parquet is missing in the output directory.",
-        "cohort.csv is missing in the output directory.",
+        "nodes.csv is missing in the output directory (run the measure stage first).",
+        "mentions.parquet is missing in the output directory (run the reports stage",
+        "cohort.csv is missing in the output directory",
         "No measured metastatic node: no margin recommendation can be made.",
         "No confirmed patient in cohort.csv: detection rates have no denominator.",
         "No clinical table: every patient&#x27;s group",

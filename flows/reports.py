@@ -1,0 +1,87 @@
+"""The ``reports`` stage as a Prefect flow: one mapped task per chunk of report sources."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.runtime import StageSettings, task_runner
+from imncohort.config import load_config, secret_from_env
+from imncohort.errors import ExportError, InputError
+from imncohort.keys import load_or_create_secret
+from imncohort.outputs import ensure_writable
+from imncohort.reports.io import ReportSource
+from imncohort.reports.stage import ChunkResult, chunk_sources, collect_sources, mine_chunk, write_outputs
+
+
+@task(retries=2, cache_policy=NO_CACHE, task_run_name="reports-chunk-{number}")
+def mine_chunk_task(
+    export: str, config_path: str | None, number: int, sources: list[tuple[str, str]]
+) -> ChunkResult:
+    """Read and mine one chunk of report sources (``(path, kind)`` pairs)."""
+    config = load_config(config_path)
+    return mine_chunk(Path(export), [ReportSource(p, k) for p, k in sources], config)
+
+
+@flow(name="reports")
+def reports_flow(
+    export: str,
+    out: str,
+    config_path: str | None = None,
+    workers: int | None = None,
+    dask_address: str | None = None,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """Mine the export's reports: ``mentions.parquet``, ``cohort.csv``, the restricted worklist.
+
+    Returns the summary: reports, mentions, candidates, confirmed, worklist, errors, seconds.
+    """
+    start = time.perf_counter()
+    logger = get_run_logger()
+    config = load_config(config_path)
+    export_path = Path(export)
+    if not export_path.is_dir():
+        raise ExportError(f"export directory '{export_path}' does not exist; give the PACS export")
+    out_path = ensure_writable(Path(out))
+    secret = load_or_create_secret(out_path, secret_from_env())
+    sources = collect_sources(out_path, config)
+    chunks = chunk_sources(sources, config.index.chunk_size)
+    logger.info("reports: %d sources in %d chunks", len(sources), len(chunks))
+    results: list[ChunkResult] = []
+    if chunks:
+        futures = mine_chunk_task.map(
+            export=str(export_path),
+            config_path=config_path,
+            number=list(range(1, len(chunks) + 1)),
+            sources=[[(s.path, s.kind) for s in chunk] for chunk in chunks],
+        )
+        results = [f.result() for f in futures]
+    summary = write_outputs(out_path, results, secret, time.perf_counter() - start)
+    summary["seconds"] = round(time.perf_counter() - start, 3)
+    logger.info(
+        "reports: %d reports, %d mentions, %d candidates, %d errors (%.1f s)",
+        summary["reports"],
+        summary["mentions"],
+        summary["candidates"],
+        summary["errors"],
+        summary["seconds"],
+    )
+    if strict and summary["errors"]:
+        raise InputError(
+            f"{summary['errors']} bad report inputs under --strict; see '{out_path / 'errors.csv'}'"
+        )
+    return summary
+
+
+def run_reports(settings: StageSettings) -> dict[str, Any]:
+    """Run :func:`reports_flow` on the Dask runner the settings ask for; return its summary."""
+    config = settings.config()
+    runner = task_runner(config, settings.workers, settings.dask_address)
+    result: dict[str, Any] = reports_flow.with_options(task_runner=runner)(
+        **settings.as_parameters()
+    )
+    return result

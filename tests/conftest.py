@@ -1,0 +1,17 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def demo_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo export (6 patients, seed 1), written once per test session."""
+    from imncohort.demo.export import write_demo_export
+
+    root = tmp_path_factory.mktemp("demo") / "export"
+    write_demo_export(root, n_patients=6, seed=1)
+    return root

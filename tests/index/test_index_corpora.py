@@ -1,0 +1,121 @@
+"""The index on pydicom's own test files, its dicomdirtests tree and the demo export."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pydicom
+import pytest
+from index_factory import PYDICOM_TEST_FILES, SECRET
+
+from imncohort.index.build import index_export
+from imncohort.index.dicomdir import read_dicomdir
+
+
+def _load(out: Path) -> dict[str, pd.DataFrame]:
+    tables = {
+        n: pd.read_parquet(out / "index" / f"{n}.parquet")
+        for n in ("instances", "series", "studies", "files")
+    }
+    tables["errors"] = pd.read_csv(out / "errors.csv", dtype=str, keep_default_na=False)
+    return tables
+
+
+@pytest.fixture(scope="module")
+def pydicom_index(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
+    out = tmp_path_factory.mktemp("pydicom_out")
+    index_export(PYDICOM_TEST_FILES, out, chunk_size=40, secret=SECRET)
+    return _load(out)
+
+
+def test_every_pydicom_test_file_is_indexed_or_explained(
+    pydicom_index: dict[str, pd.DataFrame],
+) -> None:
+    instances = set(pydicom_index["instances"]["path"])
+    aux = set(pydicom_index["files"]["path"])
+    error_frame = pydicom_index["errors"]
+    errors = dict(zip(error_frame["path"], error_frame["reason"], strict=True))
+    walked = sorted(p for p in PYDICOM_TEST_FILES.rglob("*") if p.is_file())
+    assert len(walked) == len(instances) + len(aux) + len(errors)
+    readable = 0
+    for path in walked:
+        rel = path.relative_to(PYDICOM_TEST_FILES).as_posix()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                pydicom.dcmread(path)
+                can_read = True
+            except Exception:
+                can_read = False
+        if can_read:
+            readable += 1
+            # cut-short files pydicom reads without complaint are junk for the index
+            ok = rel in instances or rel in aux or errors.get(rel, "").startswith("truncated")
+            assert ok, rel
+        else:
+            assert rel in errors or rel in instances or rel in aux, rel
+            assert errors.get(rel, "x") != "", rel
+    assert readable >= 150
+    assert errors["MR_truncated.dcm"].startswith("truncated DICOM: pixel data needs 8192")
+    assert errors["rtplan_truncated.dcm"].startswith("truncated DICOM: element (300A,00B0)")
+    assert errors["zipMR.gz"] == "not a DICOM file (no DICM marker and not parseable)"
+    assert "ExplVR_BigEndNoMeta.dcm" in instances  # no preamble, big endian
+    assert aux >= {"dicomdirtests/DICOMDIR", "dicomdirtests/DICOMDIR-bigEnd", "test1.json"}
+
+
+@pytest.mark.parametrize(
+    ("tree", "dicomdir"),
+    [("dicomdirtests", "DICOMDIR"), ("dicomdirtests/TINY_ALPHA", "DICOMDIR")],
+)
+def test_dicomdirtests_counts_match_dicomdir_records(
+    pydicom_index: dict[str, pd.DataFrame], tree: str, dicomdir: str
+) -> None:
+    hint = read_dicomdir(PYDICOM_TEST_FILES / tree, dicomdir)
+    listed = {f"{tree}/{p}" for p in hint.referenced}
+    instances = pydicom_index["instances"]
+    mine = instances[instances["path"].isin(listed)]
+    assert len(mine) == hint.record_counts["IMAGE"] == len(listed)
+    assert mine["patient_key"].nunique() == hint.record_counts["PATIENT"]
+    assert mine["study_instance_uid"].nunique() == hint.record_counts["STUDY"]
+    assert mine["series_instance_uid"].nunique() == hint.record_counts["SERIES"]
+    series = pydicom_index["series"]
+    in_tree = series[series["series_instance_uid"].isin(set(mine["series_instance_uid"]))]
+    assert int(in_tree["n_instances"].sum()) == len(mine)
+    assert not (pydicom_index["errors"]["reason"].str.startswith("DICOMDIR entry")).any()
+
+
+def test_demo_export_matches_ground_truth(tmp_path: Path) -> None:
+    export_module = pytest.importorskip("imncohort.demo.export")
+    export = tmp_path / "demo"
+    export_module.write_demo_export(export, n_patients=3, seed=5)
+    truth = json.loads((export / "ground_truth.json").read_text("utf-8"))
+    summary = index_export(export, tmp_path / "out", chunk_size=50, secret=SECRET)
+    t = _load(tmp_path / "out")
+    assert summary["instances"] == truth["instances"]["dicom_files"]
+    by_class = t["instances"]["sop_class_uid"].value_counts().to_dict()
+    assert by_class == truth["instances"]["by_sop_class"]
+    assert set(t["studies"]["study_instance_uid"]) == {
+        s["study_instance_uid"] for s in truth["studies"]
+    }
+    truth_series = {s["series_instance_uid"]: s for s in truth["series"]}
+    mine = t["series"].set_index("series_key")
+    assert set(mine.index) == set(truth_series)
+    for uid, expected in truth_series.items():
+        row = mine.loc[uid]
+        assert row["n_instances"] == expected["n_instances"], uid
+        assert sorted(row["paths"]) == sorted(expected["paths"]), uid
+        assert (row["rows"], row["columns"]) == (expected["rows"], expected["columns"]), uid
+        if bool(row["has_geometry"]) and row["n_instances"] > 1:
+            assert row["slice_spacing"] == pytest.approx(expected["slice_spacing"]), uid
+            assert row["position_min"] == pytest.approx(expected["z_min"]), uid
+            assert row["position_max"] == pytest.approx(expected["z_max"]), uid
+    junk = {j["path"] for j in truth["junk"]}
+    index_errors = t["errors"][t["errors"]["stage"] == "index"]
+    assert set(index_errors["path"]) >= junk
+    assert set(t["instances"]["path"]).isdisjoint(junk)
+    assert {(a["path"], a["kind"]) for a in truth["aux_files"]} <= set(
+        zip(t["files"]["path"], t["files"]["kind"], strict=True)
+    )
