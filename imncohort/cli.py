@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    for noisy in ("httpx", "httpcore", "distributed", "asyncio"):
+    for noisy in ("httpx", "httpcore", "distributed", "asyncio", "highdicom"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "demo":

@@ -89,6 +89,30 @@ class _Placer:
                 return path
 
 
+def _existing_demo(directory: Path, n_patients: int, seed: int) -> dict[str, Any] | None:
+    """Return a summary when ``directory`` already holds this very demo (same seed and size).
+
+    This keeps ``imncohort demo`` safe to re-run: the export is left as it is.
+    """
+    truth_path = directory / GROUND_TRUTH
+    if not truth_path.is_file():
+        return None
+    try:
+        truth = json.loads(truth_path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if truth.get("seed") != seed or truth.get("n_patients") != n_patients:
+        return None
+    logger.info("demo export %s already written with seed %d; kept as it is", directory, seed)
+    return {
+        "directory": str(directory),
+        "patients": n_patients,
+        "nodes": len(truth.get("nodes", [])),
+        "reports": len(truth.get("reports", [])),
+        "reused": True,
+    }
+
+
 def _prepare(directory: Path) -> Path:
     root = Path(directory)
     if root.exists() and not root.is_dir():
@@ -427,6 +451,9 @@ def write_demo_export(directory: Path, n_patients: int, seed: int) -> dict[str, 
     """
     if n_patients < 1:
         raise ImnCohortError(f"n_patients must be at least 1, got {n_patients}")
+    existing = _existing_demo(Path(directory), n_patients, seed)
+    if existing is not None:
+        return existing
     root = _prepare(directory)
     truth = _Truth()
     file_set_patient = min(1, n_patients - 1)
