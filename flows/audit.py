@@ -83,6 +83,7 @@ def run_stages(settings: StageSettings, stages: tuple[str, ...]) -> dict[str, An
     config = settings.config()
     started = time.time()
     summaries: dict[str, Any] = {}
+    record: dict[str, Any] = {}
     with dask_scheduler(config, settings) as address:
         shared = replace(settings, dask_address=address)
         for number, stage in enumerate(stages, start=1):
@@ -92,8 +93,9 @@ def run_stages(settings: StageSettings, stages: tuple[str, ...]) -> dict[str, An
             summary["seconds"] = round(time.perf_counter() - t0, 3)
             summaries[stage] = summary
             _progress(f"[{number}/{len(stages)}] {stage} done in {summary['seconds']:.1f} s")
-    record = run_record(settings, config, summaries, started)
-    write_json(record, Path(settings.out) / "run.json")
+            # Written after every stage, so the report of this run shows this run's metadata.
+            record = run_record(settings, config, summaries, started)
+            write_json(record, Path(settings.out) / "run.json")
     return record
 
 

@@ -15,7 +15,13 @@ from imncohort.errors import ExportError, InputError
 from imncohort.keys import load_or_create_secret
 from imncohort.outputs import ensure_writable
 from imncohort.reports.io import ReportSource
-from imncohort.reports.stage import ChunkResult, chunk_sources, collect_sources, mine_chunk, write_outputs
+from imncohort.reports.stage import (
+    ChunkResult,
+    chunk_sources,
+    collect_sources,
+    mine_chunk,
+    write_outputs,
+)
 
 
 @task(retries=2, cache_policy=NO_CACHE, task_run_name="reports-chunk-{number}")

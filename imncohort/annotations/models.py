@@ -43,6 +43,7 @@ class SliceGrid:
     spacing_col_mm: float
     rows: int
     columns: int
+    slice_step_mm: float = 0.0
 
     @property
     def n_slices(self) -> int:
@@ -56,7 +57,10 @@ class SliceGrid:
 
     @property
     def slice_spacing_mm(self) -> float:
-        """Median distance between neighbouring slices (mm); 1.0 for a single slice."""
+        """Slice spacing (mm): ``slice_step_mm`` when set (crops keep their parent's),
+        else the median distance between neighbouring slices; 1.0 for a single slice."""
+        if self.slice_step_mm > 0:
+            return self.slice_step_mm
         if self.n_slices < 2:
             return 1.0
         return float(np.median(np.abs(np.diff(self.z_mm))))
@@ -69,6 +73,23 @@ class SliceGrid:
         affine[:3, 2] = np.array([0.0, 0.0, self.slice_spacing_mm])
         affine[:3, 3] = self.origins_lps[k]
         return affine
+
+    def crop(self, k0: int, k1: int, j0: int, j1: int, i0: int, i1: int) -> SliceGrid:
+        """The sub-grid of slices ``k0:k1``, rows ``j0:j1`` and columns ``i0:i1``."""
+        shift = (
+            self.row_dir_lps * self.spacing_col_mm * i0
+            + self.col_dir_lps * self.spacing_row_mm * j0
+        )
+        return SliceGrid(
+            origins_lps=self.origins_lps[k0:k1] + shift[None, :],
+            row_dir_lps=self.row_dir_lps,
+            col_dir_lps=self.col_dir_lps,
+            spacing_row_mm=self.spacing_row_mm,
+            spacing_col_mm=self.spacing_col_mm,
+            rows=j1 - j0,
+            columns=i1 - i0,
+            slice_step_mm=self.slice_spacing_mm,
+        )
 
     def affine_ijk_to_lps(self) -> np.ndarray:
         """4x4 map of (i, j, k, 1) to LPS assuming evenly spaced slices (first to last)."""
@@ -128,6 +149,27 @@ class MaskRoi:
     name: str
     mask_kji: np.ndarray
     grid: SliceGrid
+
+
+def cropped_mask_roi(
+    name: str, mask_kji: np.ndarray, grid: SliceGrid, box: tuple[slice, ...] | None = None
+) -> MaskRoi | None:
+    """A :class:`MaskRoi` holding only the bounding box of ``mask_kji`` (None when empty).
+
+    ``box`` is the bounding box when already known (``scipy.ndimage.find_objects``).
+    """
+    if box is None:
+        from scipy import ndimage
+
+        boxes = ndimage.find_objects(mask_kji.astype(np.uint8))
+        if not boxes or boxes[0] is None:
+            return None
+        box = boxes[0]
+    k, j, i = box
+    sub = np.ascontiguousarray(mask_kji[k, j, i])
+    if not sub.any():
+        return None
+    return MaskRoi(name, sub, grid.crop(k.start, k.stop, j.start, j.stop, i.start, i.stop))
 
 
 Roi = ContourRoi | MaskRoi

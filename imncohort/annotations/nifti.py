@@ -17,8 +17,9 @@ from typing import Any
 
 import nibabel as nib
 import numpy as np
+from scipy import ndimage
 
-from imncohort.annotations.models import MaskRoi, RoiSet, SliceGrid
+from imncohort.annotations.models import MaskRoi, RoiSet, SliceGrid, cropped_mask_roi
 from imncohort.annotations.names import NameMatcher
 from imncohort.annotations.rtstruct import SeriesResolver
 from imncohort.annotations.totalsegmentator import TOTAL_IDS
@@ -108,6 +109,15 @@ def grid_from_affine_ras(
     return grid, (i_axis, j_axis, k_axis)
 
 
+def _bounds(box: tuple[slice, ...]) -> tuple[int, int, int, int, int, int]:
+    k, j, i = box
+    return (int(k.start), int(k.stop), int(j.start), int(j.stop), int(i.start), int(i.stop))
+
+
+def _full(box: tuple[slice, ...]) -> tuple[slice, ...]:
+    return tuple(slice(0, int(s.stop) - int(s.start)) for s in box)
+
+
 def read_nifti(
     path: Path,
     rel_path: str,
@@ -153,12 +163,18 @@ def read_nifti(
     if data.ndim != 3:
         raise InputError(f"NIfTI label map must be 3-D, got shape {data.shape}")
     grid, axes = grid_from_affine_ras(img.affine, data.shape)
-    labels_kji = np.transpose(np.rint(data).astype(np.int32), (axes[2], axes[1], axes[0]))
-    present = set(np.unique(labels_kji).tolist())
-    rois = [
-        MaskRoi(name, labels_kji == label, grid)
-        for label, name in sorted(names.items())
-        if label in present
-    ]
+    if not np.issubdtype(data.dtype, np.integer):
+        data = np.rint(data)
+    labels_kji = np.transpose(data.astype(np.int32, copy=False), (axes[2], axes[1], axes[0]))
+    labels_kji[labels_kji < 0] = 0
+    boxes = ndimage.find_objects(labels_kji)  # one pass: bounding box of every label
+    rois: list[MaskRoi] = []
+    for label, name in sorted(names.items()):
+        if label < 1 or label > len(boxes) or boxes[label - 1] is None:
+            continue
+        box = boxes[label - 1]
+        roi = cropped_mask_roi(name, labels_kji[box] == label, grid.crop(*_bounds(box)), _full(box))
+        if roi is not None:
+            rois.append(roi)
     log.debug("NIfTI %s: %d labels on series %s", rel_path, len(rois), series_key)
     return RoiSet(rel_path, "nifti", series_key, grid, list(rois))

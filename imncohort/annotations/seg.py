@@ -15,7 +15,7 @@ from typing import Any
 import highdicom as hd
 import numpy as np
 
-from imncohort.annotations.models import MaskRoi, RoiSet, SliceGrid
+from imncohort.annotations.models import MaskRoi, RoiSet, SliceGrid, cropped_mask_roi
 from imncohort.annotations.names import NameMatcher
 from imncohort.annotations.rtstruct import SeriesResolver, z_tolerance_mm
 from imncohort.errors import InputError
@@ -159,7 +159,8 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
                 mask[k] |= pixels > threshold
             else:
                 mask[k] |= pixels > 0
-        if mask.any():
-            rois.append(MaskRoi(labels[number], mask, grid))
+        roi = cropped_mask_roi(labels[number], mask, grid)
+        if roi is not None:
+            rois.append(roi)
     log.debug("SEG %s: %d segments on series %s", rel_path, len(rois), series_key)
     return RoiSet(rel_path, "seg", series_key, grid, list(rois), errors)

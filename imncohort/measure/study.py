@@ -56,7 +56,6 @@ class SeriesContext:
 
     geometry: SeriesGeometry
     midline_x: float
-    has_sternum: bool = False
     vessels: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     rib_levels: dict[str, dict[int, float]] = field(default_factory=dict)
     has_ribs: bool = False
@@ -137,21 +136,25 @@ def _side_of(match: NameMatch, x: float, midline_x: float) -> Side:
     return side_from_x(x, midline_x)
 
 
-def build_context(
-    geometry: SeriesGeometry, rois: list[tuple[RoiSet, Roi, NameMatch]]
-) -> SeriesContext:
-    """Pool the non-node ROIs of one series: midline, IMV centres, rib levels, CTVs."""
+def series_midline(geometry: SeriesGeometry, rois: list[tuple[RoiSet, Roi, NameMatch]]) -> float:
+    """Midline x (LPS mm): the sternum's mean x, else the centre of the CT field of view."""
     grid = geometry.grid
     sternum = [roi_points_lps(r, grid) for _, r, m in rois if m.roi_class == "sternum"]
     sternum_pts = np.concatenate(sternum) if sternum else np.zeros((0, 3))
     if len(sternum_pts):
-        midline = float(np.mean(sternum_pts[:, 0]))
-    else:  # body centre: the centre of the CT field of view
-        centre = grid.pixel_to_xy_lps(
-            0, np.array([(grid.columns - 1) / 2]), np.array([(grid.rows - 1) / 2])
-        )
-        midline = float(centre[0, 0])
-    ctx = SeriesContext(geometry=geometry, midline_x=midline, has_sternum=bool(len(sternum_pts)))
+        return float(np.mean(sternum_pts[:, 0]))
+    centre = grid.pixel_to_xy_lps(
+        0, np.array([(grid.columns - 1) / 2]), np.array([(grid.rows - 1) / 2])
+    )
+    return float(centre[0, 0])
+
+
+def build_context(
+    geometry: SeriesGeometry, rois: list[tuple[RoiSet, Roi, NameMatch]], midline: float
+) -> SeriesContext:
+    """IMV centres per side, rib levels per side and CTVs of some ROIs of one series."""
+    grid = geometry.grid
+    ctx = SeriesContext(geometry=geometry, midline_x=midline)
     vessel_parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"left": [], "right": []}
     rib_points: dict[str, dict[int, list[np.ndarray]]] = {"left": {}, "right": {}}
     cartilages: list[MaskRoi] = []
@@ -198,21 +201,26 @@ def build_context(
     return ctx
 
 
-def prefer_own(own: SeriesContext, pooled: SeriesContext) -> SeriesContext:
-    """The node file's own vessels, ribs, CTVs and midline, else those of the other files.
+def prefer_own(own: SeriesContext, others: list[SeriesContext]) -> SeriesContext:
+    """The node file's own vessels, ribs and CTVs, else those of the other files.
 
     A study may hold the nodes in one file and, say, TotalSegmentator ribs in
-    another; when one file has its own vessel or rib annotations they win.
+    another; when the node's file has its own vessel or rib annotations they win.
+    Other files are searched in path order.
     """
-    sternum_own = own.midline_x if own.has_sternum else pooled.midline_x
+    vessels = dict(own.vessels)
+    for other in others:
+        for side, centres in other.vessels.items():
+            vessels.setdefault(side, centres)
+    ribs_from = next((c for c in [own, *others] if c.has_ribs), own)
+    ctvs = own.ctvs or [c for other in others for c in other.ctvs]
     return SeriesContext(
         geometry=own.geometry,
-        midline_x=sternum_own,
-        has_sternum=own.has_sternum or pooled.has_sternum,
-        vessels={**pooled.vessels, **own.vessels},
-        rib_levels=own.rib_levels if own.has_ribs else pooled.rib_levels,
-        has_ribs=own.has_ribs or pooled.has_ribs,
-        ctvs=own.ctvs or pooled.ctvs,
+        midline_x=own.midline_x,
+        vessels=vessels,
+        rib_levels=ribs_from.rib_levels,
+        has_ribs=ribs_from.has_ribs,
+        ctvs=ctvs,
     )
 
 
@@ -328,15 +336,20 @@ def measure_rois(
     for series_key in sorted(by_series):
         geometry = job.series[series_key]
         rois = by_series[series_key]
-        pooled = build_context(geometry, rois)
+        midline = series_midline(geometry, rois)
+        paths = sorted({r[0].path for r in rois})
+        own = {
+            path: build_context(geometry, [r for r in rois if r[0].path == path], midline)
+            for path in paths
+        }
         contexts: dict[str, SeriesContext] = {}
         missing_imv: set[tuple[str, str]] = set()
         for roi_set, roi, match in rois:
             if match.roi_class != "node":
                 continue
             if roi_set.path not in contexts:
-                own = build_context(geometry, [r for r in rois if r[0] is roi_set])
-                contexts[roi_set.path] = prefer_own(own, pooled)
+                others = [own[p] for p in paths if p != roi_set.path]
+                contexts[roi_set.path] = prefer_own(own[roi_set.path], others)
             ctx = contexts[roi_set.path]
             try:
                 comps = roi_components(roi, geometry.grid)

@@ -73,7 +73,9 @@ def scan_triggers(sentence: str, lexicon: Lexicon) -> list[TriggerHit]:
         group = match.lastgroup
         if group is None:
             continue
-        hits.append(TriggerHit(match.start(), match.end(), lexicon.trigger_of(group), match.group()))
+        hits.append(
+            TriggerHit(match.start(), match.end(), lexicon.trigger_of(group), match.group())
+        )
     return hits
 
 
@@ -140,7 +142,9 @@ def assert_span(
         distance = words + cjk / 2.0
         if kind not in best or distance < best[kind][0]:
             best[kind] = (distance, hit.text)
-    modifiers = tuple(c for c in ("negated", "uncertain", "historical", "hypothetical") if c in best)
+    modifiers: tuple[str, ...] = tuple(
+        c for c in ("negated", "uncertain", "historical", "hypothetical") if c in best
+    )
     if "hypothetical" in best:
         assertion = "hypothetical"
     elif "negated" in best and "uncertain" in best:
@@ -254,7 +258,7 @@ def classify_tsv(path: Path | str, stream: IO[str], lexicon: Lexicon | None = No
     """
     lex = lexicon or load_lexicon()
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")
+        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (error message)
     except OSError as exc:
         raise InputError(f"cannot read TSV '{path}': {exc.strerror}") from None
     with handle:
@@ -268,7 +272,11 @@ def classify_tsv(path: Path | str, stream: IO[str], lexicon: Lexicon | None = No
             )
         out_fields = fields + [c for c in ("assertion", "trigger") if c not in fields]
         writer = csv.DictWriter(
-            stream, fieldnames=out_fields, delimiter="\t", lineterminator="\n", extrasaction="ignore"
+            stream,
+            fieldnames=out_fields,
+            delimiter="\t",
+            lineterminator="\n",
+            extrasaction="ignore",
         )
         writer.writeheader()
         n = 0

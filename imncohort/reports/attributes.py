@@ -61,9 +61,21 @@ _EN_RANGE_SEP = re.compile(r"-|–|—|to|through", re.IGNORECASE)
 _ZH_RANGE_SEP = re.compile(r"[-－~～至到]")
 
 _SIDE_PATTERNS = (
-    ("bilateral", re.compile(r"(?<![A-Za-z])(?:bilateral(?:ly)?|both(?:\s+sides)?)(?![A-Za-z])|双侧|两侧", re.IGNORECASE)),
-    ("left", re.compile(r"(?<![A-Za-z])(?:left|lt\.?)(?:[\s-]+sided)?(?![A-Za-z])|左", re.IGNORECASE)),
-    ("right", re.compile(r"(?<![A-Za-z])(?:right|rt\.?)(?:[\s-]+sided)?(?![A-Za-z])|右", re.IGNORECASE)),
+    (
+        "bilateral",
+        re.compile(
+            r"(?<![A-Za-z])(?:bilateral(?:ly)?|both(?:\s+sides)?)(?![A-Za-z])|双侧|两侧",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "left",
+        re.compile(r"(?<![A-Za-z])(?:left|lt\.?)(?:[\s-]+sided)?(?![A-Za-z])|左", re.IGNORECASE),
+    ),
+    (
+        "right",
+        re.compile(r"(?<![A-Za-z])(?:right|rt\.?)(?:[\s-]+sided)?(?![A-Za-z])|右", re.IGNORECASE),
+    ),
 )
 _SIZE_2D = re.compile(
     r"(?P<a>\d+(?:\.\d+)?)\s*(?P<ua>cm|mm|厘米|毫米)?\s*[x×X*＊]\s*"
@@ -71,7 +83,9 @@ _SIZE_2D = re.compile(
     r"(?:\s*[x×X*＊]\s*(?P<c>\d+(?:\.\d+)?)\s*(?P<uc>cm|mm|厘米|毫米)?)?",
     re.IGNORECASE,
 )
-_SIZE_1D = re.compile(r"(?<![\d.])(?P<a>\d+(?:\.\d+)?)\s*(?P<ua>cm|mm|厘米|毫米)(?![A-Za-z])", re.IGNORECASE)
+_SIZE_1D = re.compile(
+    r"(?<![\d.])(?P<a>\d+(?:\.\d+)?)\s*(?P<ua>cm|mm|厘米|毫米)(?![A-Za-z])", re.IGNORECASE
+)
 _UNIT_MM = {"cm": 10.0, "厘米": 10.0, "mm": 1.0, "毫米": 1.0}
 
 

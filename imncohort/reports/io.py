@@ -49,7 +49,7 @@ _PDF_ACCESSION = re.compile(
 
 @dataclass(frozen=True)
 class ReportSource:
-    """One input the reports stage reads: ``kind`` is ``sr``, ``pdf`` (DICOM), ``pdf_file`` or ``table``."""
+    """One report input: ``kind`` is ``sr``, ``pdf`` (DICOM), ``pdf_file`` or ``table``."""
 
     path: str
     kind: str
@@ -95,7 +95,12 @@ def _charsets(ds: Any) -> list[str]:
 
 
 def _decoded(
-    item: Any, tag: int, charsets: Sequence[str], fallbacks: Sequence[str], what: str, notes: list[str]
+    item: Any,
+    tag: int,
+    charsets: Sequence[str],
+    fallbacks: Sequence[str],
+    what: str,
+    notes: list[str],
 ) -> str:
     """Decode one text element from its raw bytes (bypassing pydicom's lenient decoding)."""
     element = item.get_item(tag) if hasattr(item, "get_item") else None
@@ -157,7 +162,9 @@ def _walk(
             _walk(children, charsets, fallbacks, lines, notes)
 
 
-def sr_text(ds: Any, fallbacks: Sequence[str] = ("utf-8", "gb18030", "latin-1")) -> tuple[str, list[str]]:
+def sr_text(
+    ds: Any, fallbacks: Sequence[str] = ("utf-8", "gb18030", "latin-1")
+) -> tuple[str, list[str]]:
     """Return the text of an SR dataset (headings from concept names) and decode notes.
 
     Raises
@@ -318,7 +325,9 @@ def _find_column(columns: Sequence[str], wanted: str) -> str | None:
     return next((c for c in columns if str(c).strip().lower() == target), None)
 
 
-def _table_frame(path: Path, text_column: str, fallbacks: Sequence[str], notes: list[str]) -> pd.DataFrame | None:
+def _table_frame(
+    path: Path, text_column: str, fallbacks: Sequence[str], notes: list[str]
+) -> pd.DataFrame | None:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
         for frame in sheets.values():
@@ -341,7 +350,9 @@ def _table_frame(path: Path, text_column: str, fallbacks: Sequence[str], notes: 
     decoded = decode_text(raw, ["utf-8"], fallbacks, "table")
     if decoded.note:
         notes.append(decoded.note)
-    frame = pd.read_csv(io.StringIO(decoded.text), dtype=str, keep_default_na=False, sep=None, engine="python")
+    frame = pd.read_csv(
+        io.StringIO(decoded.text), dtype=str, keep_default_na=False, sep=None, engine="python"
+    )
     return frame
 
 
@@ -381,12 +392,16 @@ def read_table(
             ErrorRecord(
                 source.path,
                 STAGE,
-                f"report table has no {columns.patient_id!r} column; set reports.columns.patient_id",
+                f"report table has no {columns.patient_id!r} column; "
+                "set reports.columns.patient_id",
             )
         )
         return out
     missing_ids = 0
-    for number, row in enumerate(frame.to_dict("records"), start=1):
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in frame.to_dict("records")
+    ]
+    for number, row in enumerate(records, start=1):
 
         def cell(key: str, row: dict[str, Any] = row) -> str:
             column = mapped[key]

@@ -161,7 +161,9 @@ def _alternation(items: list[tuple[str, str]]) -> re.Pattern[str]:
 
 def _check(pattern: str, where: str, source: str) -> str:
     if not isinstance(pattern, str) or not pattern:
-        raise ConfigError(f"lexicon '{source}': {where} has an empty or non-text pattern {pattern!r}")
+        raise ConfigError(
+            f"lexicon '{source}': {where} has an empty or non-text pattern {pattern!r}"
+        )
     try:
         re.compile(_expand(pattern))
     except re.error as exc:
@@ -210,7 +212,9 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
 
     by_pattern: dict[str, dict[str, Any]] = {}
 
-    def add(pattern: str, kind: str, direction: str, categories: tuple[str, ...], where: str) -> None:
+    def add(
+        pattern: str, kind: str, direction: str, categories: tuple[str, ...], where: str
+    ) -> None:
         _check(pattern, where, source)
         key = pattern.lower()
         spec = by_pattern.get(key)
@@ -277,7 +281,8 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
         headings = tuple(_check(h, f"sections[{i}]", source) for h in entry.get("headings") or [])
         sections.append(Section(name=str(entry["name"]), assertion=assertion, headings=headings))
     heading_regex = re.compile(
-        r"^[ \t]*(?P<heading>[A-Za-z][A-Za-z /&()\-]{1,40}?|[\u4e00-\u9fff]{2,10})[ \t]*[:：][ \t]*",
+        r"^[ \t]*(?P<heading>[A-Za-z][A-Za-z /&()\-]{1,40}?|[\u4e00-\u9fff]{2,10})"
+        r"[ \t]*[:：][ \t]*",
         re.MULTILINE,
     )
 

@@ -43,7 +43,10 @@ _PET = re.compile(r"\bPET\b|PET[-/ ]?CT|正电子", re.IGNORECASE)
 _DESCRIPTION_MODALITY = (
     ("PET-CT", _PET),
     ("MR", re.compile(r"\bMRI?\b|magnetic resonance|磁共振|核磁", re.IGNORECASE)),
-    ("CT", re.compile(r"\bCT\b|computed tomography|(?<![A-Za-z])CT(?=[\u4e00-\u9fff])", re.IGNORECASE)),
+    (
+        "CT",
+        re.compile(r"\bCT\b|computed tomography|(?<![A-Za-z])CT(?=[\u4e00-\u9fff])", re.IGNORECASE),
+    ),
     ("US", re.compile(r"\bUS\b|ultrasound|sonograph|超声|彩超|B超", re.IGNORECASE)),
     ("MG", re.compile(r"\bMG\b|mammogra|钼靶|乳腺X线", re.IGNORECASE)),
 )
@@ -74,7 +77,9 @@ def mention_id(report_id: str, sentence_index: int, start: int) -> str:
     return digest[:16]
 
 
-def find_mentions(report_id: str, text: str, lexicon: Lexicon, prefilter: bool = True) -> list[Mention]:
+def find_mentions(
+    report_id: str, text: str, lexicon: Lexicon, prefilter: bool = True
+) -> list[Mention]:
     """Return the classified mentions of one report's text.
 
     Parameters

@@ -18,7 +18,30 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:\d{1,2}[.)、]|[-*•])[ \t])
 _LATIN_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 _CJK_END = re.compile(r"(?<=[。！？])|(?<=\s)(?=\(?\d{1,2}\)\s)")
 _ABBREVIATIONS = frozenset(
-    "dr mr mrs ms e.g i.e vs approx fig no st nd rd th cf etc al resp ca incl max min".split()
+    [
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "e.g",
+        "i.e",
+        "vs",
+        "approx",
+        "fig",
+        "no",
+        "st",
+        "nd",
+        "rd",
+        "th",
+        "cf",
+        "etc",
+        "al",
+        "resp",
+        "ca",
+        "incl",
+        "max",
+        "min",
+    ]
 )
 _LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}|[a-z])[.)]\s*$", re.IGNORECASE)
 
@@ -41,7 +64,9 @@ def _split_latin(paragraph: str) -> list[str]:
         last_word = before.rsplit(None, 1)[-1] if before.split() else ""
         word = last_word.rstrip(".!?").lower()
         nxt = paragraph[match.end() : match.end() + 1]
-        if last_word.endswith(".") and (word in _ABBREVIATIONS or len(word) == 1 and word.isalpha()):
+        if last_word.endswith(".") and (
+            word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+        ):
             continue
         if nxt and nxt.islower():
             continue

@@ -192,7 +192,9 @@ def mine_chunk(export: Path, sources: Sequence[ReportSource], config: Config) ->
     texts: list[ReportText] = []
     errors: list[ErrorRecord] = []
     for source in sources:
-        got = read_source(Path(export), source, config.reports.columns, config.reports.fallback_encodings)
+        got = read_source(
+            Path(export), source, config.reports.columns, config.reports.fallback_encodings
+        )
         texts.extend(got.reports)
         errors.extend(got.errors)
     mentions = mine_reports(texts, lexicon)
@@ -204,7 +206,14 @@ def mine_chunk(export: Path, sources: Sequence[ReportSource], config: Config) ->
 
 def _study_lookup(out: Path) -> pd.DataFrame:
     path = Path(out) / "index" / "studies.parquet"
-    columns = ["study_instance_uid", "study_key", "patient_key", "study_date", "study_description", "modalities"]
+    columns = [
+        "study_instance_uid",
+        "study_key",
+        "patient_key",
+        "study_date",
+        "study_description",
+        "modalities",
+    ]
     if not path.exists():
         return pd.DataFrame(columns=columns).set_index("study_instance_uid")
     frame = pd.read_parquet(path)
@@ -304,7 +313,9 @@ def write_outputs(
         reports = pd.DataFrame(columns=_REPORT_FIELDS)
     duplicated = reports["report_id"].duplicated()
     if duplicated.any():
-        log.info("%d duplicate report ids (same SOP instance twice) kept once", int(duplicated.sum()))
+        log.info(
+            "%d duplicate report ids (same SOP instance twice) kept once", int(duplicated.sum())
+        )
         reports = reports[~duplicated]
     mentions = (
         pd.concat([r.mentions for r in results], ignore_index=True)
@@ -361,5 +372,8 @@ def run_reports_stage(export: Path, out: Path, config: Config, secret: bytes) ->
     """Run the whole reports stage in this process (no Prefect, no Dask)."""
     started = time.perf_counter()
     sources = collect_sources(out, config)
-    results = [mine_chunk(export, chunk, config) for chunk in chunk_sources(sources, config.index.chunk_size)]
+    results = [
+        mine_chunk(export, chunk, config)
+        for chunk in chunk_sources(sources, config.index.chunk_size)
+    ]
     return write_outputs(out, results, secret, time.perf_counter() - started)

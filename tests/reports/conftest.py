@@ -63,7 +63,9 @@ def code_item(name: str, meaning: str) -> Dataset:
     return item
 
 
-def _base(sop_class: str, sop_uid: str, patient_id: str, study_uid: str, charset: str | None) -> Dataset:
+def _base(
+    sop_class: str, sop_uid: str, patient_id: str, study_uid: str, charset: str | None
+) -> Dataset:
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian

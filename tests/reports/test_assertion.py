@@ -14,24 +14,50 @@ from imncohort.reports.lexicon import load_lexicon, parse_lexicon
 PHRASINGS = [
     # (target, sentence, assertion, trigger)
     ("internal mammary node", "No enlarged internal mammary nodes.", "negated", "No"),
-    ("internal mammary node", "The internal mammary nodes are not enlarged.", "negated", "not enlarged"),
+    (
+        "internal mammary node",
+        "The internal mammary nodes are not enlarged.",
+        "negated",
+        "not enlarged",
+    ),
     ("IMN", "The left IMNs are unremarkable.", "negated", "unremarkable"),
     ("IMN", "Cannot exclude IMN metastasis.", "uncertain", "Cannot exclude"),
     ("IMN", "Cannot exclude left IMN metastasis.", "uncertain", "Cannot exclude"),
     ("IM node", "Small right IM node, likely reactive.", "uncertain", "likely"),
     ("IMLN", "Possible bilateral IMLN.", "uncertain", "Possible"),
     ("IM node", "Resolution of the previously seen IM node.", "historical", "previously"),
-    ("IMN", "If IMN involvement is confirmed, radiotherapy should include the IMN region.",
-     "hypothetical", "If"),
-    ("IMN region", "If IMN involvement is confirmed, radiotherapy should include the IMN region.",
-     "hypothetical", "If"),
+    (
+        "IMN",
+        "If IMN involvement is confirmed, radiotherapy should include the IMN region.",
+        "hypothetical",
+        "If",
+    ),
+    (
+        "IMN region",
+        "If IMN involvement is confirmed, radiotherapy should include the IMN region.",
+        "hypothetical",
+        "If",
+    ),
     ("IMN", "No change in the left IMN.", "affirmed", ""),
-    ("internal mammary lymph node",
-     "There is an enlarged left internal mammary lymph node in the 2nd intercostal space "
-     "measuring 1.2 x 0.8 cm.", "affirmed", ""),
-    ("parasternal mass", "A right parasternal mass is seen at the second intercostal space.",
-     "affirmed", ""),
-    ("IMN", "HISTORY: Left IMN metastasis treated with radiotherapy.", "historical", "section:history"),
+    (
+        "internal mammary lymph node",
+        "There is an enlarged left internal mammary lymph node in the 2nd intercostal space "
+        "measuring 1.2 x 0.8 cm.",
+        "affirmed",
+        "",
+    ),
+    (
+        "parasternal mass",
+        "A right parasternal mass is seen at the second intercostal space.",
+        "affirmed",
+        "",
+    ),
+    (
+        "IMN",
+        "HISTORY: Left IMN metastasis treated with radiotherapy.",
+        "historical",
+        "section:history",
+    ),
     ("IMN", "IMPRESSION: Left IMN metastasis.", "affirmed", ""),
     ("IMN", "No axillary adenopathy, but there is a new left IMN.", "affirmed", ""),
     ("内乳淋巴结", "左侧内乳淋巴结肿大，位于第二肋间，大小约1.2×0.8cm。", "affirmed", ""),
@@ -56,7 +82,11 @@ def test_radiology_phrasings(target: str, sentence: str, assertion: str, trigger
 def test_as_dict_has_exactly_three_keys() -> None:
     result = classify("IMN", "Cannot exclude IMN metastasis.")
     assert isinstance(result, Classification)
-    assert result.as_dict() == {"target": "IMN", "assertion": "uncertain", "trigger": "Cannot exclude"}
+    assert result.as_dict() == {
+        "target": "IMN",
+        "assertion": "uncertain",
+        "trigger": "Cannot exclude",
+    }
 
 
 def test_target_inside_a_pseudo_trigger_is_atomic() -> None:
@@ -99,7 +129,14 @@ def test_pattern_in_two_categories_is_refused() -> None:
 
 def test_packaged_lexicon_has_seed_terms() -> None:
     terms = {t.term for t in load_lexicon().terms}
-    assert {"internal mammary node", "im node", "imn", "imln", "parasternal mass", "内乳淋巴结"} <= terms
+    assert {
+        "internal mammary node",
+        "im node",
+        "imn",
+        "imln",
+        "parasternal mass",
+        "内乳淋巴结",
+    } <= terms
 
 
 def test_classify_tsv_adds_assertion_and_trigger(tmp_path: Path) -> None:

@@ -47,7 +47,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str
 
 
 def _size(value: Any) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(value, 1)
+    return (
+        None
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else round(value, 1)
+    )
 
 
 def test_every_expected_mention_is_reproduced(demo: tuple[Path, Path, dict[str, Any]]) -> None:
@@ -69,7 +73,14 @@ def test_every_expected_mention_is_reproduced(demo: tuple[Path, Path, dict[str, 
             for m in report["mentions"]
         ]
         found = [
-            (r.term, r.assertion, r.side, r.intercostal_spaces, _size(r.size_long_mm), _size(r.size_short_mm))
+            (
+                r.term,
+                r.assertion,
+                r.side,
+                r.intercostal_spaces,
+                _size(r.size_long_mm),
+                _size(r.size_short_mm),
+            )
             for r in got.itertuples()
         ]
         assert found == expected, report["report_id"]

@@ -38,7 +38,10 @@ def _read(export: Path, path: str, kind: str = "sr"):  # type: ignore[no-untyped
 def test_sr_text_with_headings_from_concept_names(export: Path, sop_class: str) -> None:
     content = [
         text_item("History", "Left breast cancer."),
-        container("Findings", [text_item("Finding", "Enlarged left IMN."), code_item("Laterality", "Left")]),
+        container(
+            "Findings",
+            [text_item("Finding", "Enlarged left IMN."), code_item("Laterality", "Left")],
+        ),
         text_item("Impression", "Possible IMN metastasis."),
     ]
     write_sr(export / "a" / "sr1", content, sop_class=sop_class)
@@ -81,7 +84,9 @@ def test_sr_mixed_english_and_chinese(export: Path) -> None:
 
 
 def test_sr_wrong_charset_is_decoded_by_fallback_and_recorded(export: Path) -> None:
-    write_sr(export / "wrong.dcm", [text_item("Findings", ZH.encode("gb18030"))], charset="ISO_IR 100")
+    write_sr(
+        export / "wrong.dcm", [text_item("Findings", ZH.encode("gb18030"))], charset="ISO_IR 100"
+    )
     got = _read(export, "wrong.dcm")
     assert got.reports[0].text == f"FINDINGS:\n{ZH}"
     (error,) = got.errors
@@ -97,7 +102,9 @@ def test_sr_undeclared_utf8_is_decoded_by_fallback(export: Path) -> None:
 
 
 def test_undecodable_sr_is_skipped_and_recorded(export: Path) -> None:
-    write_sr(export / "junk.dcm", [text_item("Findings", b"\x81\x00\x01\xff\xfe IMN")], charset=None)
+    write_sr(
+        export / "junk.dcm", [text_item("Findings", b"\x81\x00\x01\xff\xfe IMN")], charset=None
+    )
     got = _read(export, "junk.dcm")
     assert got.reports == []
     assert "cannot decode the text" in got.errors[0].reason
@@ -188,6 +195,8 @@ def test_xlsx_report_table(export: Path) -> None:
 
 
 def test_table_without_text_column_is_not_a_report_table(export: Path) -> None:
-    pd.DataFrame({"PatientID": ["P1"], "group": ["initial"]}).to_csv(export / "clinical.csv", index=False)
+    pd.DataFrame({"PatientID": ["P1"], "group": ["initial"]}).to_csv(
+        export / "clinical.csv", index=False
+    )
     got = _read(export, "clinical.csv", "table")
     assert (got.reports, got.errors) == ([], [])

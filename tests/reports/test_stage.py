@@ -27,14 +27,19 @@ from .conftest import text_item, write_index, write_sr
 SECRET = b"test-secret"
 STUDY_CT = "1.2.826.0.1.3680043.8.498.100"
 STUDY_PET = "1.2.826.0.1.3680043.8.498.300"
-SENTENCE_AFFIRMED = "There is an enlarged left IMN in the 2nd intercostal space measuring 1.2 x 0.8 cm."
+SENTENCE_AFFIRMED = (
+    "There is an enlarged left IMN in the 2nd intercostal space measuring 1.2 x 0.8 cm."
+)
 SENTENCE_ZH = "右侧内乳淋巴结，转移可能。"
 
 
 def _build(export: Path, out: Path) -> None:
     write_sr(
         export / "P1" / "sr.dcm",
-        [text_item("History", "Breast cancer."), text_item("Findings", SENTENCE_AFFIRMED + " The lungs are clear.")],
+        [
+            text_item("History", "Breast cancer."),
+            text_item("Findings", SENTENCE_AFFIRMED + " The lungs are clear."),
+        ],
         sop_uid="1.2.826.0.1.3680043.8.498.11",
         patient_id="PAT001",
         study_uid=STUDY_CT,
@@ -65,10 +70,18 @@ def _build(export: Path, out: Path) -> None:
         instances=[("P1/sr.dcm", "sr"), ("P2/sr.dcm", "sr"), ("P1/ct1.dcm", "image")],
         files=[("ris.csv", "table"), ("notes/skip.csv", "table")],
         studies=[
-            {"study_instance_uid": STUDY_CT, "study_date": "20200105", "modalities": "CT;SR",
-             "study_description": ""},
-            {"study_instance_uid": STUDY_PET, "study_date": "20200106", "modalities": "CT;PT;SR",
-             "study_description": ""},
+            {
+                "study_instance_uid": STUDY_CT,
+                "study_date": "20200105",
+                "modalities": "CT;SR",
+                "study_description": "",
+            },
+            {
+                "study_instance_uid": STUDY_PET,
+                "study_date": "20200106",
+                "modalities": "CT;PT;SR",
+                "study_description": "",
+            },
         ],
     )
 
@@ -84,7 +97,9 @@ def ran(export: Path, out: Path) -> dict[str, object]:
 
 
 def test_summary_and_mentions(ran: dict[str, object], out: Path) -> None:
-    assert {k: ran[k] for k in ("reports", "mentions", "candidates", "confirmed", "worklist", "errors")} == {
+    assert {
+        k: ran[k] for k in ("reports", "mentions", "candidates", "confirmed", "worklist", "errors")
+    } == {
         "reports": 4,
         "mentions": 3,
         "candidates": 2,
@@ -103,7 +118,11 @@ def test_summary_and_mentions(ran: dict[str, object], out: Path) -> None:
         "2",
     )
     assert (first["size_long_mm"], first["size_short_mm"], first["size_mm"]) == (12.0, 8.0, 12.0)
-    assert (first["modality"], first["study_date"], first["section"]) == ("CT", "20200105", "findings")
+    assert (first["modality"], first["study_date"], first["section"]) == (
+        "CT",
+        "20200105",
+        "findings",
+    )
     assert first["patient_key"] == pseudonym(SECRET, "PAT001")
     assert first["study_key"] == pseudonym(SECRET, STUDY_CT)
     second = got.loc["1.2.826.0.1.3680043.8.498.12"]
@@ -131,7 +150,14 @@ def test_worklist_and_cohort(ran: dict[str, object], out: Path) -> None:
 
 
 def test_no_sentence_text_outside_restricted(ran: dict[str, object], out: Path) -> None:
-    needles = [SENTENCE_AFFIRMED, "enlarged left IMN", SENTENCE_ZH, "内乳淋巴结，转移", "PAT001", "PAT003"]
+    needles = [
+        SENTENCE_AFFIRMED,
+        "enlarged left IMN",
+        SENTENCE_ZH,
+        "内乳淋巴结，转移",
+        "PAT001",
+        "PAT003",
+    ]
     checked = 0
     for path in out.rglob("*"):
         if not path.is_file() or "restricted" in path.relative_to(out).parts:
@@ -150,9 +176,9 @@ def test_no_sentence_text_outside_restricted(ran: dict[str, object], out: Path) 
 
 def test_confirmed_when_nodes_exist(export: Path, out: Path) -> None:
     _build(export, out)
-    pd.DataFrame(
-        {"patient_key": [pseudonym(SECRET, "PAT002")], "metastatic": [True]}
-    ).to_csv(out / "nodes.csv", index=False)
+    pd.DataFrame({"patient_key": [pseudonym(SECRET, "PAT002")], "metastatic": [True]}).to_csv(
+        out / "nodes.csv", index=False
+    )
     summary = run_reports_stage(export, out, load_config(), SECRET)
     cohort = pd.read_csv(out / "cohort.csv").set_index("patient_key")
     row = cohort.loc[pseudonym(SECRET, "PAT002")]
