@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pydicom
 
+from imncohort.annotations import rawseq
 from imncohort.annotations.models import ContourRoi, RoiSet, SliceGrid
 from imncohort.annotations.names import NameMatcher
 from imncohort.errors import InputError
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 
 STAGE = "measure"
 CONTOUR_DATA = 0x30060050
+ROI_CONTOUR_SEQUENCE = 0x30060039
+CONTOUR_SEQUENCE = 0x30060040
+CONTOUR_GEOMETRIC_TYPE = 0x30060042
+REFERENCED_ROI_NUMBER = 0x30060084
 
 # (referenced series UIDs, frame of reference UID) -> (series_key, grid) or None
 SeriesResolver = Callable[[list[str], str], "tuple[str, SliceGrid] | None"]
@@ -77,6 +82,56 @@ def _contour_points(item: Any) -> np.ndarray:
     if values.size % 3:
         raise InputError(f"ContourData holds {values.size} numbers, not a multiple of 3")
     return values.reshape(-1, 3)
+
+
+def _parse_points(value: bytes | memoryview) -> np.ndarray:
+    text = bytes(value).strip(b" \x00")
+    values = np.array(text.split(b"\\"), dtype=float) if text else np.zeros(0)
+    if values.size % 3:
+        raise InputError(f"ContourData holds {values.size} numbers, not a multiple of 3")
+    return values.reshape(-1, 3)
+
+
+def _roi_contours(
+    ds: Any, names: dict[int, str], matcher: NameMatcher
+) -> list[tuple[int, list[tuple[str, np.ndarray]]]]:
+    """(ROI number, [(geometric type, (N, 3) points)]) of the wanted ROIs.
+
+    Walks the raw ROIContourSequence bytes when the file is explicit VR little
+    endian (fast path), else uses pydicom's data sets.
+    """
+    raw = rawseq.raw_sequence(ds, ROI_CONTOUR_SEQUENCE)
+    if raw is not None:
+        try:
+            out = []
+            for roi_item in rawseq.items(raw):
+                number = int(rawseq.text(roi_item, REFERENCED_ROI_NUMBER, "-1") or -1)
+                if not matcher.wanted(names.get(number, f"ROI{number}")):
+                    continue
+                contours = [
+                    (
+                        rawseq.text(item, CONTOUR_GEOMETRIC_TYPE, "CLOSED_PLANAR").upper(),
+                        _parse_points(item[CONTOUR_DATA][1])
+                        if CONTOUR_DATA in item
+                        else np.zeros((0, 3)),
+                    )
+                    for item in rawseq.nested(roi_item, CONTOUR_SEQUENCE)
+                ]
+                out.append((number, contours))
+            return out
+        except (rawseq.RawSequenceError, ValueError) as exc:
+            log.debug("raw contour walk failed (%s); using pydicom", exc)
+    result = []
+    for roi_contour in ds.get("ROIContourSequence", []) or []:
+        number = int(roi_contour.get("ReferencedROINumber", -1))
+        if not matcher.wanted(names.get(number, f"ROI{number}")):
+            continue
+        contours = [
+            (str(c.get("ContourGeometricType", "CLOSED_PLANAR")).upper(), _contour_points(c))
+            for c in roi_contour.get("ContourSequence", []) or []
+        ]
+        result.append((number, contours))
+    return result
 
 
 def read_rtstruct(
@@ -131,21 +186,12 @@ def read_rtstruct(
     tol = z_tolerance_mm(grid)
     rois: list[ContourRoi | Any] = []
     errors: list[ErrorRecord] = []
-    for roi_contour in ds.get("ROIContourSequence", []) or []:
-        number = int(roi_contour.get("ReferencedROINumber", -1))
+    for number, contours in _roi_contours(ds, names, matcher):
         name = names.get(number, f"ROI{number}")
-        if not matcher.wanted(name):
-            continue
         rings: dict[int, list[np.ndarray]] = {}
         points: list[np.ndarray] = []
         off = 0
-        for contour in roi_contour.get("ContourSequence", []) or []:
-            kind = str(contour.get("ContourGeometricType", "CLOSED_PLANAR")).upper()
-            try:
-                pts = _contour_points(contour)
-            except InputError as exc:
-                errors.append(ErrorRecord(rel_path, STAGE, f"ROI '{name}': {exc}"))
-                continue
+        for kind, pts in contours:
             if len(pts) == 0:
                 continue
             if kind == "POINT" or len(pts) == 1:

@@ -14,8 +14,10 @@ from typing import Any
 
 import highdicom as hd
 import numpy as np
+import pydicom
 
-from imncohort.annotations.models import MaskRoi, RoiSet, SliceGrid, cropped_mask_roi
+from imncohort.annotations import rawseq
+from imncohort.annotations.models import MaskRoi, RoiSet, SliceGrid
 from imncohort.annotations.names import NameMatcher
 from imncohort.annotations.rtstruct import SeriesResolver, z_tolerance_mm
 from imncohort.errors import InputError
@@ -45,6 +47,117 @@ def _group(ds: Any, frame: Any, name: str) -> Any:
     return None
 
 
+UNCOMPRESSED = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+
+
+def _stored_frames(ds: Any, path: Path, indices: list[int]) -> dict[int, np.ndarray]:
+    """Stored values of the 0-based frames ``indices``.
+
+    Uncompressed data are sliced from the Pixel Data bytes (1-bit BINARY
+    frames are unpacked, little-endian bit order, frames packed back to back);
+    compressed data are decoded by highdicom, frame by frame.
+    """
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    n_pixels = rows * cols
+    syntax = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2.1"))
+    bits = int(ds.get("BitsAllocated", 1))
+    if syntax in UNCOMPRESSED and bits in (1, 8, 16):
+        data = ds.PixelData
+        out: dict[int, np.ndarray] = {}
+        for index in indices:
+            if bits == 1:
+                start = index * n_pixels
+                first, last = start // 8, (start + n_pixels + 7) // 8 + 1
+                chunk = np.frombuffer(data[first:last], dtype=np.uint8)
+                flat = np.unpackbits(chunk, bitorder="little")[start - first * 8 :][:n_pixels]
+            else:
+                dtype = np.uint8 if bits == 8 else np.dtype("<u2")
+                size = n_pixels * (bits // 8)
+                flat = np.frombuffer(data[index * size : (index + 1) * size], dtype=dtype)
+            if flat.size != n_pixels:
+                raise InputError(f"SEG pixel data end before frame {index + 1}")
+            out[index] = flat.reshape(rows, cols)
+        return out
+    seg = hd.seg.segread(path, lazy_frame_retrieval=True)
+    stack = seg.get_stored_frames([i + 1 for i in indices])
+    return {i: stack[n] for n, i in enumerate(indices)}
+
+
+PER_FRAME = 0x52009230
+PLANE_POSITION = 0x00209113
+IMAGE_POSITION = 0x00200032
+SEGMENT_IDENTIFICATION = 0x0062000A
+REFERENCED_SEGMENT_NUMBER = 0x0062000B
+
+
+def _frame_info(ds: Any) -> list[tuple[int | None, np.ndarray | None]]:
+    """(referenced segment number, ImagePositionPatient) of every frame.
+
+    Walks the raw per-frame functional groups when possible (fast path); the
+    shared functional groups supply what a frame does not hold.
+    """
+    shared_ident = _group(ds, None, "SegmentIdentificationSequence")
+    shared_pos = _group(ds, None, "PlanePositionSequence")
+    default_segment = int(shared_ident.ReferencedSegmentNumber) if shared_ident else None
+    default_ipp = np.asarray(shared_pos.ImagePositionPatient, dtype=float) if shared_pos else None
+    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    raw = rawseq.raw_sequence(ds, PER_FRAME)
+    if raw is not None:
+        try:
+            out: list[tuple[int | None, np.ndarray | None]] = []
+            for item in rawseq.items(raw):
+                ident = rawseq.nested(item, SEGMENT_IDENTIFICATION)
+                segment = rawseq.us(ident[0], REFERENCED_SEGMENT_NUMBER) if ident else None
+                pos = rawseq.nested(item, PLANE_POSITION)
+                ipp = rawseq.numbers(pos[0], IMAGE_POSITION) if pos else []
+                out.append(
+                    (
+                        segment if segment is not None else default_segment,
+                        np.asarray(ipp, dtype=float) if len(ipp) == 3 else default_ipp,
+                    )
+                )
+            if len(out) == n_frames:
+                return out
+        except (rawseq.RawSequenceError, ValueError) as exc:
+            log.debug("raw per-frame walk failed (%s); using pydicom", exc)
+    frames = ds.get("PerFrameFunctionalGroupsSequence", []) or []
+    result: list[tuple[int | None, np.ndarray | None]] = []
+    for index in range(n_frames):
+        frame = frames[index] if index < len(frames) else None
+        ident = _group(ds, frame, "SegmentIdentificationSequence")
+        position = _group(ds, frame, "PlanePositionSequence")
+        result.append(
+            (
+                int(ident.ReferencedSegmentNumber) if ident is not None else None,
+                np.asarray(position.ImagePositionPatient, dtype=float)
+                if position is not None
+                else None,
+            )
+        )
+    return result
+
+
+def _cropped(name: str, planes: dict[int, np.ndarray], grid: SliceGrid) -> MaskRoi | None:
+    """A mask ROI on the bounding box of the non-empty planes (slice index -> mask)."""
+    boxes = []
+    for k, plane in planes.items():
+        rows_any = np.flatnonzero(plane.any(axis=1))
+        if rows_any.size:
+            cols_any = np.flatnonzero(plane.any(axis=0))
+            boxes.append((k, rows_any[0], rows_any[-1], cols_any[0], cols_any[-1]))
+    if not boxes:
+        return None
+    box = np.asarray(boxes)
+    k0, k1 = int(box[:, 0].min()), int(box[:, 0].max()) + 1
+    j0, j1 = int(box[:, 1].min()), int(box[:, 2].max()) + 1
+    i0, i1 = int(box[:, 3].min()), int(box[:, 4].max()) + 1
+    mask = np.zeros((k1 - k0, j1 - j0, i1 - i0), dtype=bool)
+    for k, plane in planes.items():
+        if k0 <= k < k1:
+            mask[k - k0] |= plane[j0:j1, i0:i1]
+    return MaskRoi(name, mask, grid.crop(k0, k1, j0, j1, i0, i1))
+
+
 def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMatcher) -> RoiSet:
     """Read the wanted segments of the SEG at ``path``.
 
@@ -70,7 +183,7 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
         Unreadable file, missing series or oblique segmentation.
     """
     try:
-        seg = hd.seg.segread(path, lazy_frame_retrieval=True)
+        seg = pydicom.dcmread(path)
     except Exception as exc:
         raise InputError(f"cannot read SEG: {exc}") from None
     resolved = resolve(_referenced_series(seg), str(seg.get("FrameOfReferenceUID", "") or ""))
@@ -86,10 +199,16 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
     }
     wanted = {n for n, label in labels.items() if matcher.wanted(label)}
     seg_type = str(seg.get("SegmentationType", "BINARY")).upper()
-    frames = seg.get("PerFrameFunctionalGroupsSequence", []) or []
-    n_frames = int(seg.get("NumberOfFrames", len(frames)) or len(frames))
-    orientation = _group(seg, frames[0] if frames else None, "PlaneOrientationSequence")
-    measures = _group(seg, frames[0] if frames else None, "PixelMeasuresSequence")
+    frame_info = _frame_info(seg)
+    n_frames = len(frame_info)
+    first = None
+    if (
+        _group(seg, None, "PlaneOrientationSequence") is None
+        or _group(seg, None, "PixelMeasuresSequence") is None
+    ):
+        first = (seg.get("PerFrameFunctionalGroupsSequence") or [None])[0]
+    orientation = _group(seg, first, "PlaneOrientationSequence")
+    measures = _group(seg, first, "PixelMeasuresSequence")
     if orientation is None or measures is None:
         raise InputError("SEG has no plane orientation or pixel spacing; cannot place it")
     iop = np.asarray(orientation.ImageOrientationPatient, dtype=float)
@@ -102,19 +221,15 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
     per_segment: dict[int, list[tuple[int, int]]] = {}
     origin_xy: np.ndarray | None = None
     off = 0
-    for index in range(n_frames):
-        frame = frames[index] if index < len(frames) else None
+    for index, (segment, ipp) in enumerate(frame_info):
         if seg_type == "LABELMAP":
             numbers = sorted(wanted)
         else:
-            ident = _group(seg, frame, "SegmentIdentificationSequence")
-            numbers = [int(ident.ReferencedSegmentNumber)] if ident is not None else []
+            numbers = [segment] if segment is not None else []
             if not numbers or numbers[0] not in wanted:
                 continue
-        position = _group(seg, frame, "PlanePositionSequence")
-        if position is None:
+        if ipp is None:
             raise InputError(f"SEG frame {index + 1} has no plane position; cannot place it")
-        ipp = np.asarray(position.ImagePositionPatient, dtype=float)
         if origin_xy is None:
             origin_xy = ipp[:2]
         k = ct_grid.slice_index(float(ipp[2]), tol)
@@ -141,25 +256,23 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
     )
     grid = SliceGrid(origins, row_dir, col_dir, float(spacing[0]), float(spacing[1]), rows, cols)
     needed = sorted({index for pairs in per_segment.values() for index, _ in pairs})
-    stored: dict[int, np.ndarray] = {}
-    if needed:
-        stack = seg.get_stored_frames([i + 1 for i in needed])
-        stored = {i: stack[n] for n, i in enumerate(needed)}
+    stored = _stored_frames(seg, path, needed) if needed else {}
     threshold = 0.5
     if seg_type == "FRACTIONAL":
         threshold = float(seg.get("MaximumFractionalValue", 255)) / 2.0
     rois: list[MaskRoi] = []
     for number in sorted(per_segment):
-        mask = np.zeros((ct_grid.n_slices, rows, cols), dtype=bool)
+        planes: dict[int, np.ndarray] = {}
         for index, k in per_segment[number]:
             pixels = stored[index]
             if seg_type == "LABELMAP":
-                mask[k] |= pixels == number
+                plane = pixels == number
             elif seg_type == "FRACTIONAL":
-                mask[k] |= pixels > threshold
+                plane = pixels > threshold
             else:
-                mask[k] |= pixels > 0
-        roi = cropped_mask_roi(labels[number], mask, grid)
+                plane = pixels > 0
+            planes[k] = planes[k] | plane if k in planes else plane
+        roi = _cropped(labels[number], planes, grid)
         if roi is not None:
             rois.append(roi)
     log.debug("SEG %s: %d segments on series %s", rel_path, len(rois), series_key)

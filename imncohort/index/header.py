@@ -205,6 +205,8 @@ def _pixel_data_missing(buf: bytes, pos: int, explicit: bool, file_size: int) ->
     """
     found = buf.find(_PIXEL_DATA_BYTES, pos)
     while found >= 0:
+        if found + (12 if explicit else 8) > file_size:
+            raise TruncatedFile(f"the file ends at byte {file_size} inside the pixel data header")
         if explicit:
             vr = buf[found + 4 : found + 6]
             if vr in (b"OW", b"OB") and found + 12 <= len(buf):
@@ -327,8 +329,15 @@ def parse_header(buf: bytes, file_size: int) -> RawHeader:
                 ended_early = True  # the dataset ends before any tag past the wanted ones
                 break
             _need(pos + 8, n, file_size, 0)
-        if pos + 12 > n and pos + 12 <= file_size:
-            raise NeedMoreData(pos + 12)
+        if pos + 12 > n:
+            if pos + 12 <= file_size:
+                raise NeedMoreData(pos + 12)
+            if explicit and buf[pos + 4 : pos + 6] in _LONG_VRS:
+                group, elem = _HH.unpack_from(buf, pos)
+                raise TruncatedFile(
+                    f"the file ends at byte {file_size} inside the header of element "
+                    f"({group:04X},{elem:04X})"
+                )
         tag, value_pos, length, un = _element_header(buf, pos, explicit)
         if tag > STOP_TAG:
             if 0x00280010 in values:  # an image: look for its pixel data
@@ -380,6 +389,10 @@ def _text(raw: bytes, charset: str, delimiters: set[int]) -> str:
 
 
 def _floats(raw: bytes) -> list[float]:
+    try:  # float() takes ASCII bytes with surrounding spaces
+        return [float(p) for p in raw.split(b"\\")]
+    except ValueError:
+        pass
     parts = _ascii(raw).split("\\")
     try:
         return [float(p) for p in parts if p.strip()]
@@ -388,6 +401,10 @@ def _floats(raw: bytes) -> list[float]:
 
 
 def _int_or_none(raw: bytes) -> int | None:
+    try:
+        return int(raw)
+    except ValueError:
+        pass
     text = _ascii(raw).split("\\")[0].strip()
     if not text:
         return None

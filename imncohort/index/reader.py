@@ -39,14 +39,14 @@ from imncohort.index.records import (
 
 logger = logging.getLogger(__name__)
 
-FIRST_READ_BYTES = 8192
+FIRST_READ_BYTES = 4096
 DEFER_SIZE_BYTES = 65536
 _UID_CHARS = frozenset("0123456789.")
 # A DICOM dataset without preamble starts with a tag of group 0002 or 0008 (either byte order).
 _FIRST_GROUPS = frozenset({b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReadResult:
     """What one file is.
 

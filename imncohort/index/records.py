@@ -120,7 +120,7 @@ PDF_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.104.1"
 SR_SOP_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileEntry:
     """One walked file: ``path`` (POSIX, relative to the export), ``size`` (bytes), ``mtime_ns``."""
 
@@ -153,13 +153,13 @@ def kind_of_sop_class(sop_class_uid: str) -> str:
 
 def aux_kind(name: str) -> str | None:
     """Return the ``files.parquet`` kind of a file name, or None when it is not an aux file."""
-    lower = name.lower()
-    if lower == "dicomdir":
-        return "dicomdir"
-    for suffix, kind in AUX_SUFFIXES.items():
-        if lower.endswith(suffix):
-            return kind
-    return None
+    dot = name.rfind(".")
+    if dot < 0:
+        return "dicomdir" if name.upper() == "DICOMDIR" else None
+    suffix = name[dot:].lower()
+    if suffix == ".gz":
+        return "nifti" if name.lower().endswith(".nii.gz") else None
+    return AUX_SUFFIXES.get(suffix)
 
 
 def forced_parse_allowed(name: str) -> bool:

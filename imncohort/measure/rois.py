@@ -134,12 +134,33 @@ def roi_slice_centres(roi: Roi, ct_grid: SliceGrid) -> tuple[np.ndarray, np.ndar
             zs.append(float(point[2]))
             xys.append(point[:2])
     else:
-        for section in mask_sections(roi.mask_kji, roi.grid):
-            zs.append(section.z_mm)
-            xys.append(section.centroid_xy_lps)
+        return mask_slice_centroids(roi.mask_kji, roi.grid)
     if not zs:
         return np.zeros(0), np.zeros((0, 2))
     return np.asarray(zs, dtype=float), np.asarray(xys, dtype=float).reshape(-1, 2)
+
+
+def mask_slice_centroids(mask_kji: np.ndarray, grid: SliceGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Per-slice voxel-centre centroids of a mask: ``(zs (N,), xy (N, 2))`` in LPS mm.
+
+    The same values as the centroids of
+    :func:`imncohort.geometry.sections.section_from_mask_slice`, without the
+    boundary points (vessels need only the centre).
+    """
+    kk, jj, ii = np.nonzero(mask_kji)
+    if kk.size == 0:
+        return np.zeros(0), np.zeros((0, 2))
+    counts = np.bincount(kk, minlength=grid.n_slices)
+    present = np.flatnonzero(counts)
+    mean_i = np.bincount(kk, weights=ii, minlength=grid.n_slices)[present] / counts[present]
+    mean_j = np.bincount(kk, weights=jj, minlength=grid.n_slices)[present] / counts[present]
+    xy = np.stack(
+        [
+            grid.pixel_to_xy_lps(int(k), np.array([i]), np.array([j]))[0]
+            for k, i, j in zip(present, mean_i, mean_j, strict=True)
+        ]
+    )
+    return grid.z_mm[present].astype(float), xy
 
 
 def roi_points_lps(roi: Roi, ct_grid: SliceGrid) -> np.ndarray:

@@ -281,7 +281,8 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
         headings = tuple(_check(h, f"sections[{i}]", source) for h in entry.get("headings") or [])
         sections.append(Section(name=str(entry["name"]), assertion=assertion, headings=headings))
     heading_regex = re.compile(
-        r"^[ \t]*(?P<heading>[A-Za-z][A-Za-z /&()\-]{1,40}?|[\u4e00-\u9fff]{2,10})"
+        r"(?:^|(?<=[.!?;。！？；]))[ \t]*"
+        r"(?P<heading>[A-Za-z][A-Za-z /&()\-]{1,40}?|[\u4e00-\u9fff]{2,10})"
         r"[ \t]*[:：][ \t]*",
         re.MULTILINE,
     )

@@ -106,12 +106,12 @@ def test_seg_frames_on_ct_slices_in_lps(files: dict[str, object]) -> None:
     assert [r.name for r in roi_set.rois] == ["IMN1_L"]
     node = roi_set.rois[0]
     assert isinstance(node, MaskRoi)
-    assert node.mask_kji.shape == (4, 40, 50)
-    assert sorted(np.flatnonzero(node.mask_kji.any(axis=(1, 2)))) == [1, 2]
-    kk, jj, ii = np.nonzero(node.mask_kji[1:2])
-    xy = node.grid.pixel_to_xy_lps(1, ii, jj)
+    assert node.mask_kji.shape[0] == 2  # cropped to the node's slices
+    assert np.allclose(node.grid.z_mm, [2.0, 4.0])
+    kk, jj, ii = np.nonzero(node.mask_kji[0:1])
+    xy = node.grid.pixel_to_xy_lps(0, ii, jj)
     assert np.allclose(xy.mean(axis=0), [5.0, -50.0], atol=0.5)
-    assert node.mask_kji[2].sum() < node.mask_kji[1].sum()  # the hole
+    assert node.mask_kji[1].sum() < node.mask_kji[0].sum()  # the hole
 
 
 def test_nifti_ras_to_lps(files: dict[str, object]) -> None:
@@ -122,10 +122,11 @@ def test_nifti_ras_to_lps(files: dict[str, object]) -> None:
     roi_set = read_nifti(files["nii"], "lab.nii.gz", sidecar, _resolver(scene, grid), matcher)  # type: ignore[arg-type]
     node = roi_set.rois[0]
     assert isinstance(node, MaskRoi)
-    assert np.allclose(node.grid.z_mm, ZS)
+    assert np.allclose(node.grid.z_mm, [2.0, 4.0])
+    assert node.grid.slice_spacing_mm == pytest.approx(2.0)
     assert np.allclose(node.grid.row_dir_lps, [-1, 0, 0])  # feet-first: columns run to the right
-    kk, jj, ii = np.nonzero(node.mask_kji[1:2])
-    xy = node.grid.pixel_to_xy_lps(1, ii, jj)
+    kk, jj, ii = np.nonzero(node.mask_kji[0:1])
+    xy = node.grid.pixel_to_xy_lps(0, ii, jj)
     assert np.allclose(xy.mean(axis=0), [5.0, -50.0], atol=0.5)
 
 
