@@ -200,7 +200,6 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
     wanted = {n for n, label in labels.items() if matcher.wanted(label)}
     seg_type = str(seg.get("SegmentationType", "BINARY")).upper()
     frame_info = _frame_info(seg)
-    n_frames = len(frame_info)
     first = None
     if (
         _group(seg, None, "PlaneOrientationSequence") is None

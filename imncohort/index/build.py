@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -132,8 +133,23 @@ def _previous_manifest(out: Path, secret: bytes) -> tuple[pa.Table | None, dict[
     return manifest, state
 
 
-def _columns(table: pa.Table) -> list[list[Any]]:
-    return [table.column(c).to_numpy(zero_copy_only=False).tolist() for c in MANIFEST_COLUMNS]
+def _columns(table: pa.Table, columns: list[str] = MANIFEST_COLUMNS) -> list[list[Any]]:
+    return [table.column(c).to_numpy(zero_copy_only=False).tolist() for c in columns]
+
+
+def _same_files(manifest: pa.Table, entries: list[FileEntry]) -> bool:
+    """Whether the walk found exactly the manifest's (path, size, mtime_ns), in order."""
+    if manifest.num_rows != len(entries):
+        return False
+    sizes = np.fromiter((e.size for e in entries), dtype=np.int64, count=len(entries))
+    mtimes = np.fromiter((e.mtime_ns for e in entries), dtype=np.int64, count=len(entries))
+    if not (
+        np.array_equal(sizes, manifest.column("size").to_numpy())
+        and np.array_equal(mtimes, manifest.column("mtime_ns").to_numpy())
+    ):
+        return False
+    paths = manifest.column("path").to_numpy(zero_copy_only=False)
+    return bool(np.array_equal(paths, np.array([e.path for e in entries], dtype=object)))
 
 
 def plan_index(
@@ -186,6 +202,8 @@ def plan_index(
     drop: list[str] = []
     if manifest is None:
         to_read = list(walk.entries)
+    elif _same_files(manifest, walk.entries):  # the common re-run: nothing changed
+        kept = dict(zip(*_columns(manifest, ["path", "shard"]), strict=True))
     else:
         old = {p: (s, m, sh) for p, s, m, sh in zip(*_columns(manifest), strict=True)}
         for entry in walk.entries:
@@ -238,13 +256,13 @@ def _prune_shards(plan: IndexPlan) -> None:
     for shard in plan.drop:
         for path in shard_paths(plan.out, shard).values():
             path.unlink(missing_ok=True)
-    if plan.fresh:  # leftovers of an earlier index built with another secret or format
-        current = {c.shard for c in plan.chunks}
-        for directory in (shard_dir(plan.out), Path(plan.out) / "restricted" / "index_shards"):
-            if directory.is_dir():
-                for path in directory.glob("*.parquet"):
-                    if path.name.split(".")[0] not in current:
-                        path.unlink(missing_ok=True)
+    # leftovers of an interrupted run, or of an index built with another secret or format
+    current = set(plan.kept.values()) | {c.shard for c in plan.chunks}
+    for directory in (shard_dir(plan.out), Path(plan.out) / "restricted" / "index_shards"):
+        if directory.is_dir():
+            for path in directory.glob("*.parquet"):
+                if path.name.split(".")[0] not in current:
+                    path.unlink(missing_ok=True)
 
 
 def _concat(frames: Sequence[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

@@ -253,7 +253,17 @@ def parse_header(buf: bytes, file_size: int) -> RawHeader:
         raise UnsupportedEncoding("no DICM marker at byte 128")
     pos = 132
     transfer_syntax = ""
-    while True:  # file meta information: always explicit VR little endian
+    meta_done = False
+    # Fast path: (0002,0000) gives the meta length; the transfer syntax is found in it.
+    if buf[132:138] == b"\x02\x00\x00\x00UL" and n >= 144:
+        meta_end = 144 + _I.unpack_from(buf, 140)[0]
+        at = buf.find(b"\x02\x00\x10\x00UI", 144, meta_end)
+        if at > 0 and meta_end + 8 <= n and buf[meta_end : meta_end + 2] != b"\x02\x00":
+            length = _H.unpack_from(buf, at + 6)[0]
+            raw_syntax = buf[at + 8 : at + 8 + length]
+            transfer_syntax = raw_syntax.rstrip(b"\x00 ").decode("ascii", "replace")
+            pos, meta_done = meta_end, True
+    while not meta_done:  # file meta information: always explicit VR little endian
         if pos + 8 > n:
             _need(pos + 8, n, file_size, 0x00020000)
         group = _H.unpack_from(buf, pos)[0]

@@ -87,7 +87,7 @@ def walk_export(
                         errors.append(ErrorRecord(rel, STAGE, REASON_LOOP))
                         continue
                     if ident in seen_dirs:
-                        logger.debug("skipping %s: directory already walked", rel)
+                        logger.debug("skipping a second link to a directory already walked")
                         continue
                     seen_dirs.add(ident)
                     stack.append((child.path, rel + "/", ancestors | {ident}))

@@ -135,8 +135,10 @@ def plan_jobs(
         annotations.setdefault(study, []).append(AnnotationFile(path, "nifti", side, uid))
     salt = config_fingerprint(config)
     jobs: list[StudyJob] = []
+    by_study = {str(key): frame for key, frame in images.groupby("study_key", sort=False)}
+    empty = images.iloc[0:0]
     for study in sorted(annotations):
-        study_series = images[images["study_key"] == study]
+        study_series = by_study.get(study, empty)
         geoms: dict[str, SeriesGeometry] = {}
         problems: dict[str, str] = {}
         uid_keys: dict[str, list[str]] = {}

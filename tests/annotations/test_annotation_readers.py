@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "measure"))
 
-from synth import (  # noqa: E402
+from synth import (
     CtSpec,
     Scene,
     Slab,
@@ -21,18 +21,18 @@ from synth import (  # noqa: E402
     write_seg,
 )
 
-from imncohort.annotations.models import ContourRoi, MaskRoi, SliceGrid  # noqa: E402
-from imncohort.annotations.names import NameMatcher  # noqa: E402
-from imncohort.annotations.nifti import (  # noqa: E402
+from imncohort.annotations.models import ContourRoi, MaskRoi, SliceGrid
+from imncohort.annotations.names import NameMatcher
+from imncohort.annotations.nifti import (
     grid_from_affine_ras,
     label_names,
     read_nifti,
     read_sidecar,
 )
-from imncohort.annotations.rtstruct import read_rtstruct  # noqa: E402
-from imncohort.annotations.seg import read_seg  # noqa: E402
-from imncohort.config import load_config  # noqa: E402
-from imncohort.errors import InputError  # noqa: E402
+from imncohort.annotations.rtstruct import read_rtstruct
+from imncohort.annotations.seg import read_seg
+from imncohort.config import load_config
+from imncohort.errors import InputError
 
 ZS = [0.0, 2.0, 4.0, 6.0]
 
@@ -108,7 +108,7 @@ def test_seg_frames_on_ct_slices_in_lps(files: dict[str, object]) -> None:
     assert isinstance(node, MaskRoi)
     assert node.mask_kji.shape[0] == 2  # cropped to the node's slices
     assert np.allclose(node.grid.z_mm, [2.0, 4.0])
-    kk, jj, ii = np.nonzero(node.mask_kji[0:1])
+    _kk, jj, ii = np.nonzero(node.mask_kji[0:1])
     xy = node.grid.pixel_to_xy_lps(0, ii, jj)
     assert np.allclose(xy.mean(axis=0), [5.0, -50.0], atol=0.5)
     assert node.mask_kji[1].sum() < node.mask_kji[0].sum()  # the hole
@@ -125,7 +125,7 @@ def test_nifti_ras_to_lps(files: dict[str, object]) -> None:
     assert np.allclose(node.grid.z_mm, [2.0, 4.0])
     assert node.grid.slice_spacing_mm == pytest.approx(2.0)
     assert np.allclose(node.grid.row_dir_lps, [-1, 0, 0])  # feet-first: columns run to the right
-    kk, jj, ii = np.nonzero(node.mask_kji[0:1])
+    _kk, jj, ii = np.nonzero(node.mask_kji[0:1])
     xy = node.grid.pixel_to_xy_lps(0, ii, jj)
     assert np.allclose(xy.mean(axis=0), [5.0, -50.0], atol=0.5)
 
@@ -146,3 +146,66 @@ def test_nifti_grid_flips_and_permutes() -> None:
 def test_label_names_default_to_totalsegmentator() -> None:
     assert label_names({"SeriesInstanceUID": "1.2"})[116] == "sternum"
     assert label_names({"SeriesInstanceUID": "1.2", "labels": {"3": "IMN1_L"}}) == {3: "IMN1_L"}
+
+
+def _implicit_copy(src: Path, dst: Path) -> Path:
+    import pydicom
+    from pydicom.uid import ImplicitVRLittleEndian
+
+    ds = pydicom.dcmread(src)
+    ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    ds.save_as(dst, implicit_vr=True, little_endian=True)
+    return dst
+
+
+def test_implicit_vr_files_use_the_pydicom_path(files: dict[str, object]) -> None:
+    """The raw-sequence fast path and pydicom's data sets give the same ROIs."""
+    scene, grid, base = files["scene"], files["grid"], files["base"]
+    matcher = NameMatcher(load_config().names)
+    resolve = _resolver(scene, grid)  # type: ignore[arg-type]
+    fast = read_rtstruct(files["rs"], "rs.dcm", resolve, matcher)  # type: ignore[arg-type]
+    slow = read_rtstruct(
+        _implicit_copy(files["rs"], base / "rs_implicit.dcm"), "x", resolve, matcher
+    )  # type: ignore[arg-type, operator]
+    assert [r.name for r in slow.rois] == [r.name for r in fast.rois]
+    for a, b in zip(fast.rois, slow.rois, strict=True):
+        assert isinstance(a, ContourRoi) and isinstance(b, ContourRoi)
+        assert sorted(a.rings_by_slice) == sorted(b.rings_by_slice)
+        for k in a.rings_by_slice:
+            for ra, rb in zip(a.rings_by_slice[k], b.rings_by_slice[k], strict=True):
+                assert np.allclose(ra, rb)
+        assert np.allclose(a.points_lps, b.points_lps)
+    seg_fast = read_seg(files["seg"], "seg.dcm", resolve, matcher)  # type: ignore[arg-type]
+    seg_slow = read_seg(
+        _implicit_copy(files["seg"], base / "seg_implicit.dcm"), "x", resolve, matcher
+    )  # type: ignore[arg-type, operator]
+    assert len(seg_fast.rois) == len(seg_slow.rois) == 1
+    a_mask, b_mask = seg_fast.rois[0], seg_slow.rois[0]
+    assert isinstance(a_mask, MaskRoi) and isinstance(b_mask, MaskRoi)
+    assert np.array_equal(a_mask.mask_kji, b_mask.mask_kji)
+    assert np.allclose(a_mask.grid.origins_lps, b_mask.grid.origins_lps)
+
+
+def test_compressed_seg_is_decoded_by_highdicom(tmp_path: Path, files: dict[str, object]) -> None:
+    import highdicom as hd
+    import pydicom
+    from pydicom.uid import RLELossless
+
+    scene, grid = files["scene"], files["grid"]
+    source = hd.seg.segread(files["seg"])  # type: ignore[arg-type]
+    ds = pydicom.dcmread(files["seg"])  # type: ignore[arg-type]
+    pixels = np.asarray(ds.pixel_array, dtype=np.uint8)
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
+    ds.SegmentationType = "FRACTIONAL"  # 8-bit frames, as RLE needs
+    ds.SegmentationFractionalType = "PROBABILITY"
+    ds.MaximumFractionalValue = 1
+    ds.compress(RLELossless, pixels)
+    del source
+    path = tmp_path / "seg_rle.dcm"
+    ds.save_as(path)
+    matcher = NameMatcher(load_config().names)
+    plain = read_seg(files["seg"], "seg.dcm", _resolver(scene, grid), matcher)  # type: ignore[arg-type]
+    rle = read_seg(path, "seg_rle.dcm", _resolver(scene, grid), matcher)  # type: ignore[arg-type]
+    a, b = plain.rois[0], rle.rois[0]
+    assert isinstance(a, MaskRoi) and isinstance(b, MaskRoi)
+    assert np.array_equal(a.mask_kji, b.mask_kji)

@@ -123,5 +123,8 @@ def test_same_seed_same_ground_truth_and_dir_must_be_empty(tmp_path: Path) -> No
     assert a == (tmp_path / "b" / "ground_truth.json").read_bytes()
     assert a != (tmp_path / "c" / "ground_truth.json").read_bytes()
     assert first["patients"] == 1
+    again = write_demo_export(tmp_path / "a", n_patients=1, seed=7)
+    assert again["reused"] is True
+    assert (tmp_path / "a" / "ground_truth.json").read_bytes() == a
     with pytest.raises(ImnCohortError, match="not empty"):
-        write_demo_export(tmp_path / "a", n_patients=1, seed=7)
+        write_demo_export(tmp_path / "a", n_patients=2, seed=7)

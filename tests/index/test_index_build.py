@@ -259,3 +259,14 @@ def test_dicomdir_entry_pointing_at_missing_file(tmp_path: Path) -> None:
     assert errors["path"].tolist() == ["PT000000/ST000000/SE000000/IM000005"]
     assert errors["reason"].iloc[0].startswith("DICOMDIR entry points at a missing file")
     assert summary["instances"] == 49
+
+
+def test_orphan_shards_of_an_interrupted_run_are_removed(export: Path, out: Path) -> None:
+    write_series(export, 2, series=UID_ROOT + "10.1")
+    _index(export, out)
+    orphan = out / "index" / "shards" / "interrupted-00000.instances.parquet"
+    orphan.write_bytes(b"left by a killed run")
+    (export / "IM000").unlink()
+    summary = _index(export, out)
+    assert not orphan.exists()
+    assert summary["instances"] == 1 and summary["files_read"] == 0

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import scenes
+from synth import index_export
 
 from imncohort.config import Config, load_config
 from imncohort.keys import pseudonym
 from imncohort.measure.stage import run_measure_stage
-import scenes
-from synth import index_export
 
 SECRET = b"measure-tests"
 

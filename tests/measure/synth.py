@@ -294,11 +294,6 @@ def write_seg(
     """Write a binary SEG (one segment per structure) with highdicom."""
     structures = scene.structures if structures is None else structures
     masks = np.stack([structure_mask(s, scene.spec) for s in structures], axis=-1)
-    algorithm = hd.AlgorithmIdentificationSequence(
-        name="synthetic",
-        version="1",
-        family=hd.sr.CodedConcept("123109", "DCM", "Manual Processing"),
-    )
     descriptions = [
         hd.seg.SegmentDescription(
             segment_number=n,
