@@ -243,12 +243,9 @@ def measure_component(
     sections = comp.sections
     ref = reference_section(sections)
     ref_index = next(n for n, s in enumerate(sections) if s is ref)
-    areas = np.array([s.area_mm2 for s in sections])
-    zs = np.array([s.z_mm for s in sections])
-    centroids = np.stack([s.centroid_xy_lps for s in sections])
-    weights = areas if areas.sum() > 0 else np.ones_like(areas)
-    centroid_xy = (weights[:, None] * centroids).sum(axis=0) / weights.sum()
-    centroid_z = float((weights * zs).sum() / weights.sum())
+    # The node centre is the centroid of the reference cross-section (CONTRACT section 4).
+    centroid_xy = ref.centroid_xy_lps
+    centroid_z = float(ref.z_mm)
     long_mm, short_mm = long_short_axis(ref.boundary_xy_lps)
     values: dict[str, Any] = {
         "side": side,

@@ -155,9 +155,13 @@ def test_largest_slice_not_centroid_slice_and_point_imv(measured: Measured) -> N
     areas = np.array([s * s for _, s in CONE])
     zs = np.array([z for z, _ in CONE])
     centroid_z = float((areas * zs).sum() / areas.sum())
+    # The volume centroid lies nearer slice 10, but the node centre is the centroid of the
+    # largest cross-section, on slice 5 (CONTRACT section 4).
+    assert abs(centroid_z - 10.0) < abs(centroid_z - 5.0)
     assert row["reference_z"] == pytest.approx(5.0)
-    assert row["centroid_z"] == pytest.approx(centroid_z, abs=1e-3)
-    assert abs(row["centroid_z"] - 10.0) < abs(row["centroid_z"] - 5.0)  # centroid slice is 10
+    assert row["centroid_z"] == pytest.approx(5.0)
+    assert row["centroid_x"] == pytest.approx(31.0, abs=1e-3)
+    assert row["centroid_y"] == pytest.approx(-30.0, abs=1e-3)
     # Reference slice centre (31, -30); POINT IMV interpolated at z = 5: (20.5, -47).
     assert row["imv_x"] == pytest.approx(20.5, abs=1e-6)
     assert row["center_ml_mm"] == pytest.approx(10.5, abs=1e-3)
