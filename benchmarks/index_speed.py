@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         def index(executor: Any = None) -> dict[str, Any]:
             return index_export(export, out, chunk_size=2000, secret=SECRET, executor=executor)
 
-        executor = client.get_executor()
+        executor = client.get_executor(pure=False)
         summary: dict[str, Any] = {}
 
         def cold() -> None:

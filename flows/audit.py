@@ -115,6 +115,7 @@ def run_record(
         "workers": settings.workers or config.dask.workers,
         "config": config_as_dict(config),
         "inputs": input_counts(Path(settings.out)),
+        "stage_order": list(summaries),
         "stages": summaries,
     }
 

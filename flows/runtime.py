@@ -30,6 +30,8 @@ def configure_prefect_environment() -> Path:
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
         "PREFECT_UI_ENABLED": "false",
+        "DASK_LOGGING__DISTRIBUTED": "warning",
+        "DASK_DISTRIBUTED__WORKER__DAEMON": "false",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)

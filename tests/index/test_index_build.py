@@ -270,3 +270,28 @@ def test_orphan_shards_of_an_interrupted_run_are_removed(export: Path, out: Path
     summary = _index(export, out)
     assert not orphan.exists()
     assert summary["instances"] == 1 and summary["files_read"] == 0
+
+
+def test_dask_executor_on_local_scheduler(export: Path, tmp_path: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    _mixed_export(export)
+    _index(export, tmp_path / "serial", chunk_size=3)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, host="127.0.0.1", protocol="tcp",
+            dashboard_address=":0",
+        ) as cluster,
+        Client(cluster) as client,
+    ):  # fmt: skip
+        summary = index_export(
+            export,
+            tmp_path / "dask",
+            chunk_size=3,
+            secret=SECRET,
+            executor=client.get_executor(pure=False),
+        )
+    assert summary["files_read"] == 11 and summary["shards"] == 4
+    a, b = _tables(tmp_path / "serial"), _tables(tmp_path / "dask")
+    for name in ("instances", "series", "studies", "errors", "identities"):
+        pd.testing.assert_frame_equal(a[name], b[name], obj=name)
