@@ -33,8 +33,6 @@ def test_deployment_carries_cron_and_parameters(tmp_path: Path) -> None:
 
 def test_serve_without_export_names_the_keys(tmp_path: Path) -> None:
     config = load_config()
-    args = argparse.Namespace(
-        export=None, out=None, config=None, workers=None, dask_address=None
-    )
-    with pytest.raises(ConfigError, match="set schedule.export and schedule.out"):
+    args = argparse.Namespace(export=None, out=None, config=None, workers=None, dask_address=None)
+    with pytest.raises(ConfigError, match=r"set schedule\.export and schedule\.out"):
         serve_parameters(args, config)
