@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import StageSettings, task_runner
+from flows.runtime import StageSettings, content_key, result_storage, task_runner
 from imncohort.config import load_config, secret_from_env
 from imncohort.errors import ExportError, InputError
 from imncohort.keys import load_or_create_secret
@@ -24,7 +23,24 @@ from imncohort.reports.stage import (
 )
 
 
-@task(retries=2, cache_policy=NO_CACHE, task_run_name="reports-chunk-{number}")
+def _chunk_cache_key(context: Any, parameters: dict[str, Any]) -> str:
+    """Cache key of one chunk: its files' (path, size, mtime) and the resolved config."""
+    config = load_config(parameters["config_path"])
+    return content_key(
+        parameters["export"],
+        [path for path, _ in parameters["sources"]],
+        "reports",
+        config.model_dump_json(),
+    )
+
+
+@task(
+    retries=2,
+    retry_delay_seconds=2,
+    cache_key_fn=_chunk_cache_key,
+    persist_result=True,
+    task_run_name="reports-chunk-{number}",
+)
 def mine_chunk_task(
     export: str, config_path: str | None, number: int, sources: list[tuple[str, str]]
 ) -> ChunkResult:
@@ -59,14 +75,20 @@ def reports_flow(
     logger.info("reports: %d sources in %d chunks", len(sources), len(chunks))
     results: list[ChunkResult] = []
     if chunks:
-        futures = mine_chunk_task.map(
+        cached_task = mine_chunk_task.with_options(result_storage=result_storage(out_path))
+        futures = cached_task.map(
             export=str(export_path),
             config_path=config_path,
             number=list(range(1, len(chunks) + 1)),
             sources=[[(s.path, s.kind) for s in chunk] for chunk in chunks],
         )
         results = [f.result() for f in futures]
+        cached = sum(1 for f in futures if f.state.name == "Cached")
+    else:
+        cached = 0
     summary = write_outputs(out_path, results, secret, time.perf_counter() - start)
+    summary["chunks"] = len(chunks)
+    summary["chunks_from_cache"] = cached
     summary["seconds"] = round(time.perf_counter() - start, 3)
     logger.info(
         "reports: %d reports, %d mentions, %d candidates, %d errors (%.1f s)",

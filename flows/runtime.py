@@ -81,3 +81,44 @@ def task_runner(config: Config, workers: int | None, dask_address: str | None) -
             "host": "127.0.0.1",
         }
     )
+
+
+def content_key(export: str, paths: list[str], *salt: str) -> str:
+    """Return a cache key over the (path, size, mtime_ns) of ``paths`` and ``salt``.
+
+    A file that changed, appeared or vanished changes the key, so a changed file is
+    never served from Prefect's cache.
+    """
+    import hashlib
+
+    from imncohort import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    for part in salt:
+        digest.update(b"\0" + part.encode("utf-8"))
+    root = Path(export)
+    for rel in sorted(paths):
+        try:
+            info = os.stat(root / rel)
+            stamp = f"{rel}\0{info.st_size}\0{info.st_mtime_ns}"
+        except OSError:
+            stamp = f"{rel}\0missing"
+        digest.update(b"\n" + stamp.encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def result_storage(out: Path) -> str:
+    """Register (once per OUT) and return the Prefect result storage under ``OUT/restricted``.
+
+    Cached task results can hold report sentences, so they live with the other restricted
+    outputs and go away with OUT.
+    """
+    import hashlib
+
+    from prefect.filesystems import LocalFileSystem
+
+    base = (Path(out) / "restricted" / "prefect-results").resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    name = "imncohort-results-" + hashlib.sha256(str(base).encode()).hexdigest()[:12]
+    LocalFileSystem(basepath=str(base)).save(name, overwrite=True)
+    return f"local-file-system/{name}"

@@ -14,27 +14,12 @@ from prefect import flow, get_run_logger, task
 from prefect.exceptions import MissingContextError
 
 from flows.runtime import StageSettings
-from imncohort.config import Config, secret_from_env
+from imncohort.config import secret_from_env
 from imncohort.keys import load_or_create_secret
 from imncohort.tables.build import build_tables
+from imncohort.tables.inputs import find_clinical_table
 
 logger = logging.getLogger(__name__)
-
-
-def find_clinical_table(export: Path, config: Config) -> Path | None:
-    """Return ``config.clinical.path`` or the first ``config.clinical.glob`` match in the export.
-
-    A relative ``clinical.path`` is taken relative to the export. Matches are
-    searched recursively and sorted, so the choice is stable.
-    """
-    if config.clinical.path is not None:
-        path = Path(config.clinical.path)
-        return path if path.is_absolute() else Path(export) / path
-    export = Path(export)
-    if not export.is_dir():
-        return None
-    matches = sorted(p for p in export.rglob(config.clinical.glob) if p.is_file())
-    return matches[0] if matches else None
 
 
 @task(name="build-tables", retries=0)

@@ -23,12 +23,14 @@ DETECTION_COLUMNS = [
     "ci_low",
     "ci_high",
 ]
-PAPER_MODALITIES = ("US", "CT", "MR", "PT")
+PAPER_MODALITIES = ("US", "CT", "MR", "PET-CT")
+# The reports stage names PET/CT studies "PET-CT"; the DICOM modality code PT means the same.
+MODALITY_ALIASES = {"PT": "PET-CT"}
 MODALITY_LABELS = {
     "US": "Ultrasound",
     "CT": "CT",
     "MR": "MRI",
-    "PT": "PET-CT",
+    "PET-CT": "PET-CT",
     "MG": "Mammography",
     "": "unknown modality",
 }
@@ -62,7 +64,7 @@ def modality_detection_table(
     Returns
     -------
     pandas.DataFrame
-        One row per modality (US, CT, MR, PT always; others when present),
+        One row per modality (US, CT, MR, PET-CT always; others when present),
         then ``combined``; columns ``modality, label, patients_with_report,
         detected, percent, ci_low, ci_high`` (Wilson 95 %).
     """
@@ -73,10 +75,13 @@ def modality_detection_table(
         listed = pd.concat([listed, mentions[["patient_key", "modality"]]], ignore_index=True)
     else:
         listed = mentions[["patient_key", "modality"]]
+    listed = listed.assign(modality=listed["modality"].replace(MODALITY_ALIASES))
     listed = listed[listed["patient_key"].isin(confirmed)].drop_duplicates()
     affirmed = mentions[
         (mentions["assertion"] == "affirmed") & mentions["patient_key"].isin(confirmed)
-    ][["patient_key", "modality"]].drop_duplicates()
+    ][["patient_key", "modality"]]
+    affirmed = affirmed.assign(modality=affirmed["modality"].replace(MODALITY_ALIASES))
+    affirmed = affirmed.drop_duplicates()
 
     present = set(listed["modality"])
     modalities = list(PAPER_MODALITIES) + sorted(present - set(PAPER_MODALITIES))

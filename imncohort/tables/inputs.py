@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.keys import pseudonym
 
@@ -313,3 +314,19 @@ def normalise_level(variable: str, value: Any) -> str:
     if not body:
         return UNKNOWN
     return prefix + (body if body[0].isdigit() else body.lower())
+
+
+def find_clinical_table(export: Path, config: Config) -> Path | None:
+    """Return ``config.clinical.path`` or the first ``config.clinical.glob`` match in the export.
+
+    A relative ``clinical.path`` is taken relative to the export. Matches are
+    searched recursively and sorted, so the choice is stable.
+    """
+    if config.clinical.path is not None:
+        path = Path(config.clinical.path)
+        return path if path.is_absolute() else Path(export) / path
+    export = Path(export)
+    if not export.is_dir():
+        return None
+    matches = sorted(p for p in export.rglob(config.clinical.glob) if p.is_file())
+    return matches[0] if matches else None

@@ -105,6 +105,7 @@ def test_incremental_rerun_equals_fresh_run(
     assert_same_tables(out, fresh)
     second = json.loads((out / "run.json").read_text("utf-8"))["stages"]
     assert second["index"]["files_read"] == len(added_files)
+    assert second["reports"]["chunks_from_cache"] == 0  # its files changed: never from cache
     assert (
         second["index"]["files_seen"]
         == json.loads((fresh / "run.json").read_text())["stages"]["index"]["files_seen"]
@@ -149,6 +150,9 @@ def test_sigkill_during_measure_leaves_outputs_whole(
         pd.testing.assert_frame_equal(after[name], frame, obj=name)
     assert main(["run", str(export), "--out", str(out)]) == 0
     assert_same_tables(out, run20)
+    # The reports chunks were unchanged, so Prefect served them from the cache.
+    reports = json.loads((out / "run.json").read_text("utf-8"))["stages"]["reports"]
+    assert reports["chunks_from_cache"] == reports["chunks"] >= 1
 
 
 def test_existing_dask_scheduler_gives_same_outputs(

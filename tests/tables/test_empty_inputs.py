@@ -33,7 +33,7 @@ def test_empty_output_directory(tmp_path: Path, config: Config) -> None:
     growth = tables["growth_direction"].set_index("quadrant")
     assert growth.at["all", "nodes"] == 0 and math.isnan(growth.at["all", "p_value"])
     detection = tables["modality_detection"].set_index("modality")
-    assert list(detection.index) == ["US", "CT", "MR", "PT", "combined"]
+    assert list(detection.index) == ["US", "CT", "MR", "PET-CT", "combined"]
     assert detection["patients_with_report"].sum() == 0
     assert detection["percent"].isna().all()
     characteristics = tables["characteristics"]

@@ -176,7 +176,7 @@ DETECTION_PAPER = {
     "US": (18, 50, 36.0),
     "CT": (22, 63, 34.9),
     "MR": (28, 31, 90.3),
-    "PT": (3, 23, 13.0),
+    "PET-CT": (3, 23, 13.0),
 }
 
 
@@ -192,8 +192,8 @@ def test_detection_matches_paper(
         reports = paper.reports
     tables = compute_tables(TableInputs(paper.nodes, mentions, paper.cohort, None, reports), config)
     table = tables["modality_detection"].set_index("modality")
-    assert list(table.index) == ["US", "CT", "MR", "PT", "combined"]
-    assert table.at["PT", "label"] == "PET-CT"
+    assert list(table.index) == ["US", "CT", "MR", "PET-CT", "combined"]
+    assert table.at["PET-CT", "label"] == "PET-CT"
     for modality, (detected, having, percent) in DETECTION_PAPER.items():
         assert table.at[modality, "patients_with_report"] == having
         assert table.at[modality, "detected"] == detected

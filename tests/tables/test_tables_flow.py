@@ -14,8 +14,9 @@ from paper_cohort import SECRET, PaperCohort, write_inputs
 
 import flows  # noqa: F401  (configures Prefect before it is imported)
 from flows.runtime import StageSettings
-from flows.tables import build_tables_task, find_clinical_table
+from flows.tables import build_tables_task
 from imncohort.config import Config, load_config
+from imncohort.tables.inputs import find_clinical_table
 
 
 def _settings(export: Path, out: Path, config_path: Path | None = None) -> StageSettings:
