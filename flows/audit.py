@@ -130,12 +130,7 @@ def audit_flow(
     strict: bool = False,
 ) -> dict[str, Any]:
     """The whole audit: index, reports, measure and tables (the scheduled deployment)."""
-    settings = StageSettings(
-        export=Path(export),
-        out=Path(out),
-        config_path=Path(config_path) if config_path else None,
-        workers=workers,
-        dask_address=dask_address,
-        strict=strict,
+    settings = StageSettings.from_parameters(
+        export, out, config_path, workers, dask_address, strict
     )
     return run_stages(settings, STAGE_NAMES)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from flows.runtime import StageSettings
 from imncohort.config import load_config
-from imncohort.errors import ConfigError, ExportError, ImnCohortError
+from imncohort.errors import ConfigError, ExportError, ImnCohortError, StageOrderError
 from imncohort.outputs import ensure_writable
 from imncohort.runinfo import summary_lines
 
@@ -51,6 +51,21 @@ def settings_from_args(args: argparse.Namespace) -> StageSettings:
     )
 
 
+NEEDS_INDEX = ("reports", "measure")
+
+
+def check_stage_inputs(out: Path, stage: str) -> None:
+    """Refuse to start a stage whose inputs an earlier stage has not written yet."""
+    if stage not in NEEDS_INDEX:
+        return
+    for name in ("instances.parquet", "series.parquet"):
+        if not (Path(out) / "index" / name).exists():
+            raise StageOrderError(
+                f"'{Path(out) / 'index' / name}' does not exist: the {stage} stage reads the "
+                f"index; run 'imncohort index EXPORT --out {out}' first (or 'imncohort run')"
+            )
+
+
 def _bad_inputs(out: Path) -> int:
     errors = Path(out) / "errors.csv"
     return len(pd.read_csv(errors)) if errors.exists() else 0
@@ -66,6 +81,8 @@ def run_command(args: argparse.Namespace) -> int:
     from flows.audit import run_stages
 
     stages = STAGE_ORDER if args.command == "run" else (args.command,)
+    if args.command != "run":
+        check_stage_inputs(settings.out, args.command)
     run_stages(settings, stages)
     for line in summary_lines(settings.out):
         sys.stdout.write(line + "\n")

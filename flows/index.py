@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed, wait
 
-from flows.runtime import StageSettings, task_runner
+from flows.runtime import StageSettings, run_stage_flow
 from imncohort.config import load_config, secret_from_env
 from imncohort.errors import InputError
 from imncohort.index.build import finalize_index, plan_index
@@ -138,7 +138,4 @@ def index_flow(
 
 def run_index(settings: StageSettings) -> dict[str, Any]:
     """Run :func:`index_flow` on the Dask runner the settings ask for; return its summary."""
-    config = settings.config()
-    runner = task_runner(config, settings.workers, settings.dask_address)
-    result: dict[str, Any] = index_flow.with_options(task_runner=runner)(**settings.as_parameters())
-    return result
+    return run_stage_flow(index_flow, settings)

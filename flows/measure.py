@@ -11,9 +11,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from flows.runtime import StageSettings, task_runner
+from flows.runtime import StageSettings, run_stage_flow
 from imncohort.config import Config, load_config
-from imncohort.errors import ImnCohortError, InputError
+from imncohort.errors import InputError
 from imncohort.measure.plan import StudyJob
 from imncohort.measure.stage import (
     batches,
@@ -90,13 +90,5 @@ def measure_flow(
 
 
 def run_measure(settings: StageSettings) -> dict[str, Any]:
-    """Run :func:`measure_flow` with the Dask task runner of ``settings``."""
-    config = settings.config()
-    runner = task_runner(config, settings.workers, settings.dask_address)
-    result: dict[str, Any] = measure_flow.with_options(task_runner=runner)(
-        **settings.as_parameters()
-    )
-    return result
-
-
-__all__ = ["ImnCohortError", "measure_batch_task", "measure_flow", "run_measure"]
+    """Run :func:`measure_flow` on the Dask runner the settings ask for; return its summary."""
+    return run_stage_flow(measure_flow, settings)

@@ -8,7 +8,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from flows.runtime import StageSettings, content_key, result_storage, task_runner
+from flows.runtime import StageSettings, content_key, result_storage, run_stage_flow
 from imncohort.config import load_config, secret_from_env
 from imncohort.errors import ExportError, InputError
 from imncohort.keys import load_or_create_secret
@@ -107,9 +107,4 @@ def reports_flow(
 
 def run_reports(settings: StageSettings) -> dict[str, Any]:
     """Run :func:`reports_flow` on the Dask runner the settings ask for; return its summary."""
-    config = settings.config()
-    runner = task_runner(config, settings.workers, settings.dask_address)
-    result: dict[str, Any] = reports_flow.with_options(task_runner=runner)(
-        **settings.as_parameters()
-    )
-    return result
+    return run_stage_flow(reports_flow, settings)

@@ -49,6 +49,26 @@ class StageSettings:
     dask_address: str | None
     strict: bool
 
+    @classmethod
+    def from_parameters(
+        cls,
+        export: str,
+        out: str,
+        config_path: str | None = None,
+        workers: int | None = None,
+        dask_address: str | None = None,
+        strict: bool = False,
+    ) -> StageSettings:
+        """Rebuild the settings from a flow's JSON-able parameters."""
+        return cls(
+            export=Path(export),
+            out=Path(out),
+            config_path=Path(config_path) if config_path else None,
+            workers=workers,
+            dask_address=dask_address,
+            strict=strict,
+        )
+
     def config(self) -> Config:
         """Load the run's configuration."""
         return load_config(self.config_path)
@@ -122,3 +142,10 @@ def result_storage(out: Path) -> str:
     name = "imncohort-results-" + hashlib.sha256(str(base).encode()).hexdigest()[:12]
     LocalFileSystem(basepath=str(base)).save(name, overwrite=True)
     return f"local-file-system/{name}"
+
+
+def run_stage_flow(stage_flow: Any, settings: StageSettings) -> dict[str, Any]:
+    """Run a stage flow on the Dask task runner the settings ask for; return its summary."""
+    runner = task_runner(settings.config(), settings.workers, settings.dask_address)
+    result: dict[str, Any] = stage_flow.with_options(task_runner=runner)(**settings.as_parameters())
+    return result

@@ -56,13 +56,8 @@ def tables_flow(
     strict: bool = False,
 ) -> dict[str, Any]:
     """Write the tables, ``tables.xlsx``, ``figures/*.png`` and ``report.html`` in ``out``."""
-    settings = StageSettings(
-        export=Path(export),
-        out=Path(out),
-        config_path=Path(config_path) if config_path else None,
-        workers=workers,
-        dask_address=dask_address,
-        strict=strict,
+    settings = StageSettings.from_parameters(
+        export, out, config_path, workers, dask_address, strict
     )
     return build_tables_task(settings)
 

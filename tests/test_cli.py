@@ -54,3 +54,18 @@ def test_invalid_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         "Input should be greater than or equal to 1"
     )
     assert "\n" not in err
+
+
+def test_stage_before_index_names_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    out = tmp_path / "out"
+    status, err = _run(["measure", str(export), "--out", str(out)], capsys)
+    assert status == 2
+    assert err == (
+        f"imncohort: error: '{out / 'index' / 'instances.parquet'}' does not exist: the measure "
+        f"stage reads the index; run 'imncohort index EXPORT --out {out}' first "
+        "(or 'imncohort run')"
+    )
