@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -50,18 +51,54 @@ def stage_runner(stage: str) -> Callable[[StageSettings], dict[str, Any]]:
     raise ValueError(f'Argument "stage" must be one of {STAGE_NAMES}, got {stage!r}.')
 
 
+def _warm_worker() -> bool:
+    """Import what every stage task needs, once per Dask worker, before the first task."""
+    import prefect.task_engine  # noqa: F401
+    import prefect_dask  # noqa: F401
+
+    import imncohort.index.build
+    import imncohort.measure.stage
+    import imncohort.reports.stage  # noqa: F401
+
+    return True
+
+
+def _start_prefect_api() -> str | None:
+    """Start the embedded Prefect API (once per process); return its URL.
+
+    Returns None when ``PREFECT_API_URL`` already names a server. Local Dask workers
+    inherit the URL through the environment; without it each worker process would
+    start an embedded API of its own.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    return str(server.api_url)
+
+
 @contextlib.contextmanager
 def dask_scheduler(config: Config, settings: StageSettings) -> Iterator[str]:
     """Yield the address of the Dask scheduler the stages share.
 
-    An existing scheduler (``--dask-address``) is used as is; otherwise a local
-    process cluster on 127.0.0.1 is started and closed afterwards.
+    An existing scheduler (``--dask-address``) is used as is (its workers need
+    ``PREFECT_API_URL`` pointing at the Prefect server, see the README); otherwise a
+    local process cluster on 127.0.0.1 is started, pointed at this process's Prefect
+    API, its workers import the stage code before the first task, and it is closed
+    afterwards.
     """
+    from distributed import Client, LocalCluster
+
+    api_url = _start_prefect_api()
     if settings.dask_address:
         yield settings.dask_address
         return
-    from distributed import LocalCluster
-
+    if api_url:
+        os.environ["PREFECT_API_URL"] = api_url  # inherited by the worker processes
     n_workers = settings.workers or config.dask.workers
     with LocalCluster(
         n_workers=n_workers,
@@ -70,6 +107,8 @@ def dask_scheduler(config: Config, settings: StageSettings) -> Iterator[str]:
         host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
+        with Client(cluster.scheduler_address) as client:
+            client.run(_warm_worker)
         yield cluster.scheduler_address
 
 

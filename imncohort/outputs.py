@@ -88,8 +88,8 @@ def errors_frame(records: Iterable[ErrorRecord]) -> pd.DataFrame:
 
 
 def stage_errors_path(out: Path, stage: str) -> Path:
-    """Return where a stage keeps its error records between runs."""
-    return Path(out) / "state" / f"errors_{stage}.csv"
+    """Return where a stage keeps its error records between runs (raw paths: restricted)."""
+    return Path(out) / "restricted" / "state" / f"errors_{stage}.csv"
 
 
 def write_stage_errors(out: Path, stage: str, records: Iterable[ErrorRecord]) -> Path:
@@ -102,13 +102,18 @@ STAGE_ORDER = ("index", "reports", "measure", "tables")
 
 
 def merge_errors(out: Path) -> Path:
-    """Concatenate every stage's records into ``OUT/errors.csv`` (sorted, stable)."""
+    """Concatenate every stage's records into ``OUT/errors.csv`` (sorted, stable).
+
+    Known patient IDs, names and accession numbers in paths are replaced by their keys."""
     frames = []
     for stage in STAGE_ORDER:
         path = stage_errors_path(out, stage)
         if path.exists():
             frames.append(pd.read_csv(path, dtype=str, keep_default_na=False))
     merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ERROR_COLUMNS)
+    from imncohort.privacy import PathScrubber
+
+    merged = PathScrubber.from_out(out).frame(merged, ["path", "reason"])
     merged = merged.sort_values(["stage", "path", "reason"], kind="stable")
     return write_csv(merged, Path(out) / "errors.csv")
 

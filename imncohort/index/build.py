@@ -99,7 +99,7 @@ def index_dir(out: Path) -> Path:
 
 
 def _state_path(out: Path) -> Path:
-    return Path(out) / "state" / "index.json"
+    return Path(out) / "restricted" / "state" / "index.json"
 
 
 def _secret_check(secret: bytes) -> str:

@@ -26,6 +26,7 @@ from imncohort.config import Config
 from imncohort.errors import StageOrderError
 from imncohort.keys import pseudonym, restricted_dir
 from imncohort.outputs import ErrorRecord, write_csv, write_parquet, write_stage_errors
+from imncohort.privacy import PathScrubber
 from imncohort.reports.cohort import POSITIVE, build_cohort
 from imncohort.reports.io import ReportSource, ReportText, read_source
 from imncohort.reports.lexicon import Lexicon, load_lexicon
@@ -332,7 +333,8 @@ def write_outputs(
     )
     joined["size_mm"] = joined["size_long_mm"]
     joined = joined.sort_values(["patient_key", "study_date", "report_id"], kind="stable")
-    public = joined[MENTIONS_COLUMNS].reset_index(drop=True)
+    scrub = PathScrubber.from_out(out)
+    public = scrub.frame(joined[MENTIONS_COLUMNS].reset_index(drop=True), ["source_path"])
     public = public.astype(
         {"size_long_mm": "float64", "size_short_mm": "float64", "size_mm": "float64"}
     )
@@ -344,7 +346,10 @@ def write_outputs(
         n_positive=reports["report_id"].map(positives).fillna(0).astype("int64"),
     )
     write_parquet(
-        report_rows[REPORTS_COLUMNS].sort_values(["patient_key", "study_date", "report_id"]),
+        scrub.frame(
+            report_rows[REPORTS_COLUMNS].sort_values(["patient_key", "study_date", "report_id"]),
+            ["source_path"],
+        ),
         out / "reports.parquet",
     )
     restricted = restricted_dir(out)

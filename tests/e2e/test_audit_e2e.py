@@ -19,6 +19,7 @@ from conftest import SECRET
 from groundtruth import assert_cohort_match, assert_mentions_match, assert_nodes_match, read_nodes
 
 from imncohort.cli import main
+from imncohort.privacy import PathScrubber
 
 pytestmark = pytest.mark.slow
 
@@ -33,8 +34,19 @@ def test_run_reproduces_ground_truth(demo20: tuple[Path, dict[str, Any]], run20:
     )
     assert_cohort_match(truth, pd.read_csv(run20 / "cohort.csv"), secret)
     errors = pd.read_csv(run20 / "errors.csv")
-    junk = sorted(j["path"] for j in truth["junk"])
+    scrub = PathScrubber.from_out(run20)
+    junk = sorted(scrub(j["path"]) for j in truth["junk"])
     assert sorted(errors.loc[errors["stage"] == "index", "path"]) == junk
+    for name in ("errors.csv", "cohort.csv", "nodes.csv", "report.html", "run.json"):
+        assert "DEMO0" not in (run20 / name).read_text("utf-8"), name
+    for name in ("mentions.parquet", "reports.parquet"):
+        assert (
+            not pd.read_parquet(run20 / name)
+            .astype(str)
+            .apply(lambda column: column.str.contains("DEMO0"))
+            .any()
+            .any()
+        ), name
     instances = pd.read_parquet(run20 / "index" / "instances.parquet")
     assert len(instances) == truth["instances"]["dicom_files"]
     studies = pd.read_parquet(run20 / "index" / "studies.parquet")

@@ -290,7 +290,7 @@ def test_outputs_written(paper_run: tuple[Path, dict]) -> None:
     text = re.sub(r'src="data:image/png;base64,[A-Za-z0-9+/=]+"', "", report)
     for pid in paper_ids():
         assert pid not in text
-    assert not (out / "state" / "errors_tables.csv").read_text().strip().count("\n")
+    assert not (out / "restricted" / "state" / "errors_tables.csv").read_text().strip().count("\n")
 
 
 def paper_ids() -> list[str]:
