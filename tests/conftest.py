@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,3 +17,13 @@ def demo_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("demo") / "export"
     write_demo_export(root, n_patients=6, seed=1)
     return root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_embedded_prefect_api() -> Iterator[None]:
+    """Stop the embedded Prefect API a test started while pytest still owns the streams."""
+    yield
+    if "prefect.server.api.server" in sys.modules:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        SubprocessASGIServer().stop()
