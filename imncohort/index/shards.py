@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -78,64 +79,106 @@ def _first(values: Sequence[float], i: int) -> float:
     return values[i] if len(values) > i else math.nan
 
 
-def instance_row(
+def _iop_text(iop: Sequence[float]) -> str:
+    """Return the six direction cosines as ``.8g`` text (``""`` unless there are six)."""
+    if len(iop) != 6:
+        return ""
+    try:  # the exact bits as cache key: 0.0 and -0.0 are equal but print differently
+        return _iop_text_of_bits(_SIX_DOUBLES.pack(*iop))
+    except struct.error:
+        return "\\".join(f"{v:.8g}" for v in iop)
+
+
+@functools.lru_cache(maxsize=1024)
+def _iop_text_of_bits(bits: bytes) -> str:
+    return "\\".join(f"{v:.8g}" for v in _SIX_DOUBLES.unpack(bits))
+
+
+_SIX_DOUBLES = struct.Struct("<6d")
+_NAN = math.nan
+
+
+def instance_values(
     entry: FileEntry, result: ReadResult, secret: bytes
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return the ``instances.parquet`` row and the restricted identity row of one file."""
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Return the values of :func:`instance_row` as tuples in column order.
+
+    The first tuple follows ``INSTANCE_COLUMNS``, the second ``IDENTITY_SHARD_COLUMNS``.
+    """
     f = result.fields
     patient_id = f["patient_id"]
     study_uid = f["study_instance_uid"]
     patient_key = _pseudonym(secret, patient_id)
     study_key = _pseudonym(secret, study_uid)
+    sop_class_uid = f["sop_class_uid"]
     ipp = f["image_position_patient"]
     iop = f["image_orientation_patient"]
     spacing = f["pixel_spacing"]
-    row = {
-        "path": entry.path,
-        "size": result.size,
-        "mtime_ns": result.mtime_ns,
-        "sop_class_uid": f["sop_class_uid"],
-        "sop_instance_uid": f["sop_instance_uid"],
-        "modality": f["modality"],
-        "kind": kind_of_sop_class(f["sop_class_uid"]),
-        "patient_key": patient_key,
-        "study_key": study_key,
-        "study_instance_uid": study_uid,
-        "series_instance_uid": f["series_instance_uid"],
-        "frame_of_reference_uid": f["frame_of_reference_uid"],
-        "study_date": f["study_date"],
-        "study_description": f["study_description"],
-        "series_description": f["series_description"],
-        "series_number": f["series_number"],
-        "instance_number": f["instance_number"],
-        "rows": f["rows"],
-        "columns": f["columns"],
-        "pixel_spacing_row": _first(spacing, 0),
-        "pixel_spacing_col": _first(spacing, 1),
-        "slice_thickness": _first(f["slice_thickness"], 0),
-        "ipp_x": _first(ipp, 0) if len(ipp) == 3 else math.nan,
-        "ipp_y": _first(ipp, 1) if len(ipp) == 3 else math.nan,
-        "ipp_z": _first(ipp, 2) if len(ipp) == 3 else math.nan,
-        "iop": "\\".join(f"{v:.8g}" for v in iop) if len(iop) == 6 else "",
-        "patient_position": f["patient_position"],
-        "specific_character_set": f["specific_character_set"],
-        "transfer_syntax_uid": result.transfer_syntax_uid,
-    }
-    identity = {
-        "path": entry.path,
-        "patient_key": patient_key,
-        "study_key": study_key,
-        "PatientID": patient_id,
-        "PatientName": f["patient_name"],
-        "PatientBirthDate": f["patient_birth_date"],
-        "AccessionNumber": f["accession_number"],
-        "StudyInstanceUID": study_uid,
-    }
+    thickness = f["slice_thickness"]
+    n_spacing = len(spacing)
+    if len(ipp) == 3:
+        ipp_x, ipp_y, ipp_z = ipp
+    else:
+        ipp_x = ipp_y = ipp_z = _NAN
+    row = (
+        entry.path,
+        result.size,
+        result.mtime_ns,
+        sop_class_uid,
+        f["sop_instance_uid"],
+        f["modality"],
+        kind_of_sop_class(sop_class_uid),
+        patient_key,
+        study_key,
+        study_uid,
+        f["series_instance_uid"],
+        f["frame_of_reference_uid"],
+        f["study_date"],
+        f["study_description"],
+        f["series_description"],
+        f["series_number"],
+        f["instance_number"],
+        f["rows"],
+        f["columns"],
+        spacing[0] if n_spacing > 0 else _NAN,
+        spacing[1] if n_spacing > 1 else _NAN,
+        thickness[0] if len(thickness) > 0 else _NAN,
+        ipp_x,
+        ipp_y,
+        ipp_z,
+        _iop_text(iop),
+        f["patient_position"],
+        f["specific_character_set"],
+        result.transfer_syntax_uid,
+    )
+    identity = (
+        entry.path,
+        patient_key,
+        study_key,
+        patient_id,
+        f["patient_name"],
+        f["patient_birth_date"],
+        f["accession_number"],
+        study_uid,
+    )
     return row, identity
 
 
-def instances_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """Return instance rows as a DataFrame with the schema's column order and dtypes."""
+def instance_row(
+    entry: FileEntry, result: ReadResult, secret: bytes
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the ``instances.parquet`` row and the restricted identity row of one file."""
+    row, identity = instance_values(entry, result, secret)
+    return dict(zip(INSTANCE_COLUMNS, row, strict=True)), dict(
+        zip(IDENTITY_SHARD_COLUMNS, identity, strict=True)
+    )
+
+
+def instances_frame(rows: Iterable[dict[str, Any]] | Iterable[tuple[Any, ...]]) -> pd.DataFrame:
+    """Return instance rows (dicts, or tuples in column order) as a typed DataFrame.
+
+    The columns are in the schema's order with its dtypes.
+    """
     frame = pd.DataFrame(list(rows), columns=INSTANCE_COLUMNS)
     return coerce_instances(frame)
 
@@ -193,14 +236,14 @@ def index_chunk(
     """
     start = time.perf_counter()
     export_root = str(export)
-    rows: list[dict[str, Any]] = []
-    identities: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
+    identities: list[tuple[Any, ...]] = []
     aux: list[dict[str, Any]] = []
     junk: list[dict[str, str]] = []
     for i, entry in enumerate(entries, 1):
         result = read_entry(export_root, entry)
         if result.status == "dicom":
-            row, identity = instance_row(entry, result, secret)
+            row, identity = instance_values(entry, result, secret)
             rows.append(row)
             identities.append(identity)
         elif result.status == "aux":
