@@ -23,6 +23,7 @@ from prefect import flow
 from flows.runtime import StageSettings
 from imncohort import __version__
 from imncohort.config import Config, config_as_dict
+from imncohort.errors import ImnCohortError
 from imncohort.outputs import write_json
 
 logger = logging.getLogger(__name__)
@@ -135,6 +136,11 @@ def run_stages(settings: StageSettings, stages: tuple[str, ...]) -> dict[str, An
             # Written after every stage, so the report of this run shows this run's metadata.
             record = run_record(settings, config, summaries, started)
             write_json(record, Path(settings.out) / "run.json")
+            if settings.strict and summary.get("errors"):
+                raise ImnCohortError(
+                    f"{stage} met {summary['errors']} bad input(s) under --strict; "
+                    f"see {Path(settings.out) / 'errors.csv'}"
+                )
     return record
 
 

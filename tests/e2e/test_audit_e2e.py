@@ -235,3 +235,17 @@ def test_existing_dask_scheduler_gives_same_outputs(
         for process in started:
             process.wait(timeout=30)
     assert all(p.poll() is not None for p in started)
+
+
+def test_strict_stops_with_one_line_cause(
+    demo20: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export, truth = demo20
+    out = tmp_path / "out"
+    assert main(["index", str(export), "--out", str(out), "--strict"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        f"imncohort: error: index met {len(truth['junk'])} bad input(s) under --strict; "
+        f"see {out / 'errors.csv'}"
+    )
+    assert len(pd.read_csv(out / "errors.csv")) == len(truth["junk"])
