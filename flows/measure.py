@@ -69,10 +69,7 @@ def measure_flow(
     results = kept + [r for f in futures for r in f.result()]
     summary = finish_stage(out_path, results, plan_errors, time.perf_counter() - start)
     summary["remeasured"] = len(todo)
-    try:
-        rebuild_cohort(out_path)
-    except ImportError:
-        logger.warning("imncohort.reports.cohort is not available; cohort.csv not rebuilt")
+    rebuild_cohort(out_path)  # confirmed status needs the nodes just measured
     logger.info(
         "measure: %d studies, %d nodes (%d metastatic), %d errors in %.1f s",
         summary["studies"],

@@ -29,6 +29,7 @@ from imncohort.measure.plan import StudyJob, plan_jobs
 from imncohort.measure.series import load_index
 from imncohort.measure.study import StudyResult, measure_study
 from imncohort.outputs import ErrorRecord, write_csv, write_json, write_parquet, write_stage_errors
+from imncohort.reports.cohort import build_cohort
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +174,6 @@ def rebuild_cohort(out: Path, nodes: pd.DataFrame | None = None) -> Path | None:
     mentions_path = Path(out) / "mentions.parquet"
     if not mentions_path.exists():
         return None
-    from imncohort.reports.cohort import build_cohort
-
     if nodes is None:
         nodes = pd.read_csv(Path(out) / "nodes.csv", dtype={"patient_key": str, "study_key": str})
     cohort = build_cohort(pd.read_parquet(mentions_path), nodes)
