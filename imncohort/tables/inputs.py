@@ -18,28 +18,11 @@ import pandas as pd
 from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.keys import pseudonym
+from imncohort.measure.columns import NODE_COLUMNS
 
 logger = logging.getLogger(__name__)
 
-NODE_COLUMNS = [
-    "patient_key",
-    "study_key",
-    "roi_name",
-    "side",
-    "center_ml_mm",
-    "center_dv_mm",
-    "extent_medial_mm",
-    "extent_lateral_mm",
-    "extent_ventral_mm",
-    "extent_dorsal_mm",
-    "quadrant",
-    "towards_sternum",
-    "long_axis_mm",
-    "short_axis_mm",
-    "volume_ml",
-    "metastatic",
-    "intercostal_spaces",
-]
+# nodes.csv is defined once, by the stage that writes it.
 NODE_FLOAT_COLUMNS = [
     "center_ml_mm",
     "center_dv_mm",
