@@ -62,6 +62,9 @@ class Nodes(_Section):
     min_short_axis_mm: float = Field(ge=0, le=100)
     imv_extrapolation_limit_mm: float = Field(ge=0, le=200)
     growth_min_long_axis_mm: float = Field(ge=0, le=100)
+    max_slice_gap_factor: float = Field(ge=1, le=100)
+    min_node_voxels: int = Field(ge=1, le=1_000_000)
+    min_node_volume_ml: float = Field(ge=0, le=100)
 
 
 class Margins(_Section):

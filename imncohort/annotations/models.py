@@ -34,6 +34,13 @@ class SliceGrid:
         Distance between rows and between columns (DICOM PixelSpacing order).
     rows, columns
         In-plane size in pixels.
+    slice_step_mm
+        The nominal slice spacing when known from outside the slice positions (a crop
+        keeps its parent's; a single-slice series its SliceThickness); 0 = unknown.
+    edge_gaps_mm
+        Distance from the first slice to the slice before it and from the last slice to
+        the slice after it in the parent grid (NaN when there is none); set by
+        :meth:`crop` so that slab thicknesses follow the real neighbours.
     """
 
     origins_lps: np.ndarray
@@ -44,6 +51,7 @@ class SliceGrid:
     rows: int
     columns: int
     slice_step_mm: float = 0.0
+    edge_gaps_mm: tuple[float, float] = (float("nan"), float("nan"))
 
     @property
     def n_slices(self) -> int:
@@ -65,6 +73,37 @@ class SliceGrid:
             return 1.0
         return float(np.median(np.abs(np.diff(self.z_mm))))
 
+    @property
+    def stated_spacing_mm(self) -> float | None:
+        """Nominal slice spacing (mm): ``slice_step_mm`` when set, else the median
+        neighbour distance; None for a single slice without a stated thickness."""
+        if self.slice_step_mm > 0:
+            return float(self.slice_step_mm)
+        if self.n_slices < 2:
+            return None
+        return float(np.median(np.abs(np.diff(self.z_mm))))
+
+    def slice_runs(self, max_gap_factor: float) -> np.ndarray:
+        """(K,) run number of every slice: a new run starts after a gap larger than
+        ``max_gap_factor`` x the nominal spacing (see
+        :func:`~imncohort.geometry.components.slice_runs`)."""
+        from imncohort.geometry.components import slice_runs
+
+        nominal = self.stated_spacing_mm
+        if nominal is None:
+            return np.zeros(self.n_slices, dtype=int)
+        return slice_runs(self.z_mm, max_gap_factor * nominal)
+
+    def slab_thicknesses_mm(self, max_gap_factor: float) -> np.ndarray:
+        """(K,) thickness (mm) each slice stands for, from its real neighbours (see
+        :func:`~imncohort.geometry.components.slab_thicknesses_mm`); NaN when unknown."""
+        from imncohort.geometry.components import slab_thicknesses_mm
+
+        nominal = self.stated_spacing_mm
+        if nominal is None:
+            return np.full(self.n_slices, np.nan)
+        return slab_thicknesses_mm(self.z_mm, nominal, max_gap_factor * nominal, self.edge_gaps_mm)
+
     def slice_affine(self, k: int) -> np.ndarray:
         """4x4 map of (i, j, k', 1) to LPS for the single slice ``k`` (k' = 0)."""
         affine = np.eye(4)
@@ -80,6 +119,9 @@ class SliceGrid:
             self.row_dir_lps * self.spacing_col_mm * i0
             + self.col_dir_lps * self.spacing_row_mm * j0
         )
+        z = self.z_mm
+        below = abs(float(z[k0] - z[k0 - 1])) if k0 > 0 else self.edge_gaps_mm[0]
+        above = abs(float(z[k1] - z[k1 - 1])) if k1 < self.n_slices else self.edge_gaps_mm[1]
         return SliceGrid(
             origins_lps=self.origins_lps[k0:k1] + shift[None, :],
             row_dir_lps=self.row_dir_lps,
@@ -88,7 +130,8 @@ class SliceGrid:
             spacing_col_mm=self.spacing_col_mm,
             rows=j1 - j0,
             columns=i1 - i0,
-            slice_step_mm=self.slice_spacing_mm,
+            slice_step_mm=self.stated_spacing_mm or 0.0,
+            edge_gaps_mm=(float(below), float(above)),
         )
 
     def affine_ijk_to_lps(self) -> np.ndarray:
@@ -193,6 +236,9 @@ class RoiSet:
         The ROIs that were read (only those whose names matter).
     errors
         Problems met while reading (contours off every slice, ...).
+    meta
+        Header facts used to choose between annotation files (RTSTRUCT:
+        ``sop_instance_uid``, ``approval``, ``date``, ``time``).
     """
 
     path: str
@@ -201,3 +247,4 @@ class RoiSet:
     grid: SliceGrid
     rois: list[Roi]
     errors: list[ErrorRecord] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)

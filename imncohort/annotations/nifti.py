@@ -105,6 +105,7 @@ def grid_from_affine_ras(
         spacing_col_mm=float(norms[i_axis]),
         rows=int(shape_ijk[j_axis]),
         columns=int(shape_ijk[i_axis]),
+        slice_step_mm=float(norms[k_axis]),
     )
     return grid, (i_axis, j_axis, k_axis)
 

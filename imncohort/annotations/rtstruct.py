@@ -218,4 +218,10 @@ def read_rtstruct(
         if rings or len(pts_all):
             rois.append(ContourRoi(name=name, rings_by_slice=rings, points_lps=pts_all))
     log.debug("RTSTRUCT %s: %d ROIs on series %s", rel_path, len(rois), series_key)
-    return RoiSet(rel_path, "rtstruct", series_key, grid, rois, errors)
+    meta = {
+        "sop_instance_uid": str(ds.get("SOPInstanceUID", "") or ""),
+        "approval": str(ds.get("ApprovalStatus", "") or "").upper(),
+        "date": str(ds.get("StructureSetDate", "") or ""),
+        "time": str(ds.get("StructureSetTime", "") or ""),
+    }
+    return RoiSet(rel_path, "rtstruct", series_key, grid, rois, errors, meta)

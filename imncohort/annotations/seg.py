@@ -21,7 +21,9 @@ from imncohort.annotations.models import MaskRoi, RoiSet, SliceGrid
 from imncohort.annotations.names import NameMatcher
 from imncohort.annotations.rtstruct import SeriesResolver, z_tolerance_mm
 from imncohort.errors import InputError
+from imncohort.index.records import NON_PIXEL_SEG_SOP_CLASSES
 from imncohort.outputs import ErrorRecord
+from imncohort.textfmt import numbers as fmt_numbers
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,26 @@ def _frame_info(ds: Any) -> list[tuple[int | None, np.ndarray | None]]:
     return result
 
 
+def seg_slice_step_mm(ct_grid: SliceGrid, measures: Any) -> float:
+    """Stated slice step of a SEG on a single-slice series, else 0 (spacing from positions).
+
+    The series' own step (its SliceThickness) comes first, then the SEG's
+    SpacingBetweenSlices, then its SliceThickness (Pixel Measures functional group).
+    """
+    if ct_grid.n_slices != 1:
+        return 0.0
+    if ct_grid.slice_step_mm > 0:
+        return float(ct_grid.slice_step_mm)
+    for keyword in ("SpacingBetweenSlices", "SliceThickness"):
+        try:
+            value = float(measures.get(keyword, 0) or 0)
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(value) and value > 0:
+            return value
+    return 0.0
+
+
 def _cropped(name: str, planes: dict[int, np.ndarray], grid: SliceGrid) -> MaskRoi | None:
     """A mask ROI on the bounding box of the non-empty planes (slice index -> mask)."""
     boxes = []
@@ -186,6 +208,12 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
         seg = pydicom.dcmread(path)
     except Exception as exc:
         raise InputError(f"cannot read SEG: {exc}") from None
+    sop_class = str(seg.get("SOPClassUID", "") or "")
+    if sop_class in NON_PIXEL_SEG_SOP_CLASSES:
+        raise InputError(
+            f"{NON_PIXEL_SEG_SOP_CLASSES[sop_class]} object (SOP class {sop_class}) holds no "
+            "voxel mask; nodes are measured from Segmentation or Label Map Segmentation objects"
+        )
     resolved = resolve(_referenced_series(seg), str(seg.get("FrameOfReferenceUID", "") or ""))
     if resolved is None:
         raise InputError(
@@ -197,8 +225,9 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
         int(item.SegmentNumber): str(item.get("SegmentLabel", "") or "")
         for item in seg.get("SegmentSequence", []) or []
     }
-    wanted = {n for n, label in labels.items() if matcher.wanted(label)}
     seg_type = str(seg.get("SegmentationType", "BINARY")).upper()
+    # Label 0 of a label map is the background (whatever its segment description says).
+    wanted = {n for n, label in labels.items() if matcher.wanted(label) and n > 0}
     frame_info = _frame_info(seg)
     first = None
     if (
@@ -210,10 +239,15 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
     measures = _group(seg, first, "PixelMeasuresSequence")
     if orientation is None or measures is None:
         raise InputError("SEG has no plane orientation or pixel spacing; cannot place it")
+    if "ImageOrientationPatient" not in orientation or "PixelSpacing" not in measures:
+        raise InputError(
+            "SEG is not placed in patient coordinates (no ImageOrientationPatient or "
+            "PixelSpacing, e.g. a slide microscopy segmentation); cannot place it"
+        )
     iop = np.asarray(orientation.ImageOrientationPatient, dtype=float)
     row_dir, col_dir = iop[:3], iop[3:]
     if abs(np.cross(row_dir, col_dir)[2]) < 0.999:
-        raise InputError(f"SEG is not axial (orientation {list(np.round(iop, 4))}); skipped")
+        raise InputError(f"SEG is not axial (orientation {fmt_numbers(np.round(iop, 4))}); skipped")
     spacing = np.asarray(measures.PixelSpacing, dtype=float)
     rows, cols = int(seg.Rows), int(seg.Columns)
     tol = z_tolerance_mm(ct_grid)
@@ -253,7 +287,16 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
             ct_grid.z_mm,
         ]
     )
-    grid = SliceGrid(origins, row_dir, col_dir, float(spacing[0]), float(spacing[1]), rows, cols)
+    grid = SliceGrid(
+        origins,
+        row_dir,
+        col_dir,
+        float(spacing[0]),
+        float(spacing[1]),
+        rows,
+        cols,
+        slice_step_mm=seg_slice_step_mm(ct_grid, measures),
+    )
     needed = sorted({index for pairs in per_segment.values() for index, _ in pairs})
     stored = _stored_frames(seg, path, needed) if needed else {}
     threshold = 0.5

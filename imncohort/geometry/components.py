@@ -14,6 +14,7 @@ rules below are chosen to agree with each other:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -42,15 +43,23 @@ from imncohort.geometry.validation import (
     as_finite_float,
     as_points,
 )
+from imncohort.textfmt import value_text
 
 __all__ = [
     "blob_sections_from_rings",
     "group_sections_into_components",
     "label_components_3d",
+    "label_components_in_runs",
     "mask_component_sections",
     "regions_overlap",
+    "slab_thicknesses_mm",
+    "slice_runs",
     "split_rings_into_blobs",
 ]
+
+#: Default of ``nodes.max_slice_gap_factor``: neighbouring slices farther apart than this
+#: many nominal spacings do not connect (one missing slice, a gap of 2, still connects).
+DEFAULT_MAX_SLICE_GAP_FACTOR = 2.5
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -77,10 +86,97 @@ def label_components_3d(
     mask = as_bool_volume(mask_kji, "mask_kji")
     rank = {6: 1, 18: 2, 26: 3}.get(connectivity)
     if rank is None:
-        raise GeometryError(f'Argument "connectivity" must be 6, 18 or 26, got {connectivity!r}.')
+        raise GeometryError(
+            f'Argument "connectivity" must be 6, 18 or 26, got {value_text(connectivity)}.'
+        )
     structure = ndimage.generate_binary_structure(3, rank)
     labels, n = ndimage.label(mask, structure=structure, output=np.int32)
     return np.asarray(labels, dtype=np.int32), int(n)
+
+
+def slice_runs(z_mm: npt.ArrayLike, max_gap_mm: float) -> npt.NDArray[np.int_]:
+    """Run number of every slice of a stack: a new run starts after a gap > ``max_gap_mm``.
+
+    Parameters
+    ----------
+    z_mm : array_like, shape (K,)
+        Slice positions in stack order (increasing or decreasing).
+    max_gap_mm : float
+        Largest distance between neighbouring slices that still connects them.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (K,)
+        0 for the first run, 1 for the next, ...
+    """
+    z = np.asarray(z_mm, dtype=np.float64).ravel()
+    if z.size == 0:
+        return np.zeros(0, dtype=int)
+    gap = as_finite_float(max_gap_mm, "max_gap_mm")
+    breaks = np.abs(np.diff(z)) > gap
+    return np.concatenate([[0], np.cumsum(breaks)]).astype(int)
+
+
+def slab_thicknesses_mm(
+    z_mm: npt.ArrayLike,
+    nominal_mm: float,
+    max_gap_mm: float,
+    edge_gaps_mm: tuple[float, float] = (math.nan, math.nan),
+) -> FloatArray:
+    """Thickness each slice of a stack stands for, from its real neighbours.
+
+    A slice reaches halfway to each neighbour that is at most ``max_gap_mm`` away; on a
+    side without such a neighbour (end of the stack, or a larger gap) it reaches half
+    the nominal spacing. Evenly spaced slices therefore all get ``nominal_mm``; the
+    total equals the stack's extent plus one nominal spacing.
+
+    Parameters
+    ----------
+    z_mm : array_like, shape (K,)
+        Slice positions in stack order.
+    nominal_mm : float
+        The series' nominal slice spacing (> 0).
+    max_gap_mm : float
+        See :func:`slice_runs`.
+    edge_gaps_mm : (float, float)
+        Distance to the slice before the first and after the last one in a larger stack
+        (NaN: none), for sub-stacks.
+    """
+    z = np.asarray(z_mm, dtype=np.float64).ravel()
+    nominal = as_finite_float(nominal_mm, "nominal_mm")
+    if nominal <= 0:
+        raise GeometryError(f'Argument "nominal_mm" must be > 0, got {value_text(nominal)}.')
+    gap = as_finite_float(max_gap_mm, "max_gap_mm")
+    gaps = np.concatenate([[edge_gaps_mm[0]], np.abs(np.diff(z)), [edge_gaps_mm[1]]])
+    half = np.where(np.isfinite(gaps) & (gaps <= gap), gaps / 2.0, nominal / 2.0)
+    return np.asarray(half[:-1] + half[1:], dtype=np.float64)
+
+
+def label_components_in_runs(
+    mask_kji: npt.ArrayLike, runs_k: npt.ArrayLike, connectivity: int = 6
+) -> tuple[npt.NDArray[np.int32], int]:
+    """:func:`label_components_3d` with no connection between slices of different runs.
+
+    ``runs_k`` (from :func:`slice_runs`) gives the run of every slice ``k``; voxels on
+    slices across a run boundary (a slice gap) never join one component.
+    """
+    mask = as_bool_volume(mask_kji, "mask_kji")
+    runs = np.asarray(runs_k, dtype=int).ravel()
+    if runs.shape[0] != mask.shape[0]:
+        raise GeometryError(
+            f'Argument "runs_k" must hold one run per slice ({mask.shape[0]}), got {runs.shape[0]}.'
+        )
+    if mask.shape[0] == 0 or runs.min() == runs.max():
+        return label_components_3d(mask, connectivity)
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    total = 0
+    for run in np.unique(runs):
+        sel = np.flatnonzero(runs == run)
+        part, n = label_components_3d(mask[sel[0] : sel[-1] + 1], connectivity)
+        part[part > 0] += total
+        labels[sel[0] : sel[-1] + 1] = part
+        total += n
+    return labels, total
 
 
 def _component_order_key(sections: Sequence[CrossSection]) -> tuple[float, float, float]:
@@ -316,7 +412,7 @@ def group_sections_into_components(
     """
     spacing = as_finite_float(slice_spacing_mm, "slice_spacing_mm")
     if spacing <= 0:
-        raise GeometryError(f'Argument "slice_spacing_mm" must be > 0, got {spacing!r}.')
+        raise GeometryError(f'Argument "slice_spacing_mm" must be > 0, got {value_text(spacing)}.')
     secs = list(sections_by_z)
     for n, s in enumerate(secs):
         if not isinstance(s, CrossSection):

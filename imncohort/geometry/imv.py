@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from imncohort.geometry.sections import CrossSection
 from imncohort.geometry.validation import GeometryError, as_finite_float, as_points
+from imncohort.textfmt import value_text
 
 __all__ = ["imv_center_at", "imv_centres_from_sections"]
 
@@ -51,7 +52,7 @@ def imv_center_at(
     z = as_finite_float(z_mm, "z_mm")
     limit = as_finite_float(limit_mm, "limit_mm")
     if limit < 0:
-        raise GeometryError(f'Argument "limit_mm" must be >= 0, got {limit!r}.')
+        raise GeometryError(f'Argument "limit_mm" must be >= 0, got {value_text(limit)}.')
     zs = np.asarray(zs_mm, dtype=np.float64).reshape(-1)
     xy = as_points(xy_lps, "xy_lps", min_rows=1)
     if zs.shape[0] != xy.shape[0]:

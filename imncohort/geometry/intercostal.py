@@ -24,6 +24,7 @@ from imncohort.geometry.validation import (
     as_finite_float,
     as_points,
 )
+from imncohort.textfmt import value_text
 
 __all__ = ["intercostal_spaces", "rib_level_z", "rib_levels", "split_cartilage_by_rib"]
 
@@ -54,7 +55,7 @@ def rib_level_z(
     pts = as_points(points_lps, "points_lps", ndim=3, min_rows=1)
     window = as_finite_float(medial_window_mm, "medial_window_mm")
     if window < 0:
-        raise GeometryError(f'Argument "medial_window_mm" must be >= 0, got {window!r}.')
+        raise GeometryError(f'Argument "medial_window_mm" must be >= 0, got {value_text(window)}.')
     mid = as_finite_float(midline_x, "midline_x")
     dist = np.abs(pts[:, 0] - mid)
     near = dist <= dist.min() + window

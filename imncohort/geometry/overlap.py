@@ -15,6 +15,7 @@ from imncohort.geometry.validation import (
     as_bool_volume,
     as_finite_float,
 )
+from imncohort.textfmt import value_text
 
 __all__ = ["ctv_coverage", "ctv_coverage_sections", "mask_from_sections"]
 
@@ -80,7 +81,7 @@ def ctv_coverage_sections(
     step = as_finite_float(step_mm, "step_mm")
     tol = as_finite_float(z_tolerance_mm, "z_tolerance_mm")
     if step <= 0:
-        raise GeometryError(f'Argument "step_mm" must be > 0, got {step!r}.')
+        raise GeometryError(f'Argument "step_mm" must be > 0, got {value_text(step)}.')
     for arg, secs in (("node_sections", node_sections), ("ctv_sections", ctv_sections)):
         for n, s in enumerate(secs):
             if not isinstance(s, CrossSection) or not s.rings_xy_lps:
@@ -134,7 +135,9 @@ def mask_from_sections(
     """
     affine = as_affine(affine_ijk_to_lps)
     if len(shape_kji) != 3:
-        raise GeometryError(f'Argument "shape_kji" must have 3 entries, got {shape_kji!r}.')
+        raise GeometryError(
+            f'Argument "shape_kji" must have 3 entries, got {value_text(shape_kji)}.'
+        )
     out = np.zeros(tuple(int(v) for v in shape_kji), dtype=np.bool_)
     dz = float(affine[2, 2])
     tol = abs(dz) / 2 if z_tolerance_mm is None else as_finite_float(z_tolerance_mm, "tol")

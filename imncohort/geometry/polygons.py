@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imncohort.geometry.validation import GeometryError, as_affine, as_points
+from imncohort.textfmt import value_text
 
 __all__ = [
     "grid_around_rings",
@@ -334,7 +335,7 @@ def grid_around_rings(
         two grids built with the same step share pixel centres.
     """
     if not step_mm > 0:
-        raise GeometryError(f'Argument "step_mm" must be > 0, got {step_mm!r}.')
+        raise GeometryError(f'Argument "step_mm" must be > 0, got {value_text(step_mm)}.')
     pts = [as_points(r, f"rings_xy[{n}]") for n, r in enumerate(rings_xy)]
     allpts = np.concatenate(pts) if pts else np.zeros((0, 2))
     if allpts.shape[0] == 0:
@@ -376,7 +377,9 @@ def rasterize_rings_on_slice(
     """
     affine = as_affine(affine_ijk_to_lps)
     if len(shape_ji) != 2 or min(shape_ji) < 0:
-        raise GeometryError(f'Argument "shape_ji" must be (rows, columns), got {shape_ji!r}.')
+        raise GeometryError(
+            f'Argument "shape_ji" must be (rows, columns), got {value_text(shape_ji)}.'
+        )
     inv = np.linalg.inv(affine[:2, :2])
     origin_xy = affine[:2, 3] + affine[:2, 2] * float(k)
     rings_ij = [

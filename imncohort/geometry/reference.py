@@ -14,8 +14,9 @@ from imncohort.geometry.validation import (
     as_bool_volume,
     as_finite_float,
 )
+from imncohort.textfmt import value_text
 
-__all__ = ["mask_volume_ml", "reference_section", "volume_ml", "z_extent"]
+__all__ = ["mask_volume_ml", "reference_section", "volume_ml", "volume_ml_slabs", "z_extent"]
 
 #: Relative tolerance under which two areas count as a tie.
 AREA_TIE_RTOL = 1e-9
@@ -92,8 +93,37 @@ def volume_ml(sections: Sequence[CrossSection], slice_spacing_mm: float) -> floa
     secs = _check(sections)
     spacing = as_finite_float(slice_spacing_mm, "slice_spacing_mm")
     if spacing <= 0:
-        raise GeometryError(f'Argument "slice_spacing_mm" must be > 0, got {spacing!r}.')
+        raise GeometryError(f'Argument "slice_spacing_mm" must be > 0, got {value_text(spacing)}.')
     return float(sum(s.area_mm2 for s in secs) * spacing / 1000.0)
+
+
+def volume_ml_slabs(sections: Sequence[CrossSection], thicknesses_mm: npt.ArrayLike) -> float:
+    """Node volume in millilitres with one slab thickness per section.
+
+    Parameters
+    ----------
+    sections : sequence of CrossSection
+        One node's sections, one per slice.
+    thicknesses_mm : array_like, shape (N,)
+        The thickness each section stands for (e.g. from
+        :func:`imncohort.geometry.components.slab_thicknesses_mm`); NaN when unknown.
+
+    Returns
+    -------
+    float
+        ``sum(area_mm2 * thickness) / 1000``; NaN when a thickness is NaN.
+    """
+    secs = _check(sections)
+    thick = np.asarray(thicknesses_mm, dtype=np.float64).ravel()
+    if thick.shape[0] != len(secs):
+        raise GeometryError(
+            f'Argument "thicknesses_mm" must hold one value per section ({len(secs)}), '
+            f"got {thick.shape[0]}."
+        )
+    if np.any(thick[np.isfinite(thick)] <= 0):
+        raise GeometryError('Argument "thicknesses_mm" must be > 0.')
+    areas = np.array([s.area_mm2 for s in secs])
+    return float((areas * thick).sum() / 1000.0)
 
 
 def mask_volume_ml(mask_kji: npt.ArrayLike, affine_ijk_to_lps: npt.ArrayLike) -> float:

@@ -23,6 +23,7 @@ from imncohort.geometry.validation import (
     as_finite_float,
     as_points,
 )
+from imncohort.textfmt import value_text
 
 __all__ = [
     "BOUNDARY_SMOOTHING_PX",
@@ -78,12 +79,12 @@ class CrossSection:
         object.__setattr__(self, "z_mm", as_finite_float(self.z_mm, "z_mm"))
         area = as_finite_float(self.area_mm2, "area_mm2")
         if area < 0:
-            raise GeometryError(f'Argument "area_mm2" must be >= 0, got {area!r}.')
+            raise GeometryError(f'Argument "area_mm2" must be >= 0, got {value_text(area)}.')
         object.__setattr__(self, "area_mm2", area)
         centroid = np.asarray(self.centroid_xy_lps, dtype=np.float64)
         if centroid.shape != (2,) or not np.all(np.isfinite(centroid)):
             raise GeometryError(
-                f'Argument "centroid_xy_lps" must be 2 finite numbers, got {centroid!r}.'
+                f'Argument "centroid_xy_lps" must be 2 finite numbers, got {value_text(centroid)}.'
             )
         object.__setattr__(self, "centroid_xy_lps", _frozen(centroid))
         boundary = as_points(self.boundary_xy_lps, "boundary_xy_lps", min_rows=1)
@@ -276,7 +277,9 @@ def section_from_mask_slice(
     centres = ijk1 @ affine[:3].T
     smoothing = as_finite_float(boundary_smoothing_px, "boundary_smoothing_px")
     if smoothing < 0:
-        raise GeometryError(f'Argument "boundary_smoothing_px" must be >= 0, got {smoothing!r}.')
+        raise GeometryError(
+            f'Argument "boundary_smoothing_px" must be >= 0, got {value_text(smoothing)}.'
+        )
     bij = _boundary_points_ij(m, smoothing)
     b1 = np.column_stack([bij, np.full(bij.shape[0], float(k)), np.ones(bij.shape[0])])
     boundary = (b1 @ affine[:3].T)[:, :2]

@@ -7,6 +7,7 @@ import re
 from typing import Literal
 
 from imncohort.geometry.validation import GeometryError, as_finite_float
+from imncohort.textfmt import value_text
 
 __all__ = ["side_from_name", "side_from_x"]
 
@@ -40,7 +41,7 @@ def side_from_name(
             return re.compile(value, re.IGNORECASE)
         except re.error as exc:
             raise GeometryError(
-                f'Argument "{arg}" is not a valid regular expression ({value!r}: {exc}).'
+                f'Argument "{arg}" is not a valid regular expression ({value_text(value)}: {exc}).'
             ) from None
 
     is_left = compile_(left_regex, "left_regex").search(name) is not None

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imncohort.errors import ImnCohortError
+from imncohort.textfmt import value_text
 
 __all__ = [
     "GeometryError",
@@ -36,9 +37,11 @@ def as_finite_float(value: Any, name: str) -> float:
     try:
         out = float(value)
     except (TypeError, ValueError):
-        raise GeometryError(f'Argument "{name}" must be a number, got {value!r}.') from None
+        raise GeometryError(
+            f'Argument "{name}" must be a number, got {value_text(value)}.'
+        ) from None
     if not math.isfinite(out):
-        raise GeometryError(f'Argument "{name}" must be finite, got {out!r}.')
+        raise GeometryError(f'Argument "{name}" must be finite, got {value_text(out)}.')
     return out
 
 
@@ -82,7 +85,9 @@ def as_vector(value: Any, name: str, length: int) -> npt.NDArray[np.float64]:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise GeometryError(f'Argument "{name}" must be {length} numbers, got {value!r}.') from None
+        raise GeometryError(
+            f'Argument "{name}" must be {length} numbers, got {value_text(value)}.'
+        ) from None
     if arr.shape != (length,):
         raise GeometryError(
             f'Argument "{name}" must have shape ({length},), got shape {arr.shape}.'

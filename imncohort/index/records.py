@@ -116,6 +116,14 @@ AUX_SUFFIXES = {
 
 RTSTRUCT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"
 SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+LABELMAP_SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
+SEG_SOP_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.66."
+# Segmentation storage classes without a voxel grid: indexed as ``seg`` so that the measure
+# stage lists them in errors.csv instead of dropping them as ``other``.
+NON_PIXEL_SEG_SOP_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.66.5": "Surface Segmentation",
+    "1.2.840.10008.5.1.4.1.1.66.8": "Heightmap Segmentation",
+}
 PDF_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.104.1"
 SR_SOP_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 
@@ -129,17 +137,30 @@ class FileEntry:
     mtime_ns: int
 
 
+def seg_sop_classes() -> frozenset[str]:
+    """Every SOP Class UID indexed as ``seg``: highdicom's pixel segmentation classes
+    (Segmentation, Label Map Segmentation) plus :data:`NON_PIXEL_SEG_SOP_CLASSES`."""
+    from highdicom.seg import SOP_CLASS_UIDS  # only imported when a SEG class is met
+
+    return (
+        frozenset(SOP_CLASS_UIDS)
+        | {SEG_SOP_CLASS, LABELMAP_SEG_SOP_CLASS}
+        | set(NON_PIXEL_SEG_SOP_CLASSES)
+    )
+
+
 @functools.lru_cache(maxsize=256)
 def kind_of_sop_class(sop_class_uid: str) -> str:
     """Return the index ``kind`` of a SOP Class UID.
 
-    ``rtstruct``, ``seg``, ``sr`` (every SR storage class), ``pdf`` (Encapsulated PDF),
+    ``rtstruct``, ``seg`` (every segmentation storage class, :func:`seg_sop_classes`),
+    ``sr`` (every SR storage class), ``pdf`` (Encapsulated PDF),
     ``image`` (every storage class whose registered name holds "Image Storage"),
     else ``other``.
     """
     if sop_class_uid == RTSTRUCT_SOP_CLASS:
         return "rtstruct"
-    if sop_class_uid == SEG_SOP_CLASS:
+    if sop_class_uid.startswith(SEG_SOP_CLASS_PREFIX) and sop_class_uid in seg_sop_classes():
         return "seg"
     if sop_class_uid.startswith(SR_SOP_CLASS_PREFIX):
         return "sr"

@@ -20,6 +20,7 @@ import pandas as pd
 from imncohort.annotations.nifti import read_sidecar, sidecar_path
 from imncohort.config import Config
 from imncohort.errors import InputError
+from imncohort.measure.duplicates import duplicate_instances
 from imncohort.measure.series import IndexTables, SeriesGeometry, series_geometry
 from imncohort.outputs import ErrorRecord
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 STAGE = "measure"
 # Bump when the measurement changes so that cached per-study results are recomputed.
-MEASURE_VERSION = "1"
+MEASURE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,13 @@ def plan_jobs(
     """
     errors: list[ErrorRecord] = []
     inst = tables.instances
+    dropped: set[str] = set()
+    duplicate_groups: dict[str, list[str]] = {}
+    if "sop_instance_uid" in inst.columns:
+        dropped, duplicate_groups, duplicate_errors = duplicate_instances(inst, export)
+        errors.extend(duplicate_errors)
+        if dropped:
+            inst = inst[~inst["path"].isin(dropped)]
     series = tables.series
     images = series[series["kind"] == "image"]
     ipp = inst[inst["kind"] == "image"]
@@ -143,6 +151,8 @@ def plan_jobs(
         problems: dict[str, str] = {}
         uid_keys: dict[str, list[str]] = {}
         for row in study_series.to_dict("records"):
+            if dropped:
+                row["paths"] = [p for p in list(row["paths"]) if str(p) not in dropped]
             key = str(row["series_key"])
             uid_keys.setdefault(str(row["series_instance_uid"]), []).append(key)
             try:
@@ -159,6 +169,7 @@ def plan_jobs(
         ]
         for geom in geoms.values():
             paths.extend(geom.paths)
+        paths.extend(p for kept in list(paths) for p in duplicate_groups.get(kept, []))
         jobs.append(
             StudyJob(
                 study_key=study,

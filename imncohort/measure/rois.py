@@ -16,9 +16,10 @@ from scipy import ndimage
 
 from imncohort.annotations.models import ContourRoi, Roi, SliceGrid
 from imncohort.geometry.components import (
+    DEFAULT_MAX_SLICE_GAP_FACTOR,
     blob_sections_from_rings,
     group_sections_into_components,
-    label_components_3d,
+    label_components_in_runs,
 )
 from imncohort.geometry.polygons import point_in_rings
 from imncohort.geometry.sections import CrossSection, section_from_mask_slice, section_from_rings
@@ -82,7 +83,9 @@ class Component:
         return contour_sample_points(self.sections, ct_grid)
 
 
-def roi_components(roi: Roi, ct_grid: SliceGrid) -> list[Component]:
+def roi_components(
+    roi: Roi, ct_grid: SliceGrid, max_gap_factor: float = DEFAULT_MAX_SLICE_GAP_FACTOR
+) -> list[Component]:
     """Split one ROI into its 3-D connected components (see :func:`component_order_key`).
 
     Parameters
@@ -91,6 +94,9 @@ def roi_components(roi: Roi, ct_grid: SliceGrid) -> list[Component]:
         A contour ROI (slice indices of ``ct_grid``) or a mask ROI (own grid).
     ct_grid
         The referenced series' grid (gives the z of contour slices).
+    max_gap_factor
+        Mask voxels on neighbouring slices farther apart than this many nominal slice
+        spacings are not connected (``nodes.max_slice_gap_factor``).
     """
     if isinstance(roi, ContourRoi):
         sections: list[CrossSection] = []
@@ -102,7 +108,7 @@ def roi_components(roi: Roi, ct_grid: SliceGrid) -> list[Component]:
         return sorted(
             (Component(list(g)) for g in groups), key=lambda c: component_order_key(c.sections)
         )
-    labels, _ = label_components_3d(roi.mask_kji)
+    labels, _ = label_components_in_runs(roi.mask_kji, roi.grid.slice_runs(max_gap_factor))
     comps: list[Component] = []
     for index, obj in enumerate(ndimage.find_objects(labels)):
         if obj is None:
@@ -115,6 +121,41 @@ def roi_components(roi: Roi, ct_grid: SliceGrid) -> list[Component]:
             comps.append(Component(sections, sub, roi.grid, (j0, i0)))
     comps.sort(key=lambda c: component_order_key(c.sections))
     return comps
+
+
+def section_thicknesses_mm(
+    sections: list[CrossSection], grid: SliceGrid, max_gap_factor: float
+) -> np.ndarray:
+    """(N,) slab thickness (mm) of every section: that of the ``grid`` slice at its z
+    (:meth:`SliceGrid.slab_thicknesses_mm`); NaN when the grid states no spacing."""
+    slabs = grid.slab_thicknesses_mm(max_gap_factor)
+    if not sections:
+        return np.zeros(0)
+    z = np.array([s.z_mm for s in sections])
+    k = np.argmin(np.abs(grid.z_mm[None, :] - z[:, None]), axis=1)
+    return np.asarray(slabs[k], dtype=float)
+
+
+def mask_axis_floor_mm(comp: Component, section: CrossSection) -> tuple[float, float]:
+    """Smallest long and short axis (mm) the voxels of ``section`` allow.
+
+    Long: the largest distance between two voxel centres of the slice; short: one pixel
+    (a mask is at least one voxel wide). ``(0, 0)`` for contour components.
+    """
+    if comp.mask_kji is None or comp.grid is None:
+        return 0.0, 0.0
+    grid = comp.grid
+    k = int(np.argmin(np.abs(grid.z_mm - section.z_mm)))
+    jj, ii = np.nonzero(comp.mask_kji[k])
+    if jj.size == 0:
+        return 0.0, 0.0
+    xy = grid.pixel_to_xy_lps(k, ii + comp.offset_ji[1], jj + comp.offset_ji[0])
+    from imncohort.geometry.axes import convex_hull
+
+    hull = convex_hull(xy)
+    diff = hull[:, None, :] - hull[None, :, :]
+    long_floor = float(np.sqrt(np.max(np.einsum("abk,abk->ab", diff, diff))))
+    return long_floor, float(min(grid.spacing_row_mm, grid.spacing_col_mm))
 
 
 def roi_slice_centres(roi: Roi, ct_grid: SliceGrid) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from imncohort.annotations.models import SliceGrid
 from imncohort.errors import InputError, StageOrderError
+from imncohort.textfmt import numbers
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class IndexTables:
 
 INSTANCE_COLUMNS = [
     "path",
+    "sop_instance_uid",
     "kind",
     "modality",
     "patient_key",
@@ -105,6 +107,20 @@ def is_axial(iop: np.ndarray) -> bool:
     return bool(abs(row[2]) < AXIAL_TOLERANCE and abs(col[2]) < AXIAL_TOLERANCE)
 
 
+def single_slice_step_mm(n_slices: int, slice_thickness: Any) -> float:
+    """The stated slice step of a single-slice series (its SliceThickness), else 0.
+
+    Series of two or more slices take their spacing from the slice positions.
+    """
+    if n_slices != 1:
+        return 0.0
+    try:
+        value = float(slice_thickness)
+    except (TypeError, ValueError):
+        return 0.0
+    return value if np.isfinite(value) and value > 0 else 0.0
+
+
 def series_geometry(row: Any, ipp_by_path: dict[str, np.ndarray]) -> SeriesGeometry:
     """Build the geometry of one ``series.parquet`` row.
 
@@ -126,7 +142,7 @@ def series_geometry(row: Any, ipp_by_path: dict[str, np.ndarray]) -> SeriesGeome
     iop = parse_iop(row["iop"])
     if not is_axial(iop):
         raise InputError(
-            f"series {key} is oblique or not axial (orientation {list(np.round(iop, 4))}); "
+            f"series {key} is oblique or not axial (orientation {numbers(np.round(iop, 4))}); "
             "measurements need axial slices"
         )
     paths = [str(p) for p in list(row["paths"])]
@@ -141,6 +157,7 @@ def series_geometry(row: Any, ipp_by_path: dict[str, np.ndarray]) -> SeriesGeome
         spacing_col_mm=float(row["pixel_spacing_col"]),
         rows=int(row["rows"]),
         columns=int(row["columns"]),
+        slice_step_mm=single_slice_step_mm(len(paths), row.get("slice_thickness")),
     )
     return SeriesGeometry(
         series_key=key,

@@ -26,6 +26,7 @@ import pandas as pd
 from imncohort.config import Config
 from imncohort.measure.columns import NODE_COLUMNS
 from imncohort.measure.plan import StudyJob, plan_jobs
+from imncohort.measure.quality import count_fragments
 from imncohort.measure.series import load_index
 from imncohort.measure.study import StudyResult, measure_study
 from imncohort.outputs import ErrorRecord, write_csv, write_json, write_parquet, write_stage_errors
@@ -165,6 +166,7 @@ def finish_stage(
         "nodes": len(frame),
         "metastatic": int(frame["metastatic"].sum()) if len(frame) else 0,
         "errors": len(errors),
+        "fragments": count_fragments([e.reason for e in errors]),
         "seconds": round(seconds, 3),
     }
 

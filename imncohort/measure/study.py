@@ -28,20 +28,25 @@ from imncohort.geometry.imv import imv_center_at
 from imncohort.geometry.intercostal import intercostal_spaces, rib_level_z, split_cartilage_by_rib
 from imncohort.geometry.offsets import node_offsets
 from imncohort.geometry.overlap import ctv_coverage_sections
-from imncohort.geometry.reference import reference_section, volume_ml, z_extent
+from imncohort.geometry.reference import reference_section, volume_ml, volume_ml_slabs, z_extent
 from imncohort.geometry.sections import section_from_rings
 from imncohort.geometry.side import side_from_x
 from imncohort.measure.columns import NODE_COLUMNS
+from imncohort.measure.duplicates import select_structure_sets
 from imncohort.measure.plan import StudyJob
+from imncohort.measure.quality import FRAGMENT_MARK, fragment_reason
 from imncohort.measure.rois import (
     Component,
     inside_roi,
+    mask_axis_floor_mm,
     roi_components,
     roi_points_lps,
     roi_slice_centres,
+    section_thicknesses_mm,
 )
 from imncohort.measure.series import SeriesGeometry
 from imncohort.outputs import ErrorRecord
+from imncohort.textfmt import number
 
 log = logging.getLogger(__name__)
 
@@ -229,9 +234,14 @@ def measure_component(
     side: Side,
     ctx: SeriesContext,
     config: Config,
-    volume_spacing_mm: float,
+    volume_spacing_mm: float | np.ndarray,
 ) -> tuple[dict[str, Any], int, np.ndarray | None]:
     """Measure one node component.
+
+    ``volume_spacing_mm`` is one slice spacing for all sections, or one slab thickness
+    per section (:func:`~imncohort.measure.rois.section_thicknesses_mm`; NaN = unknown,
+    then ``volume_ml`` is NaN). Mask axes are never below what the voxels allow
+    (:func:`~imncohort.measure.rois.mask_axis_floor_mm`).
 
     Returns
     -------
@@ -247,6 +257,13 @@ def measure_component(
     centroid_xy = ref.centroid_xy_lps
     centroid_z = float(ref.z_mm)
     long_mm, short_mm = long_short_axis(ref.boundary_xy_lps)
+    long_floor, short_floor = mask_axis_floor_mm(comp, ref)
+    short_mm = max(short_mm, short_floor)
+    long_mm = max(long_mm, long_floor, short_mm)
+    if np.ndim(volume_spacing_mm) == 0:
+        volume = float(volume_ml(sections, float(volume_spacing_mm)))
+    else:
+        volume = volume_ml_slabs(sections, volume_spacing_mm)
     values: dict[str, Any] = {
         "side": side,
         "centroid_x": float(centroid_xy[0]),
@@ -266,7 +283,7 @@ def measure_component(
         "towards_sternum": None,
         "long_axis_mm": float(long_mm),
         "short_axis_mm": float(short_mm),
-        "volume_ml": float(volume_ml(sections, volume_spacing_mm)),
+        "volume_ml": volume,
         "metastatic": bool(short_mm >= config.nodes.min_short_axis_mm),
         "intercostal_spaces": "",
         "ctv_coverage": math.nan,
@@ -348,24 +365,50 @@ def measure_rois(
                 others = [own[p] for p in paths if p != roi_set.path]
                 contexts[roi_set.path] = prefer_own(own[roi_set.path], others)
             ctx = contexts[roi_set.path]
+            factor = config.nodes.max_slice_gap_factor
             try:
-                comps = roi_components(roi, geometry.grid)
+                comps = roi_components(roi, geometry.grid, factor)
             except ImnCohortError as exc:
                 errors.append(ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}': {exc}"))
                 continue
-            spacing = (
-                roi.grid.slice_spacing_mm
-                if isinstance(roi, MaskRoi)
-                else geometry.grid.slice_spacing_mm
-            )
-            for number, comp in enumerate(comps, start=1):
+            slab_grid = roi.grid if isinstance(roi, MaskRoi) else geometry.grid
+            if comps and slab_grid.stated_spacing_mm is None:
+                errors.append(
+                    ErrorRecord(
+                        roi_set.path,
+                        STAGE,
+                        f"ROI '{roi.name}': series {series_key} has a single slice and states "
+                        "no SliceThickness (nor the annotation a SpacingBetweenSlices); "
+                        "volume_ml left empty",
+                    )
+                )
+            nodes_only: list[tuple[Component, np.ndarray]] = []
+            for comp in comps:
+                slabs = section_thicknesses_mm(comp.sections, slab_grid, factor)
+                volume = volume_ml_slabs(comp.sections, slabs)
+                why = fragment_reason(comp, volume, geometry.grid, config)
+                if why:
+                    ref_z = reference_section(comp.sections).z_mm
+                    errors.append(
+                        ErrorRecord(
+                            roi_set.path,
+                            STAGE,
+                            f"ROI '{roi.name}': component at z {number(ref_z, 6)} mm on series "
+                            f"{series_key} is below the node minimum ({why}); {FRAGMENT_MARK}",
+                        )
+                    )
+                    continue
+                nodes_only.append((comp, slabs))
+            for node_number, (comp, spacing) in enumerate(nodes_only, start=1):
                 x = float(np.mean([s.centroid_xy_lps[0] for s in comp.sections]))
                 side = _side_of(match, x, ctx.midline_x)
                 try:
                     values, ref_index, imv_xy = measure_component(comp, side, ctx, config, spacing)
                 except ImnCohortError as exc:
                     errors.append(
-                        ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}' node {number}: {exc}")
+                        ErrorRecord(
+                            roi_set.path, STAGE, f"ROI '{roi.name}' node {node_number}: {exc}"
+                        )
                     )
                     continue
                 if imv_xy is None and (roi_set.path, side) not in missing_imv:
@@ -384,7 +427,7 @@ def measure_rois(
                     "series_key": series_key,
                     "roi_name": roi.name,
                     "annotation": roi_set.annotation,
-                    "component": number,
+                    "component": node_number,
                     **values,
                     "qc_png": "",
                 }
@@ -416,6 +459,8 @@ def measure_study(
     """
     matcher = NameMatcher(config.names)
     roi_sets, errors = read_annotations(job, export, matcher)
+    roi_sets, chosen = select_structure_sets(roi_sets, matcher)
+    errors.extend(chosen)
     results, more = measure_rois(job, roi_sets, config, matcher)
     errors.extend(more)
     rows: list[dict[str, Any]] = []
