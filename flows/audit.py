@@ -24,6 +24,7 @@ from flows.runtime import StageSettings
 from imncohort import __version__
 from imncohort.config import Config, config_as_dict
 from imncohort.errors import ImnCohortError
+from imncohort.layout import remove_legacy_public
 from imncohort.outputs import write_json
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ def run_stages(settings: StageSettings, stages: tuple[str, ...]) -> dict[str, An
     """Run ``stages`` in order on one Dask cluster; write ``run.json``; return it."""
     config = settings.config()
     started = time.time()
+    remove_legacy_public(settings.out)  # OUT/index, OUT/state of older versions: raw paths
     summaries: dict[str, Any] = {}
     record: dict[str, Any] = {}
     with dask_scheduler(config, settings) as address:

@@ -11,6 +11,7 @@ import pandas as pd
 from flows.runtime import StageSettings
 from imncohort.config import load_config
 from imncohort.errors import ConfigError, ExportError, ImnCohortError, StageOrderError
+from imncohort.layout import index_dir
 from imncohort.outputs import ensure_writable
 from imncohort.runinfo import summary_lines
 
@@ -59,9 +60,9 @@ def check_stage_inputs(out: Path, stage: str) -> None:
     if stage not in NEEDS_INDEX:
         return
     for name in ("instances.parquet", "series.parquet"):
-        if not (Path(out) / "index" / name).exists():
+        if not (index_dir(out) / name).exists():
             raise StageOrderError(
-                f"'{Path(out) / 'index' / name}' does not exist: the {stage} stage reads the "
+                f"'{index_dir(out) / name}' does not exist: the {stage} stage reads the "
                 f"index; run 'imncohort index EXPORT --out {out}' first (or 'imncohort run')"
             )
 

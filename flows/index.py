@@ -83,7 +83,7 @@ def index_flow(
     dask_address: str | None = None,
     strict: bool = False,
 ) -> dict[str, Any]:
-    """Index a PACS export into ``OUT/index`` (incremental when an index exists).
+    """Index a PACS export into ``OUT/restricted/index`` (incremental when an index exists).
 
     Returns the summary: files_seen, files_read, instances, series, studies, junk,
     errors, by_sop_class, seconds.

@@ -4,8 +4,8 @@ PACS exports often name folders after the patient ("DOE^JOHN/", "12345678/"). Pa
 written to research-facing outputs (``errors.csv``, ``mentions.parquet``,
 ``reports.parquet``) pass through :class:`PathScrubber`, which replaces every known
 patient ID, patient name and accession number (read from the restricted identity
-table the index writes) by the matching pseudonymous key. The index tables under
-``OUT/index/`` keep the raw paths, because later stages open files by them.
+table the index writes) by the matching pseudonymous key. The index tables keep the
+raw paths (later stages open files by them), so they live under ``OUT/restricted/index/``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Plan, run and finalize an index: walk, chunk, shards, manifest, tables.
 
-``plan_index`` walks the export and compares it with ``OUT/index/manifest.parquet``:
+``plan_index`` walks the export and compares it with ``OUT/restricted/index/manifest.parquet``:
 files whose ``(path, size, mtime_ns)`` are unchanged keep their shard rows; new
 and changed files are split into chunks of new shards; shards holding changed or
 deleted files are rewritten without them at finalize. ``index_chunk`` (one per
@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from imncohort import layout
 from imncohort.errors import ExportError
 from imncohort.index.dicomdir import check_dicomdirs
 from imncohort.index.records import (
@@ -94,8 +95,8 @@ class IndexPlan:
 
 
 def index_dir(out: Path) -> Path:
-    """Return ``OUT/index``."""
-    return Path(out) / "index"
+    """Return ``OUT/restricted/index`` (raw paths: restricted)."""
+    return layout.index_dir(out)
 
 
 def _state_path(out: Path) -> Path:
@@ -305,7 +306,7 @@ def finalize_index(
     """Build ``instances``/``series``/``studies``/``files``/``manifest`` from the shards.
 
     Also writes ``OUT/restricted/identities.parquet``, the stage's error records and
-    ``OUT/state/index.json``. When nothing changed since the previous run, the tables
+    ``OUT/restricted/state/index.json``. When nothing changed since the previous run, the tables
     on disk are current and only the directory-level errors are refreshed.
 
     Returns
@@ -499,7 +500,7 @@ def index_export(
     executor: Executor | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
-    """Index ``export`` into ``OUT/index`` (incrementally when an index is already there).
+    """Index ``export`` into ``OUT/restricted/index`` (incrementally when one is there).
 
     Parameters
     ----------

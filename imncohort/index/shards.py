@@ -1,7 +1,7 @@
 """One chunk of files -> one Parquet shard (instances, aux files, errors, identities).
 
 A shard named ``S`` is four files written atomically:
-``OUT/index/shards/S.instances.parquet``, ``S.files.parquet``, ``S.errors.parquet``
+``OUT/restricted/index/shards/S.instances.parquet``, ``S.files.parquet``, ``S.errors.parquet``
 and, under the restricted directory, ``OUT/restricted/index_shards/S.identities.parquet``
 (the only place a shard holds patient identity). Each keeps a ``path`` column so
 that an incremental run can drop the rows of changed or deleted files.
@@ -32,6 +32,7 @@ from imncohort.index.records import (
     kind_of_sop_class,
 )
 from imncohort.keys import pseudonym, restricted_dir
+from imncohort.layout import index_dir
 from imncohort.outputs import write_parquet
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,8 @@ class ChunkSummary:
 
 
 def shard_dir(out: Path) -> Path:
-    """Return ``OUT/index/shards``."""
-    return Path(out) / "index" / "shards"
+    """Return ``OUT/restricted/index/shards``."""
+    return index_dir(Path(out)) / "shards"
 
 
 def identity_shard_dir(out: Path) -> Path:
@@ -218,7 +219,7 @@ def index_chunk(
     export
         The export root (read only).
     out
-        The output directory; the shard goes to ``OUT/index/shards`` and
+        The output directory; the shard goes to ``OUT/restricted/index/shards`` and
         ``OUT/restricted/index_shards``.
     shard
         The shard name (unique within ``OUT``).

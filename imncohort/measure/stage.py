@@ -5,7 +5,7 @@ Dask; this module also runs it serially (:func:`run_measure_stage`) for tests
 and benchmarks.
 
 Incremental runs: each study's rows and errors are kept in
-``OUT/state/measure/<study_key>.parquet`` and ``.json`` with the hash of its
+``OUT/restricted/state/measure/<study_key>.parquet`` and ``.json`` with the hash of its
 inputs' manifest rows (path, size, mtime_ns of the annotation files, sidecars
 and series files) and of the measure config; a study whose hash and QC
 pictures are unchanged is not measured again.
@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from imncohort.config import Config
+from imncohort.layout import measure_state_dir
 from imncohort.measure.columns import NODE_COLUMNS
 from imncohort.measure.plan import StudyJob, plan_jobs
 from imncohort.measure.series import load_index
@@ -37,8 +38,8 @@ STAGE = "measure"
 
 
 def state_dir(out: Path) -> Path:
-    """``OUT/state/measure``."""
-    return Path(out) / "state" / "measure"
+    """``OUT/restricted/state/measure`` (its errors hold raw paths)."""
+    return measure_state_dir(out)
 
 
 def _state_paths(out: Path, study_key: str) -> tuple[Path, Path]:

@@ -25,6 +25,7 @@ import pandas as pd
 from imncohort.config import Config
 from imncohort.errors import StageOrderError
 from imncohort.keys import pseudonym, restricted_dir
+from imncohort.layout import index_dir
 from imncohort.outputs import ErrorRecord, write_csv, write_parquet, write_stage_errors
 from imncohort.privacy import PathScrubber
 from imncohort.reports.cohort import POSITIVE, build_cohort
@@ -131,7 +132,7 @@ def matches_globs(path: str, globs: Sequence[str]) -> bool:
 
 
 def _index_file(out: Path, name: str) -> Path:
-    path = Path(out) / "index" / name
+    path = index_dir(out) / name
     if not path.exists():
         raise StageOrderError(
             f"'{path}' does not exist: the reports stage reads the index; run "
@@ -154,7 +155,7 @@ def collect_sources(out: Path, config: Config) -> list[ReportSource]:
         for p, k in zip(instances["path"], instances["kind"], strict=True)
         if k in ("sr", "pdf")
     ]
-    files_path = Path(out) / "index" / "files.parquet"
+    files_path = index_dir(out) / "files.parquet"
     if files_path.exists():
         files = pd.read_parquet(files_path, columns=["path", "kind"])
         for path, kind in zip(files["path"], files["kind"], strict=True):
@@ -206,7 +207,7 @@ def mine_chunk(export: Path, sources: Sequence[ReportSource], config: Config) ->
 
 
 def _study_lookup(out: Path) -> pd.DataFrame:
-    path = Path(out) / "index" / "studies.parquet"
+    path = index_dir(out) / "studies.parquet"
     columns = [
         "study_instance_uid",
         "study_key",
