@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from flows.runtime import StageSettings
-from imncohort.config import load_config
+from imncohort.config import load_config, secret_from_env
 from imncohort.errors import ConfigError, ExportError, ImnCohortError, StageOrderError
+from imncohort.keys import load_or_create_secret
 from imncohort.layout import index_dir
 from imncohort.outputs import ensure_writable
 from imncohort.runinfo import summary_lines
@@ -42,6 +43,7 @@ def settings_from_args(args: argparse.Namespace) -> StageSettings:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     export, out = check_paths(args.export, args.out)
     del config
+    load_or_create_secret(out, secret_from_env())  # a bad secret stops here, in one line
     return StageSettings(
         export=export,
         out=out,

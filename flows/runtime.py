@@ -137,8 +137,10 @@ def result_storage(out: Path) -> str:
 
     from prefect.filesystems import LocalFileSystem
 
+    from imncohort.outputs import make_dirs
+
     base = (Path(out) / "restricted" / "prefect-results").resolve()
-    base.mkdir(parents=True, exist_ok=True)
+    make_dirs(base)
     name = "imncohort-results-" + hashlib.sha256(str(base).encode()).hexdigest()[:12]
     LocalFileSystem(basepath=str(base)).save(name, overwrite=True)
     return f"local-file-system/{name}"

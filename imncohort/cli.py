@@ -8,6 +8,7 @@ Dask; ``demo`` and ``classify`` run in-process.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import sys
@@ -99,6 +100,17 @@ def _run_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _disk_full(exc: BaseException | None) -> OSError | None:
+    """The ENOSPC/EDQUOT error in ``exc`` or its causes, if any."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
@@ -119,6 +131,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_command(args)
     except ImnCohortError as exc:
         sys.stderr.write(f"imncohort: error: {exc}\n")
+        return 2
+    except OSError as exc:
+        full = _disk_full(exc)
+        if full is None:
+            raise
+        out = getattr(args, "out", None)
+        where = f" holding '{out}'" if out else ""
+        sys.stderr.write(
+            f"imncohort: error: the disk{where} is full ({full.strerror}); free some space "
+            "and run again (run.json says complete: false until a run finishes)\n"
+        )
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("imncohort: interrupted; previous outputs are intact\n")

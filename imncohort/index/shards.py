@@ -33,7 +33,7 @@ from imncohort.index.records import (
 )
 from imncohort.keys import pseudonym, restricted_dir
 from imncohort.layout import index_dir
-from imncohort.outputs import write_parquet
+from imncohort.outputs import make_dirs, write_parquet
 
 logger = logging.getLogger(__name__)
 
@@ -261,8 +261,8 @@ def index_chunk(
         if on_file is not None and i % 100 == 0:
             on_file(i)
     paths = shard_paths(Path(out), shard)
-    shard_dir(Path(out)).mkdir(parents=True, exist_ok=True)
-    identity_shard_dir(Path(out)).mkdir(parents=True, exist_ok=True)
+    make_dirs(shard_dir(Path(out)))
+    make_dirs(identity_shard_dir(Path(out)))
     write_parquet(pd.DataFrame(identities, columns=IDENTITY_SHARD_COLUMNS), paths["identities"])
     write_parquet(instances_frame(rows), paths["instances"])
     write_parquet(files_frame(aux), paths["files"])
