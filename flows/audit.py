@@ -21,7 +21,7 @@ from typing import Any
 from prefect import flow
 
 from flows.runtime import StageSettings
-from imncohort import __version__
+from imncohort import __version__, logsafe
 from imncohort.config import Config, config_as_dict
 from imncohort.errors import ImnCohortError
 from imncohort.faults import checkpoint, publish_main_pid
@@ -65,7 +65,9 @@ def _warm_worker() -> bool:
     import imncohort.index.build
     import imncohort.measure.stage
     import imncohort.reports.stage  # noqa: F401
+    from imncohort import logsafe
 
+    logsafe.install()
     return True
 
 
@@ -144,6 +146,7 @@ def _run_locked(
     settings: StageSettings, config: Config, stages: tuple[str, ...], started: float
 ) -> dict[str, Any]:
     out = Path(settings.out)
+    logsafe.install()  # Prefect's handlers exist by now
     publish_main_pid()
     remove_legacy_public(out)  # OUT/index, OUT/state of older versions: raw paths
     clean_leftovers(out)

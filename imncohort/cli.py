@@ -121,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for noisy in ("httpx", "httpcore", "distributed", "asyncio", "highdicom"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from imncohort import logsafe
+
+    logsafe.install()  # no header bytes or raw paths from warnings and library logs
     try:
         if args.command == "demo":
             return _run_demo(args)

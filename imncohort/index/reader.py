@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from imncohort.index.header import (
     WANTED,
+    CorruptHeader,
     NeedMoreData,
     RawHeader,
     TruncatedFile,
@@ -134,7 +135,10 @@ def _read_dicom(fd: int, full: str, buf: bytes, size: int, mtime_ns: int) -> Rea
 
 
 def _dicom_result(header: RawHeader, size: int, mtime_ns: int) -> ReadResult:
-    fields = decode_fields(header.values, header.little_endian)
+    try:
+        fields = decode_fields(header.values, header.little_endian)
+    except CorruptHeader as exc:  # never keep the runaway bytes
+        return ReadResult("junk", size, mtime_ns, reason=str(exc))
     if fields["dicomdir_offset"]:  # a DICOMDIR under another name
         return ReadResult("aux", size, mtime_ns, kind="dicomdir")
     if header.ended_early and kind_of_sop_class(fields["sop_class_uid"]) == "image":

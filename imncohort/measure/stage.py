@@ -30,6 +30,7 @@ from imncohort.measure.plan import StudyJob, plan_jobs
 from imncohort.measure.series import load_index
 from imncohort.measure.study import StudyResult, measure_study
 from imncohort.outputs import ErrorRecord, write_csv, write_json, write_parquet, write_stage_errors
+from imncohort.privacy import PathScrubber
 from imncohort.reports.cohort import build_cohort
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,8 @@ def finish_stage(
     ordered = sorted(results, key=lambda r: r.study_key)
     rows = [row for r in ordered for row in r.rows]
     frame = nodes_frame(rows)
-    write_csv(frame, Path(out) / "nodes.csv")
+    # ROI names are free text: an identifier typed into one is replaced by its key
+    write_csv(PathScrubber.from_out(Path(out)).frame(frame, ["roi_name"]), Path(out) / "nodes.csv")
     errors = list(plan_errors) + [e for r in ordered for e in r.errors]
     write_stage_errors(Path(out), STAGE, errors)
     return {
