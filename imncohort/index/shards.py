@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from imncohort.faults import checkpoint
 from imncohort.index.reader import ReadResult, read_entry
 from imncohort.index.records import (
     FILE_COLUMNS,
@@ -267,6 +268,7 @@ def index_chunk(
     write_parquet(instances_frame(rows), paths["instances"])
     write_parquet(files_frame(aux), paths["files"])
     write_parquet(pd.DataFrame(junk, columns=ERROR_SHARD_COLUMNS), paths["errors"])
+    checkpoint("index.shard")
     seconds = time.perf_counter() - start
     logger.debug("shard %s: %d files in %.2f s", shard, len(entries), seconds)
     return ChunkSummary(shard, len(entries), len(rows), len(aux), len(junk), seconds)
