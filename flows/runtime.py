@@ -112,6 +112,7 @@ def content_key(export: str, paths: list[str], *salt: str) -> str:
     import hashlib
 
     from imncohort import __version__
+    from imncohort.paths import export_file
 
     digest = hashlib.sha256(__version__.encode())
     for part in salt:
@@ -119,7 +120,7 @@ def content_key(export: str, paths: list[str], *salt: str) -> str:
     root = Path(export)
     for rel in sorted(paths):
         try:
-            info = os.stat(root / rel)
+            info = os.stat(export_file(root, rel))
             stamp = f"{rel}\0{info.st_size}\0{info.st_mtime_ns}"
         except OSError:
             stamp = f"{rel}\0missing"

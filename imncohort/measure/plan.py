@@ -22,6 +22,7 @@ from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.measure.series import IndexTables, SeriesGeometry, series_geometry
 from imncohort.outputs import ErrorRecord
+from imncohort.paths import export_file
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def plan_jobs(
     for path in sorted(files.loc[files["kind"] == "nifti", "path"].astype(str)):
         side = sidecar_path(path)
         try:
-            data = read_sidecar(Path(export) / side)
+            data = read_sidecar(export_file(export, side))
         except InputError as exc:
             errors.append(ErrorRecord(path, STAGE, f"{exc}; skipped"))
             continue

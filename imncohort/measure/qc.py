@@ -16,6 +16,7 @@ import pydicom
 from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.outputs import atomic_path
+from imncohort.paths import export_file
 
 if TYPE_CHECKING:
     from imncohort.measure.study import NodeResult
@@ -68,7 +69,7 @@ def draw_node_qc(result: NodeResult, export: Path, target: Path, config: Config)
     grid = result.series.grid
     section = result.component.sections[result.reference_index]
     k = int(np.argmin(np.abs(grid.z_mm - section.z_mm)))
-    hu = read_slice_hu(Path(export) / result.series.paths[k])
+    hu = read_slice_hu(export_file(export, result.series.paths[k]))
     if hu.shape != (grid.rows, grid.columns):
         raise InputError(f"slice has shape {hu.shape}, index says {(grid.rows, grid.columns)}")
     half = config.qc.crop_mm / 2.0

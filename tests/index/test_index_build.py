@@ -297,3 +297,18 @@ def test_dask_executor_on_local_scheduler(export: Path, tmp_path: Path) -> None:
     a, b = _tables(tmp_path / "serial"), _tables(tmp_path / "dask")
     for name in ("instances", "series", "studies", "errors", "identities"):
         pd.testing.assert_frame_equal(a[name], b[name], obj=name)
+
+
+def test_non_utf8_names_are_indexed_not_fatal(export: Path, out: Path) -> None:
+    """A Latin-1 folder name from an SMB share: read, stored losslessly, never a crash."""
+    folder = Path(os.fsdecode(os.fsencode(export) + b"/M\xfcller"))
+    write_series(folder, 2, series=UID_ROOT + "9.1")
+    Path(os.fsdecode(os.fsencode(export) + b"/notes\xff.txt")).write_text("not dicom")
+    summary = _index(export, out)
+    t = _tables(out)
+    assert summary["instances"] == 2
+    assert sorted(t["instances"]["path"]) == ["M\\xfcller/IM000", "M\\xfcller/IM001"]
+    assert t["series"]["paths"].tolist()[0].tolist() == ["M\\xfcller/IM000", "M\\xfcller/IM001"]
+    assert t["errors"]["path"].tolist() == ["notes\\xff.txt"]
+    again = _index(export, out)  # the manifest round-trips the names: nothing to re-read
+    assert again["files_read"] == 0
