@@ -20,7 +20,7 @@ from typing import Any
 
 from prefect import flow
 
-from flows.runtime import StageSettings
+from flows.runtime import StageSettings, clear_flow_results
 from imncohort import __version__, logsafe
 from imncohort.config import Config, config_as_dict
 from imncohort.errors import ImnCohortError
@@ -139,6 +139,7 @@ def run_stages(settings: StageSettings, stages: tuple[str, ...]) -> dict[str, An
         try:
             return _run_locked(settings, config, stages, started)
         finally:
+            clear_flow_results(out)  # pickled exceptions quote raw paths
             stop_guard(guard)
 
 

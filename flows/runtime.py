@@ -128,7 +128,27 @@ def content_key(export: str, paths: list[str], *salt: str) -> str:
     return digest.hexdigest()
 
 
-def result_storage(out: Path) -> str:
+FLOW_RESULTS = "prefect-flow-results"
+
+
+def flow_results_dir(out: Path) -> Path:
+    """``OUT/restricted/prefect-flow-results``: what Prefect keeps of a stage flow's end.
+
+    Prefect always pickles the exception of a failed flow into its result storage (by
+    default the Prefect home's ``storage/``, 0644, never cleaned), and such exceptions
+    quote raw export paths. The stage flows keep it here instead; each run empties it.
+    """
+    return Path(out) / "restricted" / FLOW_RESULTS
+
+
+def clear_flow_results(out: Path) -> None:
+    """Delete the kept flow results of earlier runs (call while holding the OUT lock)."""
+    import shutil
+
+    shutil.rmtree(flow_results_dir(out), ignore_errors=True)
+
+
+def result_storage(out: Path, folder: str = "prefect-results") -> str:
     """Register (once per OUT) and return the Prefect result storage under ``OUT/restricted``.
 
     Cached task results can hold report sentences, so they live with the other restricted
@@ -140,7 +160,7 @@ def result_storage(out: Path) -> str:
 
     from imncohort.outputs import make_dirs
 
-    base = (Path(out) / "restricted" / "prefect-results").resolve()
+    base = (Path(out) / "restricted" / folder).resolve()
     make_dirs(base)
     name = "imncohort-results-" + hashlib.sha256(str(base).encode()).hexdigest()[:12]
     LocalFileSystem(basepath=str(base)).save(name, overwrite=True)
@@ -150,5 +170,8 @@ def result_storage(out: Path) -> str:
 def run_stage_flow(stage_flow: Any, settings: StageSettings) -> dict[str, Any]:
     """Run a stage flow on the Dask task runner the settings ask for; return its summary."""
     runner = task_runner(settings.config(), settings.workers, settings.dask_address)
-    result: dict[str, Any] = stage_flow.with_options(task_runner=runner)(**settings.as_parameters())
+    storage = result_storage(settings.out, FLOW_RESULTS)
+    result: dict[str, Any] = stage_flow.with_options(task_runner=runner, result_storage=storage)(
+        **settings.as_parameters()
+    )
     return result

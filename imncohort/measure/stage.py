@@ -152,6 +152,24 @@ def batches(jobs: Sequence[StudyJob], n_batches: int) -> list[list[StudyJob]]:
     return [list(jobs[i::n]) for i in range(n)] if jobs else []
 
 
+def remove_stale(out: Path, study_keys: set[str], qc_pngs: set[str]) -> int:
+    """Delete kept state of studies no longer measured and QC pictures no node names."""
+    removed = 0
+    base = state_dir(out)
+    if base.is_dir():
+        for path in base.iterdir():
+            if path.suffix in (".json", ".parquet") and path.stem not in study_keys:
+                path.unlink(missing_ok=True)
+                removed += 1
+    qc = Path(out) / "qc"
+    if qc.is_dir():
+        for path in qc.glob("*.png"):
+            if f"qc/{path.name}" not in qc_pngs:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
 def finish_stage(
     out: Path, results: Sequence[StudyResult], plan_errors: Sequence[ErrorRecord], seconds: float
 ) -> dict[str, Any]:
@@ -163,6 +181,7 @@ def finish_stage(
     write_csv(PathScrubber.from_out(Path(out)).frame(frame, ["roi_name"]), Path(out) / "nodes.csv")
     errors = list(plan_errors) + [e for r in ordered for e in r.errors]
     write_stage_errors(Path(out), STAGE, errors)
+    remove_stale(Path(out), {r.study_key for r in ordered}, set(frame["qc_png"].dropna()))
     return {
         "studies": len(ordered),
         "nodes": len(frame),
