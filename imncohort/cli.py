@@ -11,6 +11,7 @@ import argparse
 import errno
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -142,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = getattr(args, "out", None)
         where = f" holding '{out}'" if out else ""
         sys.stderr.write(
-            f"imncohort: error: the disk{where} is full ({full.strerror}); free some space "
+            f"imncohort: error: the disk{where} is full ({os.strerror(full.errno)}); free some space "
             "and run again (run.json says complete: false until a run finishes)\n"
         )
         return 2
