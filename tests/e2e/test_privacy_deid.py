@@ -6,8 +6,9 @@ under ``<PatientName>/<PatientID>/`` folders, as PACS exports are often organise
 the whole audit runs on them under umask 022. Every identifier pydicom reads from
 those files is then searched for, case-insensitively and as a whole word, in every
 file outside ``restricted/`` (Parquet read back as text, workbooks by cell, PNG and
-HTML as bytes) and in the terminal output. Values shorter than the scrubber's minimum (4 characters: "1", "J")
-cannot be told apart from ordinary text and are not searched for.
+HTML as bytes) and in the terminal output. Values shorter than the scrubber's
+minimum (4 characters: "1", "J") cannot be told apart from ordinary text and are not
+searched for.
 """
 
 from __future__ import annotations
