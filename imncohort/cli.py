@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = getattr(args, "out", None)
         where = f" holding '{out}'" if out else ""
         sys.stderr.write(
-            f"imncohort: error: the disk{where} is full ({os.strerror(full.errno)}); "
+            f"imncohort: error: the disk{where} is full ({os.strerror(full.errno or errno.ENOSPC)}); "
             "free some space and run again (run.json says complete: false until a run finishes)\n"
         )
         return 2
