@@ -142,8 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         out = getattr(args, "out", None)
         where = f" holding '{out}'" if out else ""
+        cause = os.strerror(full.errno or errno.ENOSPC)
         sys.stderr.write(
-            f"imncohort: error: the disk{where} is full ({os.strerror(full.errno or errno.ENOSPC)}); "
+            f"imncohort: error: the disk{where} is full ({cause}); "
             "free some space and run again (run.json says complete: false until a run finishes)\n"
         )
         return 2
