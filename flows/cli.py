@@ -51,6 +51,7 @@ def settings_from_args(args: argparse.Namespace) -> StageSettings:
         workers=args.workers,
         dask_address=args.dask_address,
         strict=bool(getattr(args, "strict", False)),
+        rehash=bool(getattr(args, "rehash", False)),
     )
 
 

@@ -48,6 +48,7 @@ class StageSettings:
     workers: int | None
     dask_address: str | None
     strict: bool
+    rehash: bool = False  # index only: compare content hashes, not just size and mtime
 
     @classmethod
     def from_parameters(
@@ -171,7 +172,10 @@ def run_stage_flow(stage_flow: Any, settings: StageSettings) -> dict[str, Any]:
     """Run a stage flow on the Dask task runner the settings ask for; return its summary."""
     runner = task_runner(settings.config(), settings.workers, settings.dask_address)
     storage = result_storage(settings.out, FLOW_RESULTS)
+    parameters = settings.as_parameters()
+    if "rehash" in stage_flow.parameters.properties:  # the index flow
+        parameters["rehash"] = settings.rehash
     result: dict[str, Any] = stage_flow.with_options(task_runner=runner, result_storage=storage)(
-        **settings.as_parameters()
+        **parameters
     )
     return result

@@ -33,6 +33,11 @@ def _add_stage_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strict", action="store_true", help="exit non-zero when any input was bad"
     )
+    parser.add_argument(
+        "--rehash",
+        action="store_true",
+        help="index: also compare content hashes (reads every file; see README)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

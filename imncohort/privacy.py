@@ -10,6 +10,7 @@ raw paths (later stages open files by them), so they live under ``OUT/restricted
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -105,3 +106,17 @@ class PathScrubber:
             if column in frame.columns:
                 frame[column] = frame[column].astype(str).map(self)
         return frame
+
+
+@functools.lru_cache(maxsize=4)
+def _scrubber(out: str, stamp: int) -> PathScrubber:
+    return PathScrubber.from_out(Path(out))
+
+
+def scrubber_for(out: Path | str) -> PathScrubber:
+    """:meth:`PathScrubber.from_out`, read again only when the identity table changed."""
+    try:
+        stamp = (Path(out) / IDENTITIES).stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _scrubber(str(out), stamp)

@@ -10,6 +10,7 @@ result of an incremental run equals a fresh index of the same export.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets as secrets_module
@@ -56,6 +57,7 @@ from imncohort.outputs import (
     write_parquet,
     write_stage_errors,
 )
+from imncohort.paths import export_file
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,7 @@ class IndexPlan:
     fresh: bool
     secret_check: str
     previous_state: dict[str, Any] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)  # path -> content hash (--rehash)
 
     @property
     def files_to_read(self) -> int:
@@ -170,6 +173,24 @@ def _columns(table: pa.Table, columns: list[str] = MANIFEST_COLUMNS) -> list[lis
     return [table.column(c).to_numpy(zero_copy_only=False).tolist() for c in columns]
 
 
+HASH_COLUMN = "content_hash"
+
+
+def content_hash(export: Path, path: str) -> str:
+    """SHA-256 of one export file's content ("" when it cannot be read)."""
+    try:
+        with open(export_file(export, path), "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return ""
+
+
+def _manifest_hashes(manifest: pa.Table | None) -> dict[str, str]:
+    if manifest is None or HASH_COLUMN not in manifest.column_names:
+        return {}
+    return dict(zip(*_columns(manifest, ["path", HASH_COLUMN]), strict=True))
+
+
 def _same_files(manifest: pa.Table, entries: list[FileEntry]) -> bool:
     """Whether the walk found exactly the manifest's (path, size, mtime_ns), in order."""
     if manifest.num_rows != len(entries):
@@ -191,6 +212,7 @@ def plan_index(
     chunk_size: int,
     secret: bytes,
     exclude: Path | str | None = None,
+    rehash: bool = False,
 ) -> IndexPlan:
     """Walk ``export`` and decide which files to read into which new shards.
 
@@ -207,6 +229,9 @@ def plan_index(
         rebuilds the index from scratch.
     exclude
         A directory not to walk (``out`` when it lies inside the export).
+    rehash
+        Also hash every file's content and re-read those whose hash differs from the
+        manifest's (a same-size, same-mtime replacement), or that have none yet.
 
     Raises
     ------
@@ -233,15 +258,24 @@ def plan_index(
     to_read: list[FileEntry] = []
     rewrite: dict[str, set[str]] = {}
     drop: list[str] = []
+    old_hashes = _manifest_hashes(manifest)
+    hashes = {e.path: content_hash(export, e.path) for e in walk.entries} if rehash else {}
     if manifest is None:
         to_read = list(walk.entries)
-    elif _same_files(manifest, walk.entries):  # the common re-run: nothing changed
+    elif not rehash and _same_files(manifest, walk.entries):  # the common re-run
         kept = dict(zip(*_columns(manifest, ["path", "shard"]), strict=True))
     else:
         old = {p: (s, m, sh) for p, s, m, sh in zip(*_columns(manifest), strict=True)}
         for entry in walk.entries:
             previous = old.get(entry.path)
-            if previous is not None and previous[0] == entry.size and previous[1] == entry.mtime_ns:
+            # under --rehash a file is unchanged only when its stored hash matches
+            same_content = not rehash or old_hashes.get(entry.path, "") == hashes[entry.path] != ""
+            if (
+                previous is not None
+                and previous[0] == entry.size
+                and previous[1] == entry.mtime_ns
+                and same_content
+            ):
                 kept[entry.path] = previous[2]
             else:
                 to_read.append(entry)
@@ -273,6 +307,7 @@ def plan_index(
         fresh=fresh,
         secret_check=_secret_check(secret),
         previous_state=previous_state,
+        hashes=hashes or {p: old_hashes.get(p, "") for p in kept},
     )
 
 
@@ -418,8 +453,9 @@ def _manifest_frame(plan: IndexPlan, manifest_shard: dict[str, str]) -> pd.DataF
             "size": [e.size for e in plan.entries],
             "mtime_ns": [e.mtime_ns for e in plan.entries],
             "shard": [manifest_shard[e.path] for e in plan.entries],
+            HASH_COLUMN: [plan.hashes.get(e.path, "") for e in plan.entries],
         },
-        columns=MANIFEST_COLUMNS,
+        columns=[*MANIFEST_COLUMNS, HASH_COLUMN],
     )
 
 
@@ -560,6 +596,7 @@ def index_export(
     secret: bytes,
     executor: Executor | None = None,
     on_progress: ProgressCallback | None = None,
+    rehash: bool = False,
 ) -> dict[str, Any]:
     """Index ``export`` into ``OUT/restricted/index`` (incrementally when one is there).
 
@@ -577,6 +614,8 @@ def index_export(
         Where chunks run; None reads them in this process.
     on_progress
         Called with ``(files read so far, files to read)``.
+    rehash
+        Compare content hashes too (see :func:`plan_index`).
 
     Returns
     -------
@@ -587,7 +626,7 @@ def index_export(
     out = Path(out)
     export = Path(export)
     exclude = out if out.resolve().is_relative_to(export.resolve()) else None
-    plan = plan_index(export, out, chunk_size, secret, exclude=exclude)
+    plan = plan_index(export, out, chunk_size, secret, exclude=exclude, rehash=rehash)
     read_start = time.perf_counter()
     summaries = run_chunks(plan, secret, executor, on_progress)
     read_seconds = time.perf_counter() - read_start

@@ -312,3 +312,25 @@ def test_non_utf8_names_are_indexed_not_fatal(export: Path, out: Path) -> None:
     assert t["errors"]["path"].tolist() == ["notes\\xff.txt"]
     again = _index(export, out)  # the manifest round-trips the names: nothing to re-read
     assert again["files_read"] == 0
+
+
+def test_rehash_catches_same_size_same_mtime_replacement(export: Path, out: Path) -> None:
+    write_series(export / "p1" / "ct", 2, series=UID_ROOT + "8.1")
+    target = export / "p1" / "ct" / "IM001"
+    first = index_export(export, out, chunk_size=4, secret=SECRET, rehash=False)
+    assert first["instances"] == 2
+    stat_before = target.stat()
+    data = bytearray(target.read_bytes())
+    data[-1] ^= 0xFF  # one pixel byte differs: same size
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))  # same mtime
+    assert index_export(export, out, chunk_size=4, secret=SECRET)["files_read"] == 0  # unseen
+    hashed = index_export(export, out, chunk_size=4, secret=SECRET, rehash=True)
+    assert hashed["files_read"] == 2  # the first --rehash has no hashes to compare: reads all
+    data[-1] ^= 0x0F
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))
+    again = index_export(export, out, chunk_size=4, secret=SECRET, rehash=True)
+    assert again["files_read"] == 1  # only the replaced file
+    manifest = pd.read_parquet(out / "restricted" / "index" / "manifest.parquet")
+    assert manifest["content_hash"].str.len().tolist() == [64, 64]
