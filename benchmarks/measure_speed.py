@@ -47,6 +47,7 @@ from imncohort.geometry.intercostal import intercostal_spaces, rib_level_z
 from imncohort.geometry.offsets import node_offsets
 from imncohort.geometry.reference import reference_section, volume_ml, z_extent
 from imncohort.geometry.sections import sections_from_mask
+from imncohort.layout import index_table
 from imncohort.measure.plan import StudyJob, plan_jobs
 from imncohort.measure.series import SeriesGeometry, load_index
 from imncohort.measure.study import measure_study
@@ -61,7 +62,7 @@ def build_export(workdir: Path, patients: int, seed: int) -> tuple[Path, Path]:
     if not (export / "ground_truth.json").exists():
         shutil.rmtree(workdir, ignore_errors=True)
         write_demo_export(export, patients, seed)
-    if not (out / "index" / "series.parquet").exists():
+    if not index_table(out, "series").exists():
         index_export(export, out, chunk_size=2000, secret=b"benchmark")
     return export, out
 

@@ -20,11 +20,16 @@ from typing import Any
 
 from prefect import flow
 
-from flows.runtime import StageSettings
-from imncohort import __version__
+from flows.runtime import StageSettings, clear_flow_results
+from imncohort import __version__, logsafe
 from imncohort.config import Config, config_as_dict
 from imncohort.errors import ImnCohortError
+from imncohort.faults import checkpoint, publish_main_pid
+from imncohort.layout import remove_legacy_public
 from imncohort.outputs import write_json
+from imncohort.procguard import start_guard, stop_guard
+from imncohort.runlock import out_lock
+from imncohort.runstate import clean_leftovers, mark_report_stale
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +65,9 @@ def _warm_worker() -> bool:
     import imncohort.index.build
     import imncohort.measure.stage
     import imncohort.reports.stage  # noqa: F401
+    from imncohort import logsafe
 
+    logsafe.install()
     return True
 
 
@@ -119,39 +126,72 @@ def _progress(message: str) -> None:
 
 
 def run_stages(settings: StageSettings, stages: tuple[str, ...]) -> dict[str, Any]:
-    """Run ``stages`` in order on one Dask cluster; write ``run.json``; return it."""
+    """Run ``stages`` in order on one Dask cluster; write ``run.json``; return it.
+
+    The run holds the OUT lock throughout; ``run.json`` says ``"complete": false`` from
+    before the first change until the last stage is done.
+    """
     config = settings.config()
     started = time.time()
+    out = Path(settings.out)
+    with out_lock(out):
+        guard = start_guard()
+        try:
+            return _run_locked(settings, config, stages, started)
+        finally:
+            clear_flow_results(out)  # pickled exceptions quote raw paths
+            stop_guard(guard)
+
+
+def _run_locked(
+    settings: StageSettings, config: Config, stages: tuple[str, ...], started: float
+) -> dict[str, Any]:
+    out = Path(settings.out)
+    logsafe.install()  # Prefect's handlers exist by now
+    publish_main_pid()
+    remove_legacy_public(out)  # OUT/index, OUT/state of older versions: raw paths
+    clean_leftovers(out)
     summaries: dict[str, Any] = {}
-    record: dict[str, Any] = {}
+    record = run_record(settings, config, summaries, started)
+    write_json(record, out / "run.json")  # "complete": false before anything changes
+    mark_report_stale(out, started)
     with dask_scheduler(config, settings) as address:
         shared = replace(settings, dask_address=address)
         for number, stage in enumerate(stages, start=1):
             _progress(f"[{number}/{len(stages)}] {stage} ...")
+            checkpoint(f"stage.{stage}.start")
             t0 = time.perf_counter()
             summary = dict(stage_runner(stage)(shared))
             summary["seconds"] = round(time.perf_counter() - t0, 3)
             summaries[stage] = summary
+            checkpoint(f"stage.{stage}.done")
             _progress(f"[{number}/{len(stages)}] {stage} done in {summary['seconds']:.1f} s")
             # Written after every stage, so the report of this run shows this run's metadata.
             record = run_record(settings, config, summaries, started)
-            write_json(record, Path(settings.out) / "run.json")
+            write_json(record, out / "run.json")
             if settings.strict and summary.get("errors"):
                 raise ImnCohortError(
                     f"{stage} met {summary['errors']} bad input(s) under --strict; "
-                    f"see {Path(settings.out) / 'errors.csv'}"
+                    f"see {out / 'errors.csv'}"
                 )
+    record = run_record(settings, config, summaries, started, complete=True)
+    write_json(record, out / "run.json")
     return record
 
 
 def run_record(
-    settings: StageSettings, config: Config, summaries: dict[str, Any], started: float
+    settings: StageSettings,
+    config: Config,
+    summaries: dict[str, Any],
+    started: float,
+    complete: bool = False,
 ) -> dict[str, Any]:
-    """Return the ``run.json`` content of one run."""
+    """Return the ``run.json`` content of one run (``complete`` once every stage ran)."""
     from imncohort.runinfo import input_counts
 
     return {
         "version": __version__,
+        "complete": complete,
         "started_unix": round(started, 3),
         "seconds": round(time.time() - started, 3),
         "export": str(Path(settings.export).resolve()),

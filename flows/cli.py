@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from flows.runtime import StageSettings
-from imncohort.config import load_config
+from imncohort.config import load_config, secret_from_env
 from imncohort.errors import ConfigError, ExportError, ImnCohortError, StageOrderError
+from imncohort.keys import load_or_create_secret
+from imncohort.layout import index_dir
 from imncohort.outputs import ensure_writable
 from imncohort.runinfo import summary_lines
 
@@ -41,6 +43,7 @@ def settings_from_args(args: argparse.Namespace) -> StageSettings:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     export, out = check_paths(args.export, args.out)
     del config
+    load_or_create_secret(out, secret_from_env())  # a bad secret stops here, in one line
     return StageSettings(
         export=export,
         out=out,
@@ -48,6 +51,7 @@ def settings_from_args(args: argparse.Namespace) -> StageSettings:
         workers=args.workers,
         dask_address=args.dask_address,
         strict=bool(getattr(args, "strict", False)),
+        rehash=bool(getattr(args, "rehash", False)),
     )
 
 
@@ -59,9 +63,9 @@ def check_stage_inputs(out: Path, stage: str) -> None:
     if stage not in NEEDS_INDEX:
         return
     for name in ("instances.parquet", "series.parquet"):
-        if not (Path(out) / "index" / name).exists():
+        if not (index_dir(out) / name).exists():
             raise StageOrderError(
-                f"'{Path(out) / 'index' / name}' does not exist: the {stage} stage reads the "
+                f"'{index_dir(out) / name}' does not exist: the {stage} stage reads the "
                 f"index; run 'imncohort index EXPORT --out {out}' first (or 'imncohort run')"
             )
 

@@ -82,8 +82,9 @@ def index_flow(
     workers: int | None = None,
     dask_address: str | None = None,
     strict: bool = False,
+    rehash: bool = False,
 ) -> dict[str, Any]:
-    """Index a PACS export into ``OUT/index`` (incremental when an index exists).
+    """Index a PACS export into ``OUT/restricted/index`` (incremental when an index exists).
 
     Returns the summary: files_seen, files_read, instances, series, studies, junk,
     errors, by_sop_class, seconds.
@@ -95,7 +96,9 @@ def index_flow(
     export_path = Path(export)
     secret = load_or_create_secret(out_path, secret_from_env())
     exclude = out_path if out_path.resolve().is_relative_to(export_path.resolve()) else None
-    plan = plan_index(export_path, out_path, config.index.chunk_size, secret, exclude=exclude)
+    plan = plan_index(
+        export_path, out_path, config.index.chunk_size, secret, exclude=exclude, rehash=rehash
+    )
     logger.info(
         "index: %d files walked, %d to read in %d chunks",
         len(plan.entries),

@@ -49,7 +49,7 @@ def measure_flow(
     Parameters
     ----------
     export, out
-        The export root (read only) and the output directory (with ``OUT/index``).
+        The export root (read only) and the output directory (with ``OUT/restricted/index``).
     config_path
         Optional user YAML file.
     workers, dask_address

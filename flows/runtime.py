@@ -48,6 +48,7 @@ class StageSettings:
     workers: int | None
     dask_address: str | None
     strict: bool
+    rehash: bool = False  # index only: compare content hashes, not just size and mtime
 
     @classmethod
     def from_parameters(
@@ -112,6 +113,7 @@ def content_key(export: str, paths: list[str], *salt: str) -> str:
     import hashlib
 
     from imncohort import __version__
+    from imncohort.paths import export_file
 
     digest = hashlib.sha256(__version__.encode())
     for part in salt:
@@ -119,7 +121,7 @@ def content_key(export: str, paths: list[str], *salt: str) -> str:
     root = Path(export)
     for rel in sorted(paths):
         try:
-            info = os.stat(root / rel)
+            info = os.stat(export_file(root, rel))
             stamp = f"{rel}\0{info.st_size}\0{info.st_mtime_ns}"
         except OSError:
             stamp = f"{rel}\0missing"
@@ -127,7 +129,27 @@ def content_key(export: str, paths: list[str], *salt: str) -> str:
     return digest.hexdigest()
 
 
-def result_storage(out: Path) -> str:
+FLOW_RESULTS = "prefect-flow-results"
+
+
+def flow_results_dir(out: Path) -> Path:
+    """``OUT/restricted/prefect-flow-results``: what Prefect keeps of a stage flow's end.
+
+    Prefect always pickles the exception of a failed flow into its result storage (by
+    default the Prefect home's ``storage/``, 0644, never cleaned), and such exceptions
+    quote raw export paths. The stage flows keep it here instead; each run empties it.
+    """
+    return Path(out) / "restricted" / FLOW_RESULTS
+
+
+def clear_flow_results(out: Path) -> None:
+    """Delete the kept flow results of earlier runs (call while holding the OUT lock)."""
+    import shutil
+
+    shutil.rmtree(flow_results_dir(out), ignore_errors=True)
+
+
+def result_storage(out: Path, folder: str = "prefect-results") -> str:
     """Register (once per OUT) and return the Prefect result storage under ``OUT/restricted``.
 
     Cached task results can hold report sentences, so they live with the other restricted
@@ -137,8 +159,10 @@ def result_storage(out: Path) -> str:
 
     from prefect.filesystems import LocalFileSystem
 
-    base = (Path(out) / "restricted" / "prefect-results").resolve()
-    base.mkdir(parents=True, exist_ok=True)
+    from imncohort.outputs import make_dirs
+
+    base = (Path(out) / "restricted" / folder).resolve()
+    make_dirs(base)
     name = "imncohort-results-" + hashlib.sha256(str(base).encode()).hexdigest()[:12]
     LocalFileSystem(basepath=str(base)).save(name, overwrite=True)
     return f"local-file-system/{name}"
@@ -147,5 +171,11 @@ def result_storage(out: Path) -> str:
 def run_stage_flow(stage_flow: Any, settings: StageSettings) -> dict[str, Any]:
     """Run a stage flow on the Dask task runner the settings ask for; return its summary."""
     runner = task_runner(settings.config(), settings.workers, settings.dask_address)
-    result: dict[str, Any] = stage_flow.with_options(task_runner=runner)(**settings.as_parameters())
+    storage = result_storage(settings.out, FLOW_RESULTS)
+    parameters = settings.as_parameters()
+    if "rehash" in stage_flow.parameters.properties:  # the index flow
+        parameters["rehash"] = settings.rehash
+    result: dict[str, Any] = stage_flow.with_options(task_runner=runner, result_storage=storage)(
+        **parameters
+    )
     return result

@@ -8,8 +8,10 @@ Dask; ``demo`` and ``classify`` run in-process.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +32,11 @@ def _add_stage_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--strict", action="store_true", help="exit non-zero when any input was bad"
+    )
+    parser.add_argument(
+        "--rehash",
+        action="store_true",
+        help="index: also compare content hashes (reads every file; see README)",
     )
 
 
@@ -99,6 +106,17 @@ def _run_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _disk_full(exc: BaseException | None) -> OSError | None:
+    """The ENOSPC/EDQUOT error in ``exc`` or its causes, if any."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
@@ -109,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for noisy in ("httpx", "httpcore", "distributed", "asyncio", "highdicom"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from imncohort import logsafe
+
+    logsafe.install()  # no header bytes or raw paths from warnings and library logs
     try:
         if args.command == "demo":
             return _run_demo(args)
@@ -119,6 +140,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_command(args)
     except ImnCohortError as exc:
         sys.stderr.write(f"imncohort: error: {exc}\n")
+        return 2
+    except OSError as exc:
+        full = _disk_full(exc)
+        if full is None:
+            raise
+        out = getattr(args, "out", None)
+        where = f" holding '{out}'" if out else ""
+        cause = os.strerror(full.errno or errno.ENOSPC)
+        sys.stderr.write(
+            f"imncohort: error: the disk{where} is full ({cause}); "
+            "free some space and run again (run.json says complete: false until a run finishes)\n"
+        )
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("imncohort: interrupted; previous outputs are intact\n")

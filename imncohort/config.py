@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from imncohort.errors import ConfigError
 
 SECRET_ENV = "IMNCOHORT_SECRET"
+FAULT_ENV = "IMNCOHORT_FAULT"
 PREFECT_HOME_ENV = "IMNCOHORT_PREFECT_HOME"
 
 
@@ -274,6 +275,11 @@ def secret_from_env() -> bytes | None:
     """Return the pseudonymisation secret from ``IMNCOHORT_SECRET``, if set."""
     value = os.environ.get(SECRET_ENV)
     return value.encode("utf-8") if value else None
+
+
+def fault_from_env() -> str | None:
+    """Return the injected fault of the interruption tests (``IMNCOHORT_FAULT``), if any."""
+    return os.environ.get(FAULT_ENV) or None
 
 
 def prefect_home() -> Path:

@@ -20,6 +20,14 @@ class OutputError(ImnCohortError):
     """The output directory cannot be written."""
 
 
+class SecretError(OutputError):
+    """The pseudonymisation secret is missing or too short to keep the keys unguessable."""
+
+
+class LockedError(OutputError):
+    """Another run is writing to the same output directory."""
+
+
 class InputError(ImnCohortError):
     """One input file is unusable; the stage records it in ``errors.csv`` and goes on."""
 

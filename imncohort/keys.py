@@ -7,15 +7,19 @@ once in ``OUT/restricted/secret`` with mode 0600.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
-from imncohort.errors import OutputError
+from imncohort.errors import OutputError, SecretError
 
 KEY_HEX_DIGITS = 16
+MIN_FILE_SECRET_BYTES = 32  # imncohort writes 64 hex digits
+MIN_ENV_SECRET_BYTES = 16
 
 
 def pseudonym(secret: bytes, value: str) -> str:
@@ -32,6 +36,46 @@ def restricted_dir(out: Path) -> Path:
     return path
 
 
+def check_secret(secret: bytes, source: str, minimum: int) -> bytes:
+    """Return ``secret`` when it has at least ``minimum`` bytes; else raise :class:`SecretError`.
+
+    A short secret makes every pseudonym recomputable by anyone who knows the IDs.
+    """
+    if len(secret) >= minimum:
+        return secret
+    what = "is empty" if not secret else f"holds only {len(secret)} bytes"
+    raise SecretError(
+        f"{source} {what} (at least {minimum} needed), so the pseudonyms would be guessable; "
+        + (
+            "restore it from a backup, or delete OUT/restricted and the outputs made with it "
+            "to start over with new keys"
+            if source.startswith("secret file")
+            else f"set {minimum} or more random characters"
+        )
+    )
+
+
+def _create_secret(path: Path) -> bytes:
+    """Write a new random secret to ``path`` atomically (0600); another run's wins."""
+    value = secrets.token_hex(32).encode("ascii")
+    fd, tmp = tempfile.mkstemp(prefix=".secret.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(value)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)  # atomic, and never replaces a secret another run created
+        except FileExistsError:
+            return path.read_bytes().strip()
+    except OSError as exc:
+        raise OutputError(f"cannot create secret file '{path}': {exc.strerror}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return value
+
+
 def load_or_create_secret(out: Path, env_secret: bytes | None = None) -> bytes:
     """Return the pseudonymisation secret for the run writing to ``out``.
 
@@ -41,19 +85,15 @@ def load_or_create_secret(out: Path, env_secret: bytes | None = None) -> bytes:
         The output directory; the secret file is ``out/restricted/secret``.
     env_secret
         The secret from the environment, which wins when given.
+
+    Raises
+    ------
+    SecretError
+        When the secret file or ``env_secret`` is too short (an empty file left by a
+        run that met a full disk, for one).
     """
-    if env_secret:
-        return env_secret
+    if env_secret is not None:
+        return check_secret(env_secret, "IMNCOHORT_SECRET", MIN_ENV_SECRET_BYTES)
     path = restricted_dir(out) / "secret"
-    if path.exists():
-        return path.read_bytes().strip()
-    value = secrets.token_hex(32).encode("ascii")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    except OSError as exc:
-        raise OutputError(f"cannot create secret file '{path}': {exc.strerror}") from None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(value)
-    return value
+    value = path.read_bytes().strip() if path.exists() else _create_secret(path)
+    return check_secret(value, f"secret file '{path}'", MIN_FILE_SECRET_BYTES)

@@ -31,13 +31,59 @@ class ErrorRecord:
     reason: str
 
 
+TMP_SUFFIX = ".tmp"
+
+
+def current_umask() -> int:
+    """Return the process umask (read from /proc where possible, which changes nothing)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def is_private(path: Path) -> bool:
+    """Whether ``path`` lies under a ``restricted`` folder (0700 folders, 0600 files)."""
+    return "restricted" in Path(path).parts[:-1]
+
+
+def output_mode(target: Path) -> int:
+    """Mode of a new output file: 0600 under ``restricted/``, else 0666 minus the umask."""
+    return 0o600 if is_private(target) else 0o666 & ~current_umask()
+
+
+def make_dirs(directory: Path) -> None:
+    """Create ``directory`` and its parents; folders under ``restricted/`` become 0700."""
+    directory = Path(directory)
+    if directory.is_dir():
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    if is_private(directory / "x"):
+        parts = directory.parts
+        for i in range(parts.index("restricted") + 1, len(parts) + 1):
+            with contextlib.suppress(OSError):
+                os.chmod(Path(*parts[:i]), 0o700)
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; rename it onto ``target`` on success."""
+    """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
+
+    The file gets :func:`output_mode` (``mkstemp`` alone would make every output 0600).
+    """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    make_dirs(target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TMP_SUFFIX, dir=target.parent)
+    try:
+        os.fchmod(fd, output_mode(target))
+    finally:
+        os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path

@@ -7,11 +7,13 @@ from typing import Any
 
 import pandas as pd
 
+from imncohort.layout import index_table
+
 
 def input_counts(out: Path) -> dict[str, Any]:
-    """Return input counts by SOP class and kind from ``OUT/index`` (empty when not indexed)."""
-    instances = Path(out) / "index" / "instances.parquet"
-    files = Path(out) / "index" / "files.parquet"
+    """Return input counts by SOP class and kind from the index (empty when not indexed)."""
+    instances = index_table(out, "instances")
+    files = index_table(out, "files")
     counts: dict[str, Any] = {"by_sop_class": {}, "by_kind": {}, "other_files": {}}
     if instances.exists():
         frame = pd.read_parquet(instances, columns=["sop_class_uid", "kind"])
@@ -34,7 +36,7 @@ def summary_lines(out: Path) -> list[str]:
     """Return the short end-of-run summary: patients, confirmed, nodes, errors, report."""
     out = Path(out)
     lines: list[str] = []
-    studies = out / "index" / "studies.parquet"
+    studies = index_table(out, "studies")
     if studies.exists():
         frame = pd.read_parquet(studies, columns=["patient_key", "study_instance_uid"])
         lines.append(f"patients: {frame['patient_key'].nunique()}  studies: {len(frame)}")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,7 +69,58 @@ def test_stage_before_index_names_the_fix(
     status, err = _run(["measure", str(export), "--out", str(out)], capsys)
     assert status == 2
     assert err == (
-        f"imncohort: error: '{out / 'index' / 'instances.parquet'}' does not exist: the measure "
+        f"imncohort: error: '{out / 'restricted' / 'index' / 'instances.parquet'}' does not exist: "
+        "the measure "
         f"stage reads the index; run 'imncohort index EXPORT --out {out}' first "
         "(or 'imncohort run')"
     )
+
+
+def test_short_secret_file_stops_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IMNCOHORT_SECRET", raising=False)
+    export, out = tmp_path / "export", tmp_path / "out"
+    export.mkdir()
+    (out / "restricted").mkdir(parents=True)
+    (out / "restricted" / "secret").write_bytes(b"")  # what a disk-full first run leaves
+    status, err = _run(["index", str(export), "--out", str(out)], capsys)
+    assert status == 2
+    assert err == (
+        f"imncohort: error: secret file '{out / 'restricted' / 'secret'}' is empty (at least 32 "
+        "needed), so the pseudonyms would be guessable; restore it from a backup, or delete "
+        "OUT/restricted and the outputs made with it to start over with new keys"
+    )
+
+
+def test_second_run_on_one_out_refuses_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from imncohort.runlock import out_lock
+
+    export, out = tmp_path / "export", tmp_path / "out"
+    export.mkdir()
+    out.mkdir()
+    with out_lock(out):  # a run in progress (another open file: flock conflicts)
+        status, err = _run(["index", str(export), "--out", str(out)], capsys)
+    assert status == 2
+    assert err == (
+        f"imncohort: error: another imncohort run (pid {os.getpid()}) is writing to '{out}'; "
+        "wait for it to finish or choose another --out"
+    )
+
+
+def test_lock_of_a_killed_run_does_not_block(tmp_path: Path) -> None:
+    from imncohort.runlock import LOCK_NAME, out_lock
+
+    code = (
+        "import os, signal, sys\n"
+        "from imncohort.runlock import out_lock\n"
+        "with out_lock(sys.argv[1]):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    died = subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=False)
+    assert died.returncode == -signal.SIGKILL
+    assert (tmp_path / LOCK_NAME).read_text().strip().isdigit()  # the dead run's pid is left
+    with out_lock(tmp_path) as path:
+        assert path.read_text() == f"{os.getpid()}\n"

@@ -11,12 +11,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from imncohort.errors import SecretError
 from imncohort.keys import load_or_create_secret, pseudonym
 from imncohort.outputs import (
     ErrorRecord,
     atomic_open,
     merge_errors,
     write_csv,
+    write_parquet,
     write_stage_errors,
 )
 
@@ -36,7 +38,44 @@ def test_secret_created_once_with_mode_0600(tmp_path: Path) -> None:
     assert first == second
     assert len(first) == 64
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert load_or_create_secret(tmp_path, b"from-env") == b"from-env"
+    assert load_or_create_secret(tmp_path, b"from-env-16-chars") == b"from-env-16-chars"
+    assert [p.name for p in path.parent.iterdir()] == ["secret"]  # no temporary left
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"0123456789abcdef"])
+def test_short_secret_file_stops_the_run(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "restricted").mkdir()
+    (tmp_path / "restricted" / "secret").write_bytes(content)
+    what = "is empty" if not content.strip() else "holds only 16 bytes"
+    with pytest.raises(SecretError) as caught:
+        load_or_create_secret(tmp_path)
+    assert str(caught.value) == (
+        f"secret file '{tmp_path / 'restricted' / 'secret'}' {what} (at least 32 needed), "
+        "so the pseudonyms would be guessable; restore it from a backup, or delete "
+        "OUT/restricted and the outputs made with it to start over with new keys"
+    )
+
+
+def test_short_env_secret_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SecretError, match=r"^IMNCOHORT_SECRET holds only 5 bytes \(at least 16"):
+        load_or_create_secret(tmp_path, b"short")
+
+
+def test_outputs_follow_the_umask_and_restricted_stays_private(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        write_csv(pd.DataFrame({"a": [1]}), tmp_path / "cohort.csv")
+        write_csv(pd.DataFrame({"a": [1]}), tmp_path / "restricted" / "state" / "x.csv")
+        write_parquet(pd.DataFrame({"a": [1]}), tmp_path / "figures" / "t.parquet")
+    finally:
+        os.umask(old)
+    mode = lambda p: stat.S_IMODE(os.stat(tmp_path / p).st_mode)  # noqa: E731
+    assert mode("cohort.csv") == 0o644
+    assert mode("figures/t.parquet") == 0o644
+    assert mode("figures") == 0o755
+    assert mode("restricted") == 0o700
+    assert mode("restricted/state") == 0o700
+    assert mode("restricted/state/x.csv") == 0o600
 
 
 def test_failed_write_leaves_previous_file_whole(tmp_path: Path) -> None:

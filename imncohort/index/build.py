@@ -1,6 +1,6 @@
 """Plan, run and finalize an index: walk, chunk, shards, manifest, tables.
 
-``plan_index`` walks the export and compares it with ``OUT/index/manifest.parquet``:
+``plan_index`` walks the export and compares it with ``OUT/restricted/index/manifest.parquet``:
 files whose ``(path, size, mtime_ns)`` are unchanged keep their shard rows; new
 and changed files are split into chunks of new shards; shards holding changed or
 deleted files are rewritten without them at finalize. ``index_chunk`` (one per
@@ -10,6 +10,7 @@ result of an incremental run equals a fresh index of the same export.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets as secrets_module
@@ -25,7 +26,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from imncohort import layout
 from imncohort.errors import ExportError
+from imncohort.faults import checkpoint
 from imncohort.index.dicomdir import check_dicomdirs
 from imncohort.index.records import (
     FILE_COLUMNS,
@@ -47,7 +50,14 @@ from imncohort.index.shards import (
 from imncohort.index.tables import build_series, build_studies
 from imncohort.index.walk import walk_export
 from imncohort.keys import pseudonym, restricted_dir
-from imncohort.outputs import ErrorRecord, write_json, write_parquet, write_stage_errors
+from imncohort.outputs import (
+    ErrorRecord,
+    atomic_path,
+    write_json,
+    write_parquet,
+    write_stage_errors,
+)
+from imncohort.paths import export_file
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +91,7 @@ class IndexPlan:
     fresh: bool
     secret_check: str
     previous_state: dict[str, Any] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)  # path -> content hash (--rehash)
 
     @property
     def files_to_read(self) -> int:
@@ -94,8 +105,8 @@ class IndexPlan:
 
 
 def index_dir(out: Path) -> Path:
-    """Return ``OUT/index``."""
-    return Path(out) / "index"
+    """Return ``OUT/restricted/index`` (raw paths: restricted)."""
+    return layout.index_dir(out)
 
 
 def _state_path(out: Path) -> Path:
@@ -128,13 +139,56 @@ def _previous_manifest(out: Path, secret: bytes) -> tuple[pa.Table | None, dict[
     manifest = pq.read_table(manifest_path)
     shards = set(manifest.column("shard").unique().to_pylist())
     if not all(all(p.exists() for p in shard_paths(out, s).values()) for s in shards):
-        logger.warning("index shards are missing in %s; rebuilding the index", out)
+        logger.warning("index shards are missing; rebuilding the index")
         return None, {}
+    token = manifest_token(manifest_path)
+    if not token or state.get("manifest_token") != token:
+        # A run died between its first table write and its state write: the shards the
+        # manifest names are whole, but the tables and the summary are not to be trusted.
+        logger.info("index state does not match the manifest; rebuilding the tables")
+        state = {k: v for k, v in state.items() if k not in ("summary", "manifest_token")}
     return manifest, state
+
+
+TOKEN_KEY = b"imncohort_manifest_token"
+
+
+def manifest_token(path: Path) -> str:
+    """The commit token written into the manifest's Parquet metadata ("" when none)."""
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException):
+        return ""
+    return metadata.get(TOKEN_KEY, b"").decode("ascii", "replace")
+
+
+def _write_manifest(frame: pd.DataFrame, target: Path, token: str) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), TOKEN_KEY: token})
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp)
 
 
 def _columns(table: pa.Table, columns: list[str] = MANIFEST_COLUMNS) -> list[list[Any]]:
     return [table.column(c).to_numpy(zero_copy_only=False).tolist() for c in columns]
+
+
+HASH_COLUMN = "content_hash"
+
+
+def content_hash(export: Path, path: str) -> str:
+    """SHA-256 of one export file's content ("" when it cannot be read)."""
+    try:
+        with open(export_file(export, path), "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return ""
+
+
+def _manifest_hashes(manifest: pa.Table | None) -> dict[str, str]:
+    if manifest is None or HASH_COLUMN not in manifest.column_names:
+        return {}
+    return dict(zip(*_columns(manifest, ["path", HASH_COLUMN]), strict=True))
 
 
 def _same_files(manifest: pa.Table, entries: list[FileEntry]) -> bool:
@@ -158,6 +212,7 @@ def plan_index(
     chunk_size: int,
     secret: bytes,
     exclude: Path | str | None = None,
+    rehash: bool = False,
 ) -> IndexPlan:
     """Walk ``export`` and decide which files to read into which new shards.
 
@@ -174,6 +229,9 @@ def plan_index(
         rebuilds the index from scratch.
     exclude
         A directory not to walk (``out`` when it lies inside the export).
+    rehash
+        Also hash every file's content and re-read those whose hash differs from the
+        manifest's (a same-size, same-mtime replacement), or that have none yet.
 
     Raises
     ------
@@ -200,15 +258,24 @@ def plan_index(
     to_read: list[FileEntry] = []
     rewrite: dict[str, set[str]] = {}
     drop: list[str] = []
+    old_hashes = _manifest_hashes(manifest)
+    hashes = {e.path: content_hash(export, e.path) for e in walk.entries} if rehash else {}
     if manifest is None:
         to_read = list(walk.entries)
-    elif _same_files(manifest, walk.entries):  # the common re-run: nothing changed
+    elif not rehash and _same_files(manifest, walk.entries):  # the common re-run
         kept = dict(zip(*_columns(manifest, ["path", "shard"]), strict=True))
     else:
         old = {p: (s, m, sh) for p, s, m, sh in zip(*_columns(manifest), strict=True)}
         for entry in walk.entries:
             previous = old.get(entry.path)
-            if previous is not None and previous[0] == entry.size and previous[1] == entry.mtime_ns:
+            # under --rehash a file is unchanged only when its stored hash matches
+            same_content = not rehash or old_hashes.get(entry.path, "") == hashes[entry.path] != ""
+            if (
+                previous is not None
+                and previous[0] == entry.size
+                and previous[1] == entry.mtime_ns
+                and same_content
+            ):
                 kept[entry.path] = previous[2]
             else:
                 to_read.append(entry)
@@ -240,6 +307,7 @@ def plan_index(
         fresh=fresh,
         secret_check=_secret_check(secret),
         previous_state=previous_state,
+        hashes=hashes or {p: old_hashes.get(p, "") for p in kept},
     )
 
 
@@ -247,21 +315,31 @@ def _read_part(out: Path, shard: str, part: str) -> pd.DataFrame:
     return pd.read_parquet(shard_paths(out, shard)[part])
 
 
-def _prune_shards(plan: IndexPlan) -> None:
-    """Rewrite shards without their changed or deleted files; delete emptied shards."""
-    for shard, keep in plan.rewrite.items():
-        for path in shard_paths(plan.out, shard).values():
+def _prune_shards(plan: IndexPlan, token: str) -> dict[str, str]:
+    """Write pruned copies of shards that lose files; return old shard -> new shard.
+
+    The shards the previous manifest names are never changed in place, so a run killed
+    here leaves the previous index whole; :func:`_remove_unreferenced` deletes the old
+    copies once the new manifest and state are written.
+    """
+    renamed: dict[str, str] = {}
+    for number, (shard, keep) in enumerate(sorted(plan.rewrite.items())):
+        new = f"{token}-p{number:05d}"
+        targets = shard_paths(plan.out, new)
+        for part, path in shard_paths(plan.out, shard).items():
             frame = pd.read_parquet(path)
-            write_parquet(frame[frame["path"].isin(keep)].reset_index(drop=True), path)
-    for shard in plan.drop:
-        for path in shard_paths(plan.out, shard).values():
-            path.unlink(missing_ok=True)
-    # leftovers of an interrupted run, or of an index built with another secret or format
-    current = set(plan.kept.values()) | {c.shard for c in plan.chunks}
-    for directory in (shard_dir(plan.out), Path(plan.out) / "restricted" / "index_shards"):
+            write_parquet(frame[frame["path"].isin(keep)].reset_index(drop=True), targets[part])
+        renamed[shard] = new
+        checkpoint("index.prune")
+    return renamed
+
+
+def _remove_unreferenced(out: Path, referenced: set[str]) -> None:
+    """Delete shard files the committed manifest does not name (pruned, dropped, orphans)."""
+    for directory in (shard_dir(out), Path(out) / "restricted" / "index_shards"):
         if directory.is_dir():
             for path in directory.glob("*.parquet"):
-                if path.name.split(".")[0] not in current:
+                if path.name.split(".")[0] not in referenced:
                     path.unlink(missing_ok=True)
 
 
@@ -305,7 +383,7 @@ def finalize_index(
     """Build ``instances``/``series``/``studies``/``files``/``manifest`` from the shards.
 
     Also writes ``OUT/restricted/identities.parquet``, the stage's error records and
-    ``OUT/state/index.json``. When nothing changed since the previous run, the tables
+    ``OUT/restricted/state/index.json``. When nothing changed since the previous run, the tables
     on disk are current and only the directory-level errors are refreshed.
 
     Returns
@@ -320,6 +398,7 @@ def finalize_index(
     state = plan.previous_state
     walk_errors = _pairs(plan.walk_errors)
     if plan.unchanged and "summary" in state:
+        _remove_unreferenced(out, set(plan.kept.values()))  # a run killed after its commit
         summary = dict(state["summary"])
         n_errors = summary["junk"] + len(walk_errors) + len(state.get("dicomdir_errors", []))
         if walk_errors != state.get("walk_errors"):
@@ -331,18 +410,27 @@ def finalize_index(
             n_errors = _write_errors(out, shard_errors, extra)
             write_json({**state, "walk_errors": walk_errors}, _state_path(out))
     else:
-        summary, dicomdir_errors, shard_errors = _build_tables(plan)
+        token = f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets_module.token_hex(4)}"
+        base = {"format": INDEX_FORMAT, "secret_check": plan.secret_check}
+        write_json(base, _state_path(out))  # nothing on disk is trusted until the end
+        summary, dicomdir_errors, shard_errors, referenced = _build_tables(plan, token)
         n_errors = _write_errors(out, shard_errors, plan.walk_errors + dicomdir_errors)
+        _write_manifest(
+            _manifest_frame(plan, referenced), index_dir(out) / "manifest.parquet", token
+        )
+        checkpoint("index.manifest")
         write_json(
             {
-                "format": INDEX_FORMAT,
-                "secret_check": plan.secret_check,
+                **base,
+                "manifest_token": token,
                 "summary": summary,
                 "walk_errors": walk_errors,
                 "dicomdir_errors": _pairs(dicomdir_errors),
             },
             _state_path(out),
         )
+        checkpoint("index.state")
+        _remove_unreferenced(out, set(referenced.values()))
     summary = dict(summary)
     summary.update(
         {
@@ -358,14 +446,33 @@ def finalize_index(
     return summary
 
 
-def _build_tables(plan: IndexPlan) -> tuple[dict[str, Any], list[ErrorRecord], pd.DataFrame]:
-    """Prune shards, concatenate them and write every index table; return the counts."""
+def _manifest_frame(plan: IndexPlan, manifest_shard: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "path": [e.path for e in plan.entries],
+            "size": [e.size for e in plan.entries],
+            "mtime_ns": [e.mtime_ns for e in plan.entries],
+            "shard": [manifest_shard[e.path] for e in plan.entries],
+            HASH_COLUMN: [plan.hashes.get(e.path, "") for e in plan.entries],
+        },
+        columns=[*MANIFEST_COLUMNS, HASH_COLUMN],
+    )
+
+
+def _build_tables(
+    plan: IndexPlan, token: str
+) -> tuple[dict[str, Any], list[ErrorRecord], pd.DataFrame, dict[str, str]]:
+    """Prune shards, concatenate them and write every index table but the manifest.
+
+    Returns the counts, the DICOMDIR errors, the shards' junk records and the shard of
+    every walked path.
+    """
     out = plan.out
-    manifest_shard = dict(plan.kept)
+    renamed = _prune_shards(plan, token)
+    manifest_shard = {p: renamed.get(s, s) for p, s in plan.kept.items()}
     for chunk in plan.chunks:
         for entry in chunk.entries:
             manifest_shard[entry.path] = chunk.shard
-    _prune_shards(plan)
     shards = sorted(set(manifest_shard.values()))
     instances = coerce_instances(_read_parts(out, shards, "instances", INSTANCE_COLUMNS))
     instances = instances.sort_values("path", kind="stable").reset_index(drop=True)
@@ -388,16 +495,7 @@ def _build_tables(plan: IndexPlan) -> tuple[dict[str, Any], list[ErrorRecord], p
     write_parquet(studies, target / "studies.parquet")
     write_parquet(files, target / "files.parquet")
     write_parquet(identities, restricted_dir(out) / "identities.parquet")
-    manifest = pd.DataFrame(
-        {
-            "path": [e.path for e in plan.entries],
-            "size": [e.size for e in plan.entries],
-            "mtime_ns": [e.mtime_ns for e in plan.entries],
-            "shard": [manifest_shard[e.path] for e in plan.entries],
-        },
-        columns=MANIFEST_COLUMNS,
-    )
-    write_parquet(manifest, target / "manifest.parquet")
+    checkpoint("index.tables")
     walked = {e.path for e in plan.entries}
     dicomdirs = files.loc[files["kind"] == "dicomdir", "path"].tolist()
     dicomdir_errors = check_dicomdirs(plan.export, dicomdirs, walked)[1] if dicomdirs else []
@@ -411,7 +509,7 @@ def _build_tables(plan: IndexPlan) -> tuple[dict[str, Any], list[ErrorRecord], p
         "by_sop_class": {str(k): int(v) for k, v in by_sop_class.items()},
         "shards": len(shards),
     }
-    return summary, dicomdir_errors, shard_errors
+    return summary, dicomdir_errors, shard_errors, manifest_shard
 
 
 def index_chunk_packed(
@@ -498,8 +596,9 @@ def index_export(
     secret: bytes,
     executor: Executor | None = None,
     on_progress: ProgressCallback | None = None,
+    rehash: bool = False,
 ) -> dict[str, Any]:
-    """Index ``export`` into ``OUT/index`` (incrementally when an index is already there).
+    """Index ``export`` into ``OUT/restricted/index`` (incrementally when one is there).
 
     Parameters
     ----------
@@ -515,6 +614,8 @@ def index_export(
         Where chunks run; None reads them in this process.
     on_progress
         Called with ``(files read so far, files to read)``.
+    rehash
+        Compare content hashes too (see :func:`plan_index`).
 
     Returns
     -------
@@ -525,7 +626,7 @@ def index_export(
     out = Path(out)
     export = Path(export)
     exclude = out if out.resolve().is_relative_to(export.resolve()) else None
-    plan = plan_index(export, out, chunk_size, secret, exclude=exclude)
+    plan = plan_index(export, out, chunk_size, secret, exclude=exclude, rehash=rehash)
     read_start = time.perf_counter()
     summaries = run_chunks(plan, secret, executor, on_progress)
     read_seconds = time.perf_counter() - read_start

@@ -6,7 +6,6 @@ The tree is always walked; a DICOMDIR never adds or removes an instance.
 from __future__ import annotations
 
 import logging
-import os
 import posixpath
 import warnings
 from collections import Counter
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from imncohort.index.records import REASON_DICOMDIR_MISSING, STAGE
 from imncohort.outputs import ErrorRecord
+from imncohort.paths import export_file
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def read_dicomdir(export: Path | str, path: str) -> DicomdirHint:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds = dcmread(os.path.join(export, path), force=True)
+        ds = dcmread(export_file(export, path), force=True)
         records = list(ds.get("DirectoryRecordSequence", []))
     base = posixpath.dirname(path)
     counts: Counter[str] = Counter()

@@ -109,6 +109,51 @@ class TruncatedFile(Exception):
     """The file ends inside a data element: it was cut short."""
 
 
+class CorruptHeader(Exception):
+    """A wanted element's value breaks its VR (a damaged length field, most often).
+
+    The message names the element and the rule, never the value: a runaway length
+    swallows the elements after it (patient name, ID, birth date).
+    """
+
+
+# Longest value the index keeps, in bytes, by value type (PS3.5 table 6.2-1 for CS, DA and
+# UI; text fields get slack for non-conformant writers but never a runaway length).
+MAX_VALUE_BYTES: dict[str, int] = {
+    "UI": 64,
+    "CS": 16 * 8 + 7,  # up to 8 values of 16 (SpecificCharacterSet has several)
+    "DA": 18,  # a date or a date range
+    "DS": 16 * 16 + 15,
+    "IS": 12 * 4 + 3,
+    "US": 2 * 4,
+    "PN": 3 * 64 + 2,
+    "TEXT": 1024,
+    "PRESENT": 1 << 62,
+}
+_CHARSETS: dict[str, frozenset[int]] = {
+    "UI": frozenset(b"0123456789."),
+    "CS": frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _-\\"),
+    "DA": frozenset(b"0123456789.- "),
+}
+
+
+def check_value(tag: int, kind: str, raw: bytes) -> None:
+    """Raise :class:`CorruptHeader` when ``raw`` is too long or has characters ``kind`` forbids."""
+    name = WANTED[tag][0]
+    where = f"element ({tag >> 16:04X},{tag & 0xFFFF:04X}) {name}"
+    limit = MAX_VALUE_BYTES.get(kind, 1024)
+    if len(raw) > limit:
+        raise CorruptHeader(
+            f"corrupt DICOM header: {where} is {len(raw)} bytes long, at most {limit} expected "
+            "(a damaged length field?)"
+        )
+    allowed = _CHARSETS.get(kind)
+    if allowed is not None and not set(raw.rstrip(b"\x00 ")) <= allowed:
+        raise CorruptHeader(
+            f"corrupt DICOM header: {where} holds characters a {kind} value cannot have"
+        )
+
+
 @dataclass(frozen=True)
 class RawHeader:
     """The raw bytes of the wanted top-level elements and the transfer syntax."""
@@ -448,6 +493,11 @@ def decode_fields(values: Mapping[int, Any], little_endian: bool = True) -> dict
         Every field of :data:`WANTED`: strings (``""`` when absent), ``int | None`` for
         ``IS`` and ``US`` fields, a sequence of floats for ``DS`` fields (empty when
         absent or malformed), a bool for presence markers.
+
+    Raises
+    ------
+    CorruptHeader
+        When a value is longer than its type allows or has characters it forbids.
     """
     charset = _ascii(_as_bytes(values[0x00080005])) if 0x00080005 in values else ""
     fields = dict(_DEFAULTS)
@@ -457,6 +507,7 @@ def decode_fields(values: Mapping[int, Any], little_endian: bool = True) -> dict
             continue
         name, kind = spec
         raw = value if isinstance(value, bytes) else _as_bytes(value, kind, little_endian)
+        check_value(tag, kind, raw)
         if kind == "UI" or kind == "CS" or kind == "DA":
             fields[name] = raw.decode("ascii", "replace").strip("\x00 ")
         elif kind == "DS":

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from imncohort.index.header import (
     WANTED,
+    CorruptHeader,
     NeedMoreData,
     RawHeader,
     TruncatedFile,
@@ -36,6 +37,7 @@ from imncohort.index.records import (
     forced_parse_allowed,
     kind_of_sop_class,
 )
+from imncohort.paths import export_file
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +88,7 @@ def read_entry(export_root: str, entry: FileEntry) -> ReadResult:
     entry
         The walked file; ``entry.path`` is relative to ``export_root``.
     """
-    full = os.path.join(export_root, entry.path)
+    full = os.fspath(export_file(export_root, entry.path))
     name = entry.path.rpartition("/")[2]
     try:
         fd = os.open(full, os.O_RDONLY)
@@ -134,7 +136,10 @@ def _read_dicom(fd: int, full: str, buf: bytes, size: int, mtime_ns: int) -> Rea
 
 
 def _dicom_result(header: RawHeader, size: int, mtime_ns: int) -> ReadResult:
-    fields = decode_fields(header.values, header.little_endian)
+    try:
+        fields = decode_fields(header.values, header.little_endian)
+    except CorruptHeader as exc:  # never keep the runaway bytes
+        return ReadResult("junk", size, mtime_ns, reason=str(exc))
     if fields["dicomdir_offset"]:  # a DICOMDIR under another name
         return ReadResult("aux", size, mtime_ns, kind="dicomdir")
     if header.ended_early and kind_of_sop_class(fields["sop_class_uid"]) == "image":

@@ -1,7 +1,7 @@
 """One chunk of files -> one Parquet shard (instances, aux files, errors, identities).
 
 A shard named ``S`` is four files written atomically:
-``OUT/index/shards/S.instances.parquet``, ``S.files.parquet``, ``S.errors.parquet``
+``OUT/restricted/index/shards/S.instances.parquet``, ``S.files.parquet``, ``S.errors.parquet``
 and, under the restricted directory, ``OUT/restricted/index_shards/S.identities.parquet``
 (the only place a shard holds patient identity). Each keeps a ``path`` column so
 that an incremental run can drop the rows of changed or deleted files.
@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from imncohort.faults import checkpoint
 from imncohort.index.reader import ReadResult, read_entry
 from imncohort.index.records import (
     FILE_COLUMNS,
@@ -32,7 +33,8 @@ from imncohort.index.records import (
     kind_of_sop_class,
 )
 from imncohort.keys import pseudonym, restricted_dir
-from imncohort.outputs import write_parquet
+from imncohort.layout import index_dir
+from imncohort.outputs import make_dirs, write_parquet
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +56,8 @@ class ChunkSummary:
 
 
 def shard_dir(out: Path) -> Path:
-    """Return ``OUT/index/shards``."""
-    return Path(out) / "index" / "shards"
+    """Return ``OUT/restricted/index/shards``."""
+    return index_dir(Path(out)) / "shards"
 
 
 def identity_shard_dir(out: Path) -> Path:
@@ -218,7 +220,7 @@ def index_chunk(
     export
         The export root (read only).
     out
-        The output directory; the shard goes to ``OUT/index/shards`` and
+        The output directory; the shard goes to ``OUT/restricted/index/shards`` and
         ``OUT/restricted/index_shards``.
     shard
         The shard name (unique within ``OUT``).
@@ -260,12 +262,13 @@ def index_chunk(
         if on_file is not None and i % 100 == 0:
             on_file(i)
     paths = shard_paths(Path(out), shard)
-    shard_dir(Path(out)).mkdir(parents=True, exist_ok=True)
-    identity_shard_dir(Path(out)).mkdir(parents=True, exist_ok=True)
+    make_dirs(shard_dir(Path(out)))
+    make_dirs(identity_shard_dir(Path(out)))
     write_parquet(pd.DataFrame(identities, columns=IDENTITY_SHARD_COLUMNS), paths["identities"])
     write_parquet(instances_frame(rows), paths["instances"])
     write_parquet(files_frame(aux), paths["files"])
     write_parquet(pd.DataFrame(junk, columns=ERROR_SHARD_COLUMNS), paths["errors"])
+    checkpoint("index.shard")
     seconds = time.perf_counter() - start
     logger.debug("shard %s: %d files in %.2f s", shard, len(entries), seconds)
     return ChunkSummary(shard, len(entries), len(rows), len(aux), len(junk), seconds)

@@ -1,10 +1,13 @@
 """Walk an export once with ``os.scandir``: every regular file with its size and mtime.
 
-Symbolic links to files are followed. A symbolic link to a directory is walked
-once, by its real directory: a link back to a directory already on the walk
-(a loop) is recorded as an error and not followed, a second link to a
-directory already walked is skipped. Unreadable directories and broken links
-are recorded as errors.
+The export is the scope. A symbolic link whose target lies outside the export is
+recorded as an error and not followed (a link to ``/`` would walk the whole
+filesystem). Links inside it are followed: a link to a directory is walked once, by
+its real directory (a loop is an error; a second link to a walked directory is
+skipped), and a file reached by several paths (links, hard links) is indexed once,
+by its own path, the other paths listed as errors. Unreadable directories and broken
+links are recorded as errors. Paths are stored in the lossless text form of
+:mod:`imncohort.paths` (names that are not UTF-8 included).
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ from pathlib import Path
 
 from imncohort.index.records import STAGE, FileEntry
 from imncohort.outputs import ErrorRecord
+from imncohort.paths import stored_name
 
 logger = logging.getLogger(__name__)
 
 REASON_LOOP = "symbolic link loop: points at a directory above it or at itself; not followed"
+REASON_OUTSIDE = "symbolic link to a place outside the export; not followed"
+REASON_SAME_FILE = "the same file as '{kept}' (a link or hard link); indexed once, under that path"
 
 
 @dataclass(frozen=True)
@@ -49,14 +55,27 @@ def walk_export(
         Called with the number of files found so far, every 10,000 files.
     """
     root = os.path.abspath(export)
+    real_root = os.path.realpath(root)
     excluded = os.path.abspath(exclude) if exclude is not None else None
     entries: list[FileEntry] = []
     errors: list[ErrorRecord] = []
+    identities: list[tuple[int, int]] = []  # (st_dev, st_ino) of entries[i]
+    linked: set[int] = set()  # indices of entries reached through a symbolic link
+    shared: set[tuple[int, int]] = set()  # identities that may be reached twice
     root_stat = os.stat(root)
     seen_dirs: set[tuple[int, int]] = {(root_stat.st_dev, root_stat.st_ino)}
     # stack of (absolute dir, relative prefix, identities of the dirs above it)
     stack: list[tuple[str, str, frozenset[tuple[int, int]]]] = [(root, "", frozenset(seen_dirs))]
-    while stack:
+    # linked directories wait until every real one is walked, so files keep their own paths
+    deferred: list[tuple[str, str, frozenset[tuple[int, int]], tuple[int, int]]] = []
+    while stack or deferred:
+        if not stack:
+            link_path, link_prefix, link_ancestors, link_ident = deferred.pop(0)
+            if link_ident in seen_dirs:
+                logger.debug("skipping a second link to a directory already walked")
+                continue
+            seen_dirs.add(link_ident)
+            stack.append((link_path, link_prefix, link_ancestors))
         directory, prefix, ancestors = stack.pop()
         try:
             with os.scandir(directory) as it:
@@ -70,21 +89,30 @@ def walk_export(
             errors.append(ErrorRecord(prefix.rstrip("/") or ".", STAGE, reason))
             continue
         for child in children:
-            rel = prefix + child.name
+            rel = prefix + stored_name(child.name)
             try:
                 if child.is_file(follow_symlinks=False):  # the common case: no extra syscall
                     st = child.stat(follow_symlinks=False)
                     entries.append(FileEntry(rel, st.st_size, st.st_mtime_ns))
+                    identities.append((st.st_dev, st.st_ino))
+                    if st.st_nlink > 1:
+                        shared.add((st.st_dev, st.st_ino))
                     if on_progress is not None and len(entries) % 10_000 == 0:
                         on_progress(len(entries))
                     continue
                 if excluded is not None and child.path == excluded:
+                    continue
+                if child.is_symlink() and not _inside(os.path.realpath(child.path), real_root):
+                    errors.append(ErrorRecord(rel, STAGE, REASON_OUTSIDE))
                     continue
                 if child.is_dir(follow_symlinks=True):
                     st = child.stat(follow_symlinks=True)
                     ident = (st.st_dev, st.st_ino)
                     if ident in ancestors:
                         errors.append(ErrorRecord(rel, STAGE, REASON_LOOP))
+                        continue
+                    if child.is_symlink():
+                        deferred.append((child.path, rel + "/", ancestors | {ident}, ident))
                         continue
                     if ident in seen_dirs:
                         logger.debug("skipping a second link to a directory already walked")
@@ -93,7 +121,10 @@ def walk_export(
                     stack.append((child.path, rel + "/", ancestors | {ident}))
                 elif child.is_file(follow_symlinks=True):
                     st = child.stat(follow_symlinks=True)
+                    linked.add(len(entries))
+                    shared.add((st.st_dev, st.st_ino))
                     entries.append(FileEntry(rel, st.st_size, st.st_mtime_ns))
+                    identities.append((st.st_dev, st.st_ino))
                 elif child.is_symlink():
                     os.stat(child.path)  # raises the reason (loop or missing target)
             except OSError as exc:
@@ -106,6 +137,36 @@ def walk_export(
                 else:
                     reason = f"cannot stat ({exc.strerror or exc})"
                 errors.append(ErrorRecord(rel, STAGE, reason))
+    if shared:
+        entries = _once_per_file(entries, identities, linked, shared, errors)
     entries.sort(key=lambda e: e.path)
     errors.sort(key=lambda e: e.path)
     return WalkResult(entries, errors)
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _once_per_file(
+    entries: list[FileEntry],
+    identities: list[tuple[int, int]],
+    linked: set[int],
+    shared: set[tuple[int, int]],
+    errors: list[ErrorRecord],
+) -> list[FileEntry]:
+    """Keep one path per file: its own (not a link's), else the first in sort order."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, ident in enumerate(identities):
+        if ident in shared:
+            groups.setdefault(ident, []).append(i)
+    dropped: set[int] = set()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda i: (i in linked, entries[i].path))
+        kept = entries[members[0]].path
+        for i in members[1:]:
+            dropped.add(i)
+            errors.append(ErrorRecord(entries[i].path, STAGE, REASON_SAME_FILE.format(kept=kept)))
+    return [e for i, e in enumerate(entries) if i not in dropped]

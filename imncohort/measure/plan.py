@@ -23,6 +23,7 @@ from imncohort.errors import InputError
 from imncohort.measure.duplicates import duplicate_instances
 from imncohort.measure.series import IndexTables, SeriesGeometry, series_geometry
 from imncohort.outputs import ErrorRecord
+from imncohort.paths import export_file
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ def plan_jobs(
     for path in sorted(files.loc[files["kind"] == "nifti", "path"].astype(str)):
         side = sidecar_path(path)
         try:
-            data = read_sidecar(Path(export) / side)
+            data = read_sidecar(export_file(export, side))
         except InputError as exc:
             errors.append(ErrorRecord(path, STAGE, f"{exc}; skipped"))
             continue

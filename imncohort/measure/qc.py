@@ -16,6 +16,8 @@ import pydicom
 from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.outputs import atomic_path
+from imncohort.paths import export_file
+from imncohort.privacy import scrubber_for
 
 if TYPE_CHECKING:
     from imncohort.measure.study import NodeResult
@@ -68,7 +70,7 @@ def draw_node_qc(result: NodeResult, export: Path, target: Path, config: Config)
     grid = result.series.grid
     section = result.component.sections[result.reference_index]
     k = int(np.argmin(np.abs(grid.z_mm - section.z_mm)))
-    hu = read_slice_hu(Path(export) / result.series.paths[k])
+    hu = read_slice_hu(export_file(export, result.series.paths[k]))
     if hu.shape != (grid.rows, grid.columns):
         raise InputError(f"slice has shape {hu.shape}, index says {(grid.rows, grid.columns)}")
     half = config.qc.crop_mm / 2.0
@@ -128,7 +130,8 @@ def draw_node_qc(result: NodeResult, export: Path, target: Path, config: Config)
     ax.set_axis_off()
     margins = "/".join(f"{m:g}" for m in config.qc.margins_mm)
     caption = (
-        f"{row['roi_name']} #{row['component']} ({row['side']}), "
+        f"{scrubber_for(target.parent.parent)(str(row['roi_name']))} "
+        f"#{row['component']} ({row['side']}), "
         f"z = {_fmt(row['reference_z'], ' mm')}\n"
         f"ML {_fmt(row['center_ml_mm'], ' mm')}  DV {_fmt(row['center_dv_mm'], ' mm')}  "
         f"quadrant {row['quadrant'] or 'n/a'}\n"

@@ -1,6 +1,6 @@
 """Series geometry and study inventory from the index tables (no pixel data).
 
-Reads ``OUT/index/{series,instances,files,manifest}.parquet`` and turns each
+Reads ``OUT/restricted/index/{series,instances,files,manifest}.parquet`` and turns each
 image series into a :class:`~imncohort.annotations.models.SliceGrid` plus its
 ordered file paths.
 """
@@ -18,6 +18,7 @@ import pandas as pd
 from imncohort.annotations.models import SliceGrid
 from imncohort.errors import InputError, StageOrderError
 from imncohort.textfmt import numbers
+from imncohort.layout import index_dir
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +66,14 @@ INSTANCE_COLUMNS = [
 
 
 def load_index(out: Path) -> IndexTables:
-    """Read the index tables under ``OUT/index``.
+    """Read the index tables under ``OUT/restricted/index``.
 
     Raises
     ------
     StageOrderError
         When ``series.parquet`` or ``instances.parquet`` is missing (run ``index`` first).
     """
-    base = Path(out) / "index"
+    base = index_dir(out)
     for name in ("series.parquet", "instances.parquet"):
         if not (base / name).exists():
             raise StageOrderError(

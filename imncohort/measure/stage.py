@@ -5,7 +5,7 @@ Dask; this module also runs it serially (:func:`run_measure_stage`) for tests
 and benchmarks.
 
 Incremental runs: each study's rows and errors are kept in
-``OUT/state/measure/<study_key>.parquet`` and ``.json`` with the hash of its
+``OUT/restricted/state/measure/<study_key>.parquet`` and ``.json`` with the hash of its
 inputs' manifest rows (path, size, mtime_ns of the annotation files, sidecars
 and series files) and of the measure config; a study whose hash and QC
 pictures are unchanged is not measured again.
@@ -24,12 +24,14 @@ from typing import Any
 import pandas as pd
 
 from imncohort.config import Config
+from imncohort.layout import measure_state_dir
 from imncohort.measure.columns import NODE_COLUMNS
 from imncohort.measure.plan import StudyJob, plan_jobs
 from imncohort.measure.quality import count_fragments
 from imncohort.measure.series import load_index
 from imncohort.measure.study import StudyResult, measure_study
 from imncohort.outputs import ErrorRecord, write_csv, write_json, write_parquet, write_stage_errors
+from imncohort.privacy import PathScrubber
 from imncohort.reports.cohort import build_cohort
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,8 @@ STAGE = "measure"
 
 
 def state_dir(out: Path) -> Path:
-    """``OUT/state/measure``."""
-    return Path(out) / "state" / "measure"
+    """``OUT/restricted/state/measure`` (its errors hold raw paths)."""
+    return measure_state_dir(out)
 
 
 def _state_paths(out: Path, study_key: str) -> tuple[Path, Path]:
@@ -151,6 +153,24 @@ def batches(jobs: Sequence[StudyJob], n_batches: int) -> list[list[StudyJob]]:
     return [list(jobs[i::n]) for i in range(n)] if jobs else []
 
 
+def remove_stale(out: Path, study_keys: set[str], qc_pngs: set[str]) -> int:
+    """Delete kept state of studies no longer measured and QC pictures no node names."""
+    removed = 0
+    base = state_dir(out)
+    if base.is_dir():
+        for path in base.iterdir():
+            if path.suffix in (".json", ".parquet") and path.stem not in study_keys:
+                path.unlink(missing_ok=True)
+                removed += 1
+    qc = Path(out) / "qc"
+    if qc.is_dir():
+        for path in qc.glob("*.png"):
+            if f"qc/{path.name}" not in qc_pngs:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
 def finish_stage(
     out: Path, results: Sequence[StudyResult], plan_errors: Sequence[ErrorRecord], seconds: float
 ) -> dict[str, Any]:
@@ -158,9 +178,11 @@ def finish_stage(
     ordered = sorted(results, key=lambda r: r.study_key)
     rows = [row for r in ordered for row in r.rows]
     frame = nodes_frame(rows)
-    write_csv(frame, Path(out) / "nodes.csv")
+    # ROI names are free text: an identifier typed into one is replaced by its key
+    write_csv(PathScrubber.from_out(Path(out)).frame(frame, ["roi_name"]), Path(out) / "nodes.csv")
     errors = list(plan_errors) + [e for r in ordered for e in r.errors]
     write_stage_errors(Path(out), STAGE, errors)
+    remove_stale(Path(out), {r.study_key for r in ordered}, set(frame["qc_png"].dropna()))
     return {
         "studies": len(ordered),
         "nodes": len(frame),

@@ -47,6 +47,7 @@ from imncohort.measure.rois import (
 from imncohort.measure.series import SeriesGeometry
 from imncohort.outputs import ErrorRecord
 from imncohort.textfmt import number
+from imncohort.paths import export_file
 
 log = logging.getLogger(__name__)
 
@@ -118,14 +119,14 @@ def read_annotations(
     sets: list[RoiSet] = []
     errors: list[ErrorRecord] = []
     for ann in job.annotations:
-        path = Path(export) / ann.path
+        path = export_file(export, ann.path)
         try:
             if ann.kind == "rtstruct":
                 roi_set = read_rtstruct(path, ann.path, resolve, matcher)
             elif ann.kind == "seg":
                 roi_set = read_seg(path, ann.path, resolve, matcher)
             else:
-                sidecar = read_sidecar(Path(export) / ann.sidecar)
+                sidecar = read_sidecar(export_file(export, ann.sidecar))
                 roi_set = read_nifti(path, ann.path, sidecar, resolve, matcher)
         except ImnCohortError as exc:
             errors.append(ErrorRecord(ann.path, STAGE, f"{exc}; skipped"))

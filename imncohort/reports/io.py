@@ -27,6 +27,7 @@ import pandas as pd
 from imncohort.config import ReportColumns
 from imncohort.errors import InputError
 from imncohort.outputs import ErrorRecord
+from imncohort.paths import export_file
 from imncohort.reports.charset import decode_text
 
 log = logging.getLogger(__name__)
@@ -234,7 +235,7 @@ def read_dicom_report(export: Path, source: ReportSource, fallbacks: Sequence[st
     from pydicom.errors import InvalidDicomError
 
     out = Extraction()
-    path = export / source.path
+    path = export_file(export, source.path)
     try:
         ds = pydicom.dcmread(path, force=True)
         sop_class = str(ds.get("SOPClassUID", ""))
@@ -281,7 +282,7 @@ def read_pdf_file(export: Path, source: ReportSource) -> Extraction:
     """Read a PDF file (not DICOM): linked through ``Patient ID:`` / ``Accession:`` in its text."""
     out = Extraction()
     try:
-        text = pdf_text((export / source.path).read_bytes())
+        text = pdf_text(export_file(export, source.path).read_bytes())
         if not text:
             raise InputError("the PDF has no text layer (a scanned image?); OCR is not done")
         _check_text(text, "the PDF text")
@@ -368,7 +369,7 @@ def read_table(
     out = Extraction()
     notes: list[str] = []
     try:
-        frame = _table_frame(export / source.path, columns.text, fallbacks, notes)
+        frame = _table_frame(export_file(export, source.path), columns.text, fallbacks, notes)
     except InputError as exc:
         out.errors.append(ErrorRecord(source.path, STAGE, str(exc)))
         return out

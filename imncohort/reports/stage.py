@@ -25,8 +25,9 @@ import pandas as pd
 from imncohort.config import Config
 from imncohort.errors import StageOrderError
 from imncohort.keys import pseudonym, restricted_dir
+from imncohort.layout import index_dir
 from imncohort.outputs import ErrorRecord, write_csv, write_parquet, write_stage_errors
-from imncohort.privacy import PathScrubber
+from imncohort.privacy import PathScrubber, public_code, public_date
 from imncohort.reports.cohort import POSITIVE, build_cohort
 from imncohort.reports.io import ReportSource, ReportText, read_source
 from imncohort.reports.lexicon import Lexicon, load_lexicon
@@ -131,7 +132,7 @@ def matches_globs(path: str, globs: Sequence[str]) -> bool:
 
 
 def _index_file(out: Path, name: str) -> Path:
-    path = Path(out) / "index" / name
+    path = index_dir(out) / name
     if not path.exists():
         raise StageOrderError(
             f"'{path}' does not exist: the reports stage reads the index; run "
@@ -154,7 +155,7 @@ def collect_sources(out: Path, config: Config) -> list[ReportSource]:
         for p, k in zip(instances["path"], instances["kind"], strict=True)
         if k in ("sr", "pdf")
     ]
-    files_path = Path(out) / "index" / "files.parquet"
+    files_path = index_dir(out) / "files.parquet"
     if files_path.exists():
         files = pd.read_parquet(files_path, columns=["path", "kind"])
         for path, kind in zip(files["path"], files["kind"], strict=True):
@@ -205,8 +206,17 @@ def mine_chunk(export: Path, sources: Sequence[ReportSource], config: Config) ->
     return ChunkResult(reports, mentions, tuple(errors), time.perf_counter() - started)
 
 
+def _public(scrub: PathScrubber, frame: pd.DataFrame) -> pd.DataFrame:
+    """Paths (also inside table report ids) scrubbed; codes and dates only when well formed."""
+    frame = scrub.frame(frame, ["source_path", "report_id"])
+    for column, clean in (("modality", public_code), ("study_date", public_date)):
+        if column in frame.columns:
+            frame[column] = frame[column].map(clean)
+    return frame
+
+
 def _study_lookup(out: Path) -> pd.DataFrame:
-    path = Path(out) / "index" / "studies.parquet"
+    path = index_dir(out) / "studies.parquet"
     columns = [
         "study_instance_uid",
         "study_key",
@@ -334,7 +344,7 @@ def write_outputs(
     joined["size_mm"] = joined["size_long_mm"]
     joined = joined.sort_values(["patient_key", "study_date", "report_id"], kind="stable")
     scrub = PathScrubber.from_out(out)
-    public = scrub.frame(joined[MENTIONS_COLUMNS].reset_index(drop=True), ["source_path"])
+    public = _public(scrub, joined[MENTIONS_COLUMNS].reset_index(drop=True))
     public = public.astype(
         {"size_long_mm": "float64", "size_short_mm": "float64", "size_mm": "float64"}
     )
@@ -346,9 +356,9 @@ def write_outputs(
         n_positive=reports["report_id"].map(positives).fillna(0).astype("int64"),
     )
     write_parquet(
-        scrub.frame(
+        _public(
+            scrub,
             report_rows[REPORTS_COLUMNS].sort_values(["patient_key", "study_date", "report_id"]),
-            ["source_path"],
         ),
         out / "reports.parquet",
     )

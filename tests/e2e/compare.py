@@ -23,10 +23,10 @@ CSV_TABLES = [
 PARQUET_TABLES = [
     "mentions.parquet",
     "reports.parquet",
-    "index/instances.parquet",
-    "index/series.parquet",
-    "index/studies.parquet",
-    "index/files.parquet",
+    "restricted/index/instances.parquet",
+    "restricted/index/series.parquet",
+    "restricted/index/studies.parquet",
+    "restricted/index/files.parquet",
 ]
 
 

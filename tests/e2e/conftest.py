@@ -11,7 +11,7 @@ import pytest
 from imncohort.cli import main
 from imncohort.demo.export import write_demo_export
 
-SECRET = "e2e-test-secret"
+SECRET = "e2e-test-secret-16"
 
 
 @pytest.fixture(scope="session")

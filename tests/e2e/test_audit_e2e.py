@@ -47,14 +47,14 @@ def test_run_reproduces_ground_truth(demo20: tuple[Path, dict[str, Any]], run20:
             .any()
             .any()
         ), name
-    instances = pd.read_parquet(run20 / "index" / "instances.parquet")
+    instances = pd.read_parquet(run20 / "restricted" / "index" / "instances.parquet")
     assert len(instances) == truth["instances"]["dicom_files"]
-    studies = pd.read_parquet(run20 / "index" / "studies.parquet")
+    studies = pd.read_parquet(run20 / "restricted" / "index" / "studies.parquet")
     # Studies known only from a RIS table row have no DICOM to index.
     assert sorted(studies["study_instance_uid"]) == sorted(
         s["study_instance_uid"] for s in truth["studies"] if s["series_instance_uids"]
     )
-    series = pd.read_parquet(run20 / "index" / "series.parquet")
+    series = pd.read_parquet(run20 / "restricted" / "index" / "series.parquet")
     assert sorted(series["series_instance_uid"]) == sorted(
         s["series_instance_uid"] for s in truth["series"]
     )
@@ -122,7 +122,7 @@ def test_incremental_rerun_equals_fresh_run(
         second["index"]["files_seen"]
         == json.loads((fresh / "run.json").read_text())["stages"]["index"]["files_seen"]
     )
-    instances = pd.read_parquet(out / "index" / "instances.parquet")
+    instances = pd.read_parquet(out / "restricted" / "index" / "instances.parquet")
     assert not set(removed_files) & set(instances["path"])
 
 
@@ -137,7 +137,7 @@ def test_sigkill_during_measure_leaves_outputs_whole(
     out = tmp_path / "out"
     shutil.copytree(run20, out)
     before = _outputs_snapshot(out)
-    shutil.rmtree(out / "state" / "measure")  # make measure redo every study
+    shutil.rmtree(out / "restricted" / "state" / "measure")  # make measure redo every study
     env = dict(os.environ, IMNCOHORT_SECRET=SECRET)
     process = subprocess.Popen(
         [sys.executable, "-m", "imncohort.cli", "run", str(export), "--out", str(out)],

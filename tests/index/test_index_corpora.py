@@ -18,7 +18,7 @@ from imncohort.privacy import PathScrubber
 
 def _load(out: Path) -> dict[str, pd.DataFrame]:
     tables = {
-        n: pd.read_parquet(out / "index" / f"{n}.parquet")
+        n: pd.read_parquet(out / "restricted" / "index" / f"{n}.parquet")
         for n in ("instances", "series", "studies", "files")
     }
     tables["errors"] = pd.read_csv(out / "errors.csv", dtype=str, keep_default_na=False)

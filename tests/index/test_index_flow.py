@@ -24,7 +24,7 @@ def test_chunk_task_fn_writes_shard(
         entries.append((p.name, st.st_size, st.st_mtime_ns))
     result = index_chunk_task.fn(str(export), str(out), "s00001", entries)
     assert (result["files_read"], result["instances"], result["junk"]) == (4, 3, 1)
-    shard = pd.read_parquet(out / "index" / "shards" / "s00001.instances.parquet")
+    shard = pd.read_parquet(out / "restricted" / "index" / "shards" / "s00001.instances.parquet")
     assert sorted(shard["path"]) == ["IM000", "IM001", "IM002"]
     assert (out / "restricted" / "index_shards" / "s00001.identities.parquet").exists()
 

@@ -152,3 +152,43 @@ def test_fast_parser_equals_pydicom_on_its_test_files() -> None:
         assert result.fields == decode_fields(header.values, header.little_endian), rel
         compared += 1
     assert compared >= 150
+
+
+@pytest.mark.parametrize(
+    ("implicit", "tag", "old", "length", "rows", "name", "limit"),
+    [
+        (False, b"\x08\x00\x60\x00CS", b"\x02\x00", 1024, 64, "modality", 135),
+        # to the end of the file: the whole rest of the header and the pixels become the date
+        (True, b"\x08\x00\x20\x00", b"\x08\x00\x00\x00", -1, 256, "study_date", 18),
+    ],
+)
+def test_runaway_element_length_is_a_bad_file_not_stored_bytes(
+    tmp_path: Path,
+    implicit: bool,
+    tag: bytes,
+    old: bytes,
+    length: int,
+    rows: int,
+    name: str,
+    limit: int,
+) -> None:
+    """A damaged length swallowed the name, ID and birth date into modality/study_date."""
+    path = write_ct(tmp_path / "IM1", sop=UID_ROOT + "5.1", implicit=implicit, rows=rows)
+    data = path.read_bytes()
+    at = data.index(tag + old)
+    size = len(old)
+    if length < 0:
+        length = len(data) - (at + len(tag) + size)
+    broken = length.to_bytes(size, "little")
+    path.write_bytes(data[: at + len(tag)] + broken + data[at + len(tag) + size :])
+    st = path.stat()
+    result = read_entry(str(tmp_path), FileEntry("IM1", st.st_size, st.st_mtime_ns))
+    group_elem = (
+        f"({int.from_bytes(tag[:2], 'little'):04X},{int.from_bytes(tag[2:4], 'little'):04X})"
+    )
+    assert (result.status, result.reason) == (
+        "junk",
+        f"corrupt DICOM header: element {group_elem} {name} is {length} bytes long, "
+        f"at most {limit} expected (a damaged length field?)",
+    )
+    assert result.fields == {}

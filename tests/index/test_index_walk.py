@@ -31,18 +31,52 @@ def test_symlink_loop_is_recorded_not_followed(export: Path) -> None:
     assert reasons["self"] == REASON_LOOP
 
 
-def test_symlinked_dir_walked_once_and_broken_link(export: Path, tmp_path: Path) -> None:
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    (elsewhere / "g").write_bytes(b"y")
-    os.symlink(elsewhere, export / "link1")
-    os.symlink(elsewhere, export / "link2")
-    os.symlink(tmp_path / "missing", export / "dangling")
+def test_symlinked_dir_walked_once_and_broken_link(export: Path) -> None:
+    inside = export / "real"
+    inside.mkdir()
+    (inside / "g").write_bytes(b"y")
+    os.symlink(inside, export / "link1")
+    os.symlink(inside, export / "link2")
+    os.symlink(export / "missing", export / "dangling")
     result = walk_export(export)
-    assert [e.path for e in result.entries] == ["link1/g"]
+    assert [e.path for e in result.entries] == ["real/g"]
     assert [(e.path, e.reason.split(" (")[0]) for e in result.errors] == [
         ("dangling", "broken symbolic link")
     ]
+
+
+def test_links_out_of_the_export_are_listed_not_followed(export: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "outside_patient.dcm").write_bytes(b"y")
+    os.symlink(elsewhere, export / "to_dir")
+    os.symlink(elsewhere / "outside_patient.dcm", export / "to_file")
+    os.symlink("/", export / "to_root")
+    (export / "own").write_bytes(b"x")
+    os.symlink(export / "own", export / "alias")  # one file by two paths
+    os.link(export / "own", export / "hard")
+    result = walk_export(export)
+    assert [e.path for e in result.entries] == ["hard"] or [e.path for e in result.entries] == [
+        "own"
+    ]
+    kept = result.entries[0].path
+    same = f"the same file as '{kept}' (a link or hard link); indexed once, under that path"
+    outside = "symbolic link to a place outside the export; not followed"
+    expected = {"to_dir": outside, "to_file": outside, "to_root": outside, "alias": same}
+    expected.update({p: same for p in ("hard", "own") if p != kept})
+    assert {e.path: e.reason for e in result.errors} == expected
+
+
+def test_non_utf8_names_are_stored_losslessly(export: Path) -> None:
+    from imncohort.paths import export_file
+
+    raw = os.fsencode(export) + b"/M\xfcller^Hans"
+    os.mkdir(raw)
+    with open(raw + b"/IM\xe9", "wb") as handle:
+        handle.write(b"z")
+    result = walk_export(export)
+    assert [e.path for e in result.entries] == ["M\\xfcller^Hans/IM\\xe9"]
+    assert export_file(export, result.entries[0].path).read_bytes() == b"z"
 
 
 def test_output_inside_export_is_excluded(export: Path) -> None:

@@ -148,7 +148,7 @@ def write_index(
     studies: Sequence[dict[str, str]] = (),
 ) -> None:
     """Write the minimal index tables the reports stage reads (ARCHITECTURE schema subset)."""
-    index = out / "index"
+    index = out / "restricted" / "index"
     index.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(instances, columns=["path", "kind"]).to_parquet(index / "instances.parquet")
     pd.DataFrame(list(files), columns=["path", "kind"]).to_parquet(index / "files.parquet")

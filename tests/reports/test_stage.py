@@ -169,7 +169,7 @@ def test_no_sentence_text_outside_restricted(ran: dict[str, object], out: Path) 
         for needle in needles:
             assert needle.encode("utf-8") not in data, f"{needle!r} found in {path}"
         checked += 1
-    assert checked >= 5
+    assert checked >= 4  # mentions, reports, cohort, errors (the index is restricted)
     sentences = pd.read_parquet(out / "restricted" / "mention_sentences.parquet")
     assert SENTENCE_AFFIRMED in set(sentences["sentence"])
 

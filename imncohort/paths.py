@@ -1,0 +1,41 @@
+"""Export paths as stored in tables: lossless text for any file name, even non-UTF-8.
+
+POSIX file names are bytes; SMB exports often hold names in a Windows code page that
+are not valid UTF-8, which ``os.scandir`` returns with lone surrogates and which Parquet,
+CSV and terminals cannot take. A stored path is the name's UTF-8 text, with each byte
+that is not part of valid UTF-8 written as ``\\xNN`` and a backslash (never a separator
+on Windows shares) written as ``\\\\``. Every other name is stored unchanged, and the
+mapping is reversible: :func:`export_file` gives back the exact bytes to open.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+_ESCAPE = re.compile(rb"\\(\\|x[0-9a-f]{2})")
+
+
+def stored_name(name: str) -> str:
+    """Return the stored form of a name or relative path as ``os`` functions return it."""
+    if name.isascii() and "\\" not in name:
+        return name
+    raw = os.fsencode(name).replace(b"\\", b"\\\\")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def os_name(stored: str) -> str:
+    """Return the ``os`` form (surrogate-escaped str) of a stored name or path."""
+    if "\\" not in stored:
+        return stored
+    raw = _ESCAPE.sub(
+        lambda m: b"\\" if m.group(1) == b"\\" else bytes([int(m.group(1)[1:], 16)]),
+        stored.encode("utf-8"),
+    )
+    return os.fsdecode(raw)
+
+
+def export_file(export: Path | str, stored: str) -> Path:
+    """Return the file of the export that the stored relative path names."""
+    return Path(export) / os_name(stored)
