@@ -177,7 +177,7 @@ def test_every_segmentation_storage_class_is_indexed_as_seg(tmp_path: Path) -> N
         rd.put("highdicom/seg_image_sm_control_labelmap.dcm", export / "sm" / "sm_labelmap.dcm")
 
     nodes, errors, summary = _run(tmp_path, build, [*SEG_NAMES, "^rgb.*$"])
-    kinds = pd.read_parquet(tmp_path / "out" / "index" / "instances.parquet").set_index("path")[
+    kinds = pd.read_parquet(tmp_path / "out" / "restricted" / "index" / "instances.parquet").set_index("path")[
         "kind"
     ]
     assert kinds["seg/labelmap.dcm"] == "seg"  # was "other": never measured, 0 errors
