@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from imncohort.errors import ExportError
+from imncohort.index.checks import instance_problems
 from imncohort.index.dicomdir import check_dicomdirs
 from imncohort.index.records import (
     FILE_COLUMNS,
@@ -401,6 +402,8 @@ def _build_tables(plan: IndexPlan) -> tuple[dict[str, Any], list[ErrorRecord], p
     walked = {e.path for e in plan.entries}
     dicomdirs = files.loc[files["kind"] == "dicomdir", "path"].tolist()
     dicomdir_errors = check_dicomdirs(plan.export, dicomdirs, walked)[1] if dicomdirs else []
+    # Header problems of indexed files (kept with the DICOMDIR records in the index state).
+    dicomdir_errors += instance_problems(instances)
     by_sop_class = instances["sop_class_uid"].value_counts().sort_index()
     summary = {
         "instances": len(instances),

@@ -20,7 +20,13 @@ import pandas as pd
 from imncohort.annotations.nifti import read_sidecar, sidecar_path
 from imncohort.config import Config
 from imncohort.errors import InputError
-from imncohort.measure.series import IndexTables, SeriesGeometry, series_geometry
+from imncohort.index.checks import bad_image_slices
+from imncohort.measure.series import (
+    IndexTables,
+    SeriesGeometry,
+    drop_bad_slices,
+    series_geometry,
+)
 from imncohort.outputs import ErrorRecord
 
 log = logging.getLogger(__name__)
@@ -77,6 +83,12 @@ def manifest_hash(manifest: pd.DataFrame, paths: Iterable[str], salt: str) -> st
     return digest.hexdigest()
 
 
+def _series_with(instances: pd.DataFrame, paths: Iterable[str]) -> set[str]:
+    """Series UIDs of the instances at ``paths``."""
+    wanted = set(paths)
+    return set(instances.loc[instances["path"].isin(wanted), "series_instance_uid"].astype(str))
+
+
 def plan_jobs(
     tables: IndexTables, export: Path, config: Config
 ) -> tuple[list[StudyJob], list[ErrorRecord]]:
@@ -105,6 +117,15 @@ def plan_jobs(
         str(p): np.array([x, y, z], dtype=float)
         for p, x, y, z in zip(ipp["path"], ipp["ipp_x"], ipp["ipp_y"], ipp["ipp_z"], strict=True)
     }
+    bad = bad_image_slices(ipp)
+    slice_values = (
+        {
+            str(r["path"]): r
+            for r in ipp[ipp["series_instance_uid"].isin(_series_with(ipp, bad))].to_dict("records")
+        }
+        if bad
+        else {}
+    )
     uid_to_study: dict[str, str] = {}
     for uid, study in zip(images["series_instance_uid"], images["study_key"], strict=True):
         uid_to_study.setdefault(str(uid), str(study))
@@ -145,6 +166,13 @@ def plan_jobs(
         for row in study_series.to_dict("records"):
             key = str(row["series_key"])
             uid_keys.setdefault(str(row["series_instance_uid"]), []).append(key)
+            row, dropped = drop_bad_slices(row, slice_values, bad)
+            if dropped and not row["paths"]:
+                problems[key] = (
+                    f"series {key}: none of its {len(dropped)} slice(s) is usable "
+                    "(each is listed in errors.csv with its reason)"
+                )
+                continue
             try:
                 geoms[key] = series_geometry(row, ipp_by_path)
             except (InputError, KeyError, ValueError, TypeError) as exc:

@@ -32,6 +32,7 @@ from imncohort.geometry.reference import reference_section, volume_ml, z_extent
 from imncohort.geometry.sections import section_from_rings
 from imncohort.geometry.side import side_from_x
 from imncohort.measure.columns import NODE_COLUMNS
+from imncohort.measure.gaps import bridge_dropped_gaps
 from imncohort.measure.plan import StudyJob
 from imncohort.measure.rois import (
     Component,
@@ -125,9 +126,26 @@ def read_annotations(
         except ImnCohortError as exc:
             errors.append(ErrorRecord(ann.path, STAGE, f"{exc}; skipped"))
             continue
+        except Exception as exc:  # one broken file never costs the others their nodes
+            log.debug("annotation %s unreadable", ann.path, exc_info=True)
+            errors.append(
+                ErrorRecord(ann.path, STAGE, f"{unreadable(ann.kind.upper(), exc)}; skipped")
+            )
+            continue
         errors.extend(roi_set.errors)
         sets.append(roi_set)
     return sets, errors
+
+
+def why(exc: Exception) -> str:
+    """``Type: first line of the message`` of an unexpected exception."""
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def unreadable(kind: str, exc: Exception) -> str:
+    """A one-line reason for an annotation object that failed in an unexpected way."""
+    return f"cannot read {kind} ({why(exc)})"
 
 
 def _side_of(match: NameMatch, x: float, midline_x: float) -> Side:
@@ -335,10 +353,16 @@ def measure_rois(
         rois = by_series[series_key]
         midline = series_midline(geometry, rois)
         paths = sorted({r[0].path for r in rois})
-        own = {
-            path: build_context(geometry, [r for r in rois if r[0].path == path], midline)
-            for path in paths
-        }
+        own: dict[str, SeriesContext] = {}
+        for path in list(paths):
+            try:
+                own[path] = build_context(geometry, [r for r in rois if r[0].path == path], midline)
+            except Exception as exc:  # blamed on its own file; the other files go on
+                log.debug("context of %s failed", path, exc_info=True)
+                reason = f"its vessel, rib or CTV ROIs cannot be used ({why(exc)}); skipped"
+                errors.append(ErrorRecord(path, STAGE, reason))
+                paths.remove(path)
+        rois = [r for r in rois if r[0].path in own]
         contexts: dict[str, SeriesContext] = {}
         missing_imv: set[tuple[str, str]] = set()
         for roi_set, roi, match in rois:
@@ -353,6 +377,26 @@ def measure_rois(
             except ImnCohortError as exc:
                 errors.append(ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}': {exc}"))
                 continue
+            except Exception as exc:
+                log.debug("ROI %s of %s failed", roi.name, roi_set.path, exc_info=True)
+                errors.append(
+                    ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}': {unreadable('ROI', exc)}")
+                )
+                continue
+            if geometry.dropped_gaps_mm and isinstance(roi, ContourRoi):
+                comps, bridged = bridge_dropped_gaps(
+                    comps, geometry.dropped_gaps_mm, geometry.grid.slice_spacing_mm
+                )
+                for lo, hi in bridged:
+                    errors.append(
+                        ErrorRecord(
+                            roi_set.path,
+                            STAGE,
+                            f"ROI '{roi.name}': joined across CT slices missing between "
+                            f"z={lo:.1f} and z={hi:.1f} mm of series {series_key} (dropped for "
+                            "bad headers, listed in errors.csv); its volume lacks them",
+                        )
+                    )
             spacing = (
                 roi.grid.slice_spacing_mm
                 if isinstance(roi, MaskRoi)
@@ -366,6 +410,18 @@ def measure_rois(
                 except ImnCohortError as exc:
                     errors.append(
                         ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}' node {number}: {exc}")
+                    )
+                    continue
+                except Exception as exc:
+                    log.debug(
+                        "node %s/%d of %s failed", roi.name, number, roi_set.path, exc_info=True
+                    )
+                    errors.append(
+                        ErrorRecord(
+                            roi_set.path,
+                            STAGE,
+                            f"ROI '{roi.name}' node {number}: {unreadable('ROI', exc)}",
+                        )
                     )
                     continue
                 if imv_xy is None and (roi_set.path, side) not in missing_imv:
