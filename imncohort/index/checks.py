@@ -31,8 +31,8 @@ UNIT_TOLERANCE = 0.01
 def orientation_problem(iop: str) -> str:
     """Why an ``iop`` text of the index is not a usable orientation ('' when it is)."""
     parts = [p for p in str(iop or "").split("\\") if p.strip()]
-    if not parts:
-        return "ImageOrientationPatient is missing"
+    if not parts:  # the index keeps an orientation only when it holds 6 numbers
+        return "ImageOrientationPatient is missing or does not hold 6 numbers"
     try:
         values = np.array([float(p) for p in parts], dtype=float)
     except ValueError:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from imncohort.geometry.components import regions_overlap
 from imncohort.measure.rois import Component, component_order_key
 
@@ -84,3 +86,44 @@ def bridge_dropped_gaps(
     ]
     joined.sort(key=lambda c: component_order_key(c.sections))
     return joined, bridged
+
+
+def series_gaps(z_mm: Sequence[float] | np.ndarray) -> list[tuple[float, float]]:
+    """``(z below, z above)`` of every step between neighbouring slices wider than 1.5
+    median steps (a slice missing from the series, or two stacks)."""
+    zs = np.sort(np.asarray(z_mm, dtype=float))
+    if zs.size < 3:
+        return []
+    steps = np.diff(zs)
+    median = float(np.median(steps))
+    return [
+        (float(lo), float(hi))
+        for lo, hi, step in zip(zs[:-1], zs[1:], steps, strict=True)
+        if step > 1.5 * median
+    ]
+
+
+def gap_splits(
+    comps: Sequence[Component], z_mm: Sequence[float] | np.ndarray, spacing_mm: float
+) -> list[tuple[int, int, float, float]]:
+    """Pairs of contour components (numbers from 1) that a gap in the series splits.
+
+    A split is one component ending on the slice below a gap and another starting
+    on the slice above it, overlapping in-plane there: one node, probably, whose
+    middle slices are missing from the export. They stay two nodes (nothing says
+    the gap is not real); the caller notes it in ``errors.csv``.
+    """
+    items = list(comps)
+    if len(items) < 2 or any(c.mask_kji is not None for c in items):
+        return []
+    tol = Z_TOLERANCE_FRACTION * spacing_mm
+    out: list[tuple[int, int, float, float]] = []
+    for lo, hi in series_gaps(z_mm):
+        for a, comp_a in enumerate(items):
+            if abs(_ends(comp_a)[1] - lo) > tol:
+                continue
+            for b, comp_b in enumerate(items):
+                below_gap = a != b and abs(_ends(comp_b)[0] - hi) <= tol
+                if below_gap and _overlap_at(comp_a, lo, comp_b, hi, tol):
+                    out.append((min(a, b) + 1, max(a, b) + 1, lo, hi))
+    return out

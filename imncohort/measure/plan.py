@@ -118,12 +118,15 @@ def plan_jobs(
         for p, x, y, z in zip(ipp["path"], ipp["ipp_x"], ipp["ipp_y"], ipp["ipp_z"], strict=True)
     }
     bad = bad_image_slices(ipp)
+    unclassified = inst[(inst["kind"] == "other") & (inst["series_instance_uid"] != "")]
+    strays = unclassified.groupby("series_instance_uid").size().to_dict()
+    damaged = _series_with(ipp, bad) | {str(u) for u in strays}
     slice_values = (
         {
             str(r["path"]): r
-            for r in ipp[ipp["series_instance_uid"].isin(_series_with(ipp, bad))].to_dict("records")
+            for r in ipp[ipp["series_instance_uid"].isin(damaged)].to_dict("records")
         }
-        if bad
+        if damaged
         else {}
     )
     uid_to_study: dict[str, str] = {}
@@ -166,7 +169,8 @@ def plan_jobs(
         for row in study_series.to_dict("records"):
             key = str(row["series_key"])
             uid_keys.setdefault(str(row["series_instance_uid"]), []).append(key)
-            row, dropped = drop_bad_slices(row, slice_values, bad)
+            n_strays = int(strays.get(str(row["series_instance_uid"]), 0))
+            row, dropped = drop_bad_slices(row, slice_values, bad, n_strays)
             if dropped and not row["paths"]:
                 problems[key] = (
                     f"series {key}: none of its {len(dropped)} slice(s) is usable "

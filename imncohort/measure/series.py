@@ -167,7 +167,10 @@ def series_geometry(row: Any, ipp_by_path: dict[str, np.ndarray]) -> SeriesGeome
 
 
 def drop_bad_slices(
-    row: Mapping[Any, Any], slices: Mapping[str, Mapping[Any, Any]], bad: Mapping[str, str]
+    row: Mapping[Any, Any],
+    slices: Mapping[str, Mapping[Any, Any]],
+    bad: Mapping[str, str],
+    strays: int = 0,
 ) -> tuple[dict[Any, Any], list[str]]:
     """A ``series.parquet`` row without its unusable slices, and the dropped paths.
 
@@ -182,6 +185,9 @@ def drop_bad_slices(
         Path -> reason of the unusable image slices
         (:func:`imncohort.index.checks.bad_image_slices`; the index lists them in
         ``errors.csv``).
+    strays
+        Files of the same SeriesInstanceUID that the index could not classify (no
+        SOP Class UID): slices lost at an unknown z.
 
     Returns
     -------
@@ -193,9 +199,16 @@ def drop_bad_slices(
         where slices went missing.
     """
     paths = [str(p) for p in list(row["paths"])]
-    dropped = [p for p in paths if p in bad]
-    if not dropped:
+    if not strays and not any(p in bad for p in paths):
         return dict(row), []
+    # files of the series that are not image slices (no SOP Class UID) are dropped too
+    dropped = [p for p in paths if p in bad or p not in slices]
+    if not dropped:
+        fixed = dict(row)
+        if bool(row.get("has_geometry", False)):
+            zs = np.array([float(slices[p]["ipp_z"]) for p in paths if p in slices])
+            fixed["dropped_gaps_mm"] = tuple(dropped_gaps(zs, [], strays))
+        return fixed, []
     kept = [p for p in paths if p not in bad and p in slices]
     fixed = dict(row)
     if not kept:
@@ -217,16 +230,16 @@ def drop_bad_slices(
         pixel_spacing_col=first["pixel_spacing_col"],
         has_geometry=True,
     )
-    zs = np.array([float(ipp[p][2]) for p in kept])
+    kept_z = np.array([float(ipp[p][2]) for p in kept])
     known = []
-    unknown = 0
+    unknown = strays
     for path in dropped:
         z = slices.get(path, {}).get("ipp_z", math.nan)
         if z is not None and np.isfinite(float(z)):
             known.append(float(z))
         else:
             unknown += 1
-    fixed["dropped_gaps_mm"] = tuple(dropped_gaps(zs, known, unknown))
+    fixed["dropped_gaps_mm"] = tuple(dropped_gaps(kept_z, known, unknown))
     return fixed, dropped
 
 

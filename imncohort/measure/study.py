@@ -32,7 +32,7 @@ from imncohort.geometry.reference import reference_section, volume_ml, z_extent
 from imncohort.geometry.sections import section_from_rings
 from imncohort.geometry.side import side_from_x
 from imncohort.measure.columns import NODE_COLUMNS
-from imncohort.measure.gaps import bridge_dropped_gaps
+from imncohort.measure.gaps import bridge_dropped_gaps, gap_splits
 from imncohort.measure.plan import StudyJob
 from imncohort.measure.rois import (
     Component,
@@ -395,6 +395,19 @@ def measure_rois(
                             f"ROI '{roi.name}': joined across CT slices missing between "
                             f"z={lo:.1f} and z={hi:.1f} mm of series {series_key} (dropped for "
                             "bad headers, listed in errors.csv); its volume lacks them",
+                        )
+                    )
+            if isinstance(roi, ContourRoi):
+                for a, b, lo, hi in gap_splits(
+                    comps, geometry.grid.z_mm, geometry.grid.slice_spacing_mm
+                ):
+                    errors.append(
+                        ErrorRecord(
+                            roi_set.path,
+                            STAGE,
+                            f"ROI '{roi.name}': nodes {a} and {b} overlap across a gap between "
+                            f"z={lo:.1f} and z={hi:.1f} mm of series {series_key} (slices "
+                            "missing?); they are counted as two nodes",
                         )
                     )
             spacing = (
