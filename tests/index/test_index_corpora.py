@@ -45,7 +45,8 @@ def test_every_pydicom_test_file_is_indexed_or_explained(
     assert errors["dicomdirtests/TINY_ALPHA/PT000000/ST000000/SE000000/IM000000"] == (
         "Rows x Columns is None x None (an image needs at least 1 x 1); ImagePositionPatient "
         "is missing, not 3 numbers or NaN; ImageOrientationPatient is missing or does not "
-        "hold 6 numbers; PixelSpacing nan/nan mm is missing, zero, negative or infinite; the slice is left out of its series"
+        "hold 6 numbers; PixelSpacing nan/nan mm is missing, zero, negative or infinite; "
+        "the slice is left out of its series"
     )
     assert errors["nested_priv_SQ.dcm"].startswith("no SOP Class UID: the file cannot be")
     readable = 0
