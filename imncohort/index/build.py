@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from imncohort.errors import ExportError
-from imncohort.index.checks import instance_problems
+from imncohort.index.checks import CHECKS_VERSION, instance_problems
 from imncohort.index.dicomdir import check_dicomdirs
 from imncohort.index.records import (
     FILE_COLUMNS,
@@ -320,7 +320,8 @@ def finalize_index(
     out = plan.out
     state = plan.previous_state
     walk_errors = _pairs(plan.walk_errors)
-    if plan.unchanged and "summary" in state:
+    # header checks of an older version: rebuild the tables from the shards (no file is read)
+    if plan.unchanged and "summary" in state and state.get("checks") == CHECKS_VERSION:
         summary = dict(state["summary"])
         n_errors = summary["junk"] + len(walk_errors) + len(state.get("dicomdir_errors", []))
         if walk_errors != state.get("walk_errors"):
@@ -337,6 +338,7 @@ def finalize_index(
         write_json(
             {
                 "format": INDEX_FORMAT,
+                "checks": CHECKS_VERSION,
                 "secret_check": plan.secret_check,
                 "summary": summary,
                 "walk_errors": walk_errors,

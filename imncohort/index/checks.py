@@ -21,6 +21,8 @@ import pandas as pd
 from imncohort.outputs import ErrorRecord
 
 STAGE = "index"
+# Bump when the checks change: an unchanged export then gets its error records rebuilt.
+CHECKS_VERSION = 1
 UNCOMPRESSED_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
 LEFT_OUT = "the slice is left out of its series"
 # Cross-sectional modalities whose slices must carry a position, orientation and spacing.

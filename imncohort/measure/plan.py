@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 STAGE = "measure"
 # Bump when the measurement changes so that cached per-study results are recomputed.
-MEASURE_VERSION = "1"
+MEASURE_VERSION = "2"
 
 
 @dataclass(frozen=True)

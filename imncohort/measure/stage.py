@@ -113,9 +113,8 @@ def measure_batch(
         try:
             result = measure_study(job, Path(export), Path(out), config, qc=qc)
         except Exception as exc:
-            # one line on the terminal (a traceback there would help no one); details in debug
+            # one line, no traceback: exception messages may quote raw export paths
             log.error("study %s failed: %s", job.study_key, type(exc).__name__)
-            log.debug("study %s failed", job.study_key, exc_info=True)
             path = job.annotations[0].path if job.annotations else job.study_key
             result = StudyResult(
                 job.study_key,

@@ -127,7 +127,7 @@ def read_annotations(
             errors.append(ErrorRecord(ann.path, STAGE, f"{exc}; skipped"))
             continue
         except Exception as exc:  # one broken file never costs the others their nodes
-            log.debug("annotation %s unreadable", ann.path, exc_info=True)
+            log.debug("study %s: an annotation file failed (%s)", job.study_key, type(exc).__name__)
             errors.append(
                 ErrorRecord(ann.path, STAGE, f"{unreadable(ann.kind.upper(), exc)}; skipped")
             )
@@ -358,7 +358,7 @@ def measure_rois(
             try:
                 own[path] = build_context(geometry, [r for r in rois if r[0].path == path], midline)
             except Exception as exc:  # blamed on its own file; the other files go on
-                log.debug("context of %s failed", path, exc_info=True)
+                log.debug("study %s: a context failed (%s)", job.study_key, type(exc).__name__)
                 reason = f"its vessel, rib or CTV ROIs cannot be used ({why(exc)}); skipped"
                 errors.append(ErrorRecord(path, STAGE, reason))
                 paths.remove(path)
@@ -378,7 +378,7 @@ def measure_rois(
                 errors.append(ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}': {exc}"))
                 continue
             except Exception as exc:
-                log.debug("ROI %s of %s failed", roi.name, roi_set.path, exc_info=True)
+                log.debug("study %s: a ROI failed (%s)", job.study_key, type(exc).__name__)
                 errors.append(
                     ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}': {unreadable('ROI', exc)}")
                 )
@@ -426,9 +426,7 @@ def measure_rois(
                     )
                     continue
                 except Exception as exc:
-                    log.debug(
-                        "node %s/%d of %s failed", roi.name, number, roi_set.path, exc_info=True
-                    )
+                    log.debug("study %s: a node failed (%s)", job.study_key, type(exc).__name__)
                     errors.append(
                         ErrorRecord(
                             roi_set.path,

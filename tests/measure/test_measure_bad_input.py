@@ -495,3 +495,33 @@ def test_nifti_label_without_voxels_is_listed(clean: Run, tmp_path: Path) -> Non
     assert run.nodes["roi_name"].tolist() == ["IMN1_L"]
     assert not math.isnan(float(run.nodes.iloc[0]["center_ml_mm"]))
     assert np.isfinite(run.nodes["long_axis_mm"]).all()
+
+
+def test_unexpected_failure_of_one_file_is_blamed_on_it(
+    clean: Run, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    export, scene, ct = _build(tmp_path)
+    extra = _extra_rtstruct(export, scene, ct, "rs_extra.dcm")
+    _edit(extra, _set_raw_in_roi_sequence())
+    caplog.set_level("DEBUG")
+    run = _run(export, scene)
+    assert run.reasons("s/rs_extra.dcm") == [
+        "cannot read RTSTRUCT (ValueError: invalid literal for int() with base 10: 'x1'); skipped"
+    ]
+    assert run.reasons("s/rs.dcm") == []
+    _assert_node_kept(run, clean)
+    assert not [r for r in caplog.records if r.exc_info]
+    assert not [r for r in caplog.records if "rs_extra" in r.getMessage()]
+
+
+def _set_raw_in_roi_sequence() -> object:
+    """ROINumber 'x1' (not a number: pydicom raises ValueError when it is read)."""
+    from pydicom.dataelem import RawDataElement
+
+    def change(ds: pydicom.Dataset) -> None:
+        item = ds.StructureSetROISequence[0]
+        item._dict[0x30060022] = RawDataElement(
+            pydicom.tag.Tag(0x30060022), "IS", 2, b"x1", 0, False, True
+        )
+
+    return change
