@@ -143,11 +143,31 @@ def bad_image_slices(instances: pd.DataFrame) -> dict[str, str]:
         if c in images.columns
     ]
     out: dict[str, str] = {}
-    for row in images[columns].to_dict("records"):
+    for row in images.loc[_suspects(images), columns].to_dict("records"):
         reason = image_problem(row)
         if reason:
             out[str(row["path"])] = reason
     return out
+
+
+def _suspects(images: pd.DataFrame) -> np.ndarray:
+    """Rows that may have a problem (vectorised superset of :func:`image_problem`)."""
+    n_rows = pd.to_numeric(images["rows"], errors="coerce").to_numpy(dtype=float)
+    n_cols = pd.to_numeric(images["columns"], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        suspect = ~(n_rows > 0) | ~(n_cols > 0)
+        size = pd.to_numeric(images["size"], errors="coerce").to_numpy(dtype=float)
+        syntax = images["transfer_syntax_uid"].fillna("").astype(str).isin(UNCOMPRESSED_SYNTAXES)
+        suspect |= syntax.to_numpy() & (size < n_rows * n_cols)
+        slices = images["modality"].fillna("").astype(str).str.upper().isin(SLICE_MODALITIES)
+        ipp = images[["ipp_x", "ipp_y", "ipp_z"]].to_numpy(dtype=float)
+        spacing = images[["pixel_spacing_row", "pixel_spacing_col"]].to_numpy(dtype=float)
+        geometry = ~np.all(np.isfinite(ipp), axis=1)
+        geometry |= ~np.all(np.isfinite(spacing) & (spacing > 0), axis=1)
+    iop = images["iop"].fillna("").astype(str)
+    problems = {text: bool(orientation_problem(text)) for text in iop.unique()}
+    geometry |= iop.map(problems).to_numpy(dtype=bool)
+    return np.asarray(suspect | (slices.to_numpy() & geometry), dtype=bool)
 
 
 def instance_problems(instances: pd.DataFrame) -> list[ErrorRecord]:
