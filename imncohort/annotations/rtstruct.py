@@ -277,7 +277,11 @@ def read_rtstruct(
             rois.append(ContourRoi(name=name, rings_by_slice=rings, points_lps=pts_all))
         elif not off and not problems.lines():
             errors.append(
-                ErrorRecord(rel_path, STAGE, f"ROI '{name}' holds no contour; nothing to measure")
+                ErrorRecord(
+                    rel_path,
+                    STAGE,
+                    f"ROI '{name}' holds no closed contour or point; nothing to measure",
+                )
             )
     for number, name in sorted(names.items()):
         if number not in contoured and matcher.wanted(name):

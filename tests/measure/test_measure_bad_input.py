@@ -400,7 +400,9 @@ def test_roi_without_contour_item_is_listed(clean: Run, tmp_path: Path) -> None:
 
     _edit(extra, change)
     run = _run(export, scene)
-    assert run.reasons("s/rs_extra.dcm") == ["ROI 'IMN2_L' holds no contour; nothing to measure"]
+    assert run.reasons("s/rs_extra.dcm") == [
+        "ROI 'IMN2_L' holds no closed contour or point; nothing to measure"
+    ]
     _assert_node_kept(run, clean)
 
 
