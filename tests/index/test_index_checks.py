@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -105,3 +106,37 @@ def test_files_without_sop_class_or_series_uid() -> None:
             "image without a SeriesInstanceUID: it belongs to no series and is not used",
         ),
     ]
+
+
+def test_index_lists_bad_slices_and_keeps_them_on_reruns(tmp_path: Path) -> None:
+    import json
+
+    from index_factory import write_ct, write_series
+
+    from imncohort.index.build import index_export
+
+    export, out = tmp_path / "export", tmp_path / "out"
+    write_series(export / "ct", 4)
+    write_ct(export / "ct" / "IM_NOPOS", sop="1.2.826.0.1.3680043.8.498.77", ipp=None)
+    first = index_export(export, out, chunk_size=10, secret=b"k")
+    reason = (
+        "ImagePositionPatient is missing, not 3 numbers or NaN; the slice is left out of its series"
+    )
+    expected = [["ct/IM_NOPOS", "index", reason]]
+
+    def errors() -> list[list[str]]:
+        return pd.read_csv(out / "errors.csv", dtype=str).values.tolist()
+
+    assert errors() == expected and first["errors"] == 1
+    again = index_export(export, out, chunk_size=10, secret=b"k")
+    assert again["files_read"] == 0 and errors() == expected and again["errors"] == 1
+    # an index state written before the checks existed: the records are rebuilt, no file read
+    state_path = out / "restricted" / "state" / "index.json"
+    state = json.loads(state_path.read_text())
+    del state["checks"]
+    state["dicomdir_errors"] = []
+    state_path.write_text(json.dumps(state))
+    (out / "restricted" / "state" / "errors_index.csv").unlink()
+    upgraded = index_export(export, out, chunk_size=10, secret=b"k")
+    assert upgraded["files_read"] == 0 and errors() == expected
+    assert json.loads(state_path.read_text())["checks"] == 1
