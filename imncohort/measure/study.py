@@ -495,9 +495,10 @@ def measure_study(
             try:
                 draw_node_qc(result, Path(export), Path(out) / "qc" / name, config)
                 row["qc_png"] = f"qc/{name}"
-            except (ImnCohortError, OSError, ValueError) as exc:
+            except Exception as exc:  # a picture never costs the node its row
+                reason = str(exc) if isinstance(exc, ImnCohortError | OSError) else why(exc)
                 errors.append(
-                    ErrorRecord(result.series.paths[0], STAGE, f"QC picture not drawn: {exc}")
+                    ErrorRecord(result.series.paths[0], STAGE, f"QC picture not drawn: {reason}")
                 )
         rows.append({c: row.get(c) for c in NODE_COLUMNS})
     return StudyResult(job.study_key, job.manifest_hash, rows, errors)
