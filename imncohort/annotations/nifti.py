@@ -24,9 +24,11 @@ from imncohort.annotations.names import NameMatcher
 from imncohort.annotations.rtstruct import SeriesResolver
 from imncohort.annotations.totalsegmentator import TOTAL_IDS
 from imncohort.errors import InputError
+from imncohort.outputs import ErrorRecord
 
 log = logging.getLogger(__name__)
 
+STAGE = "measure"
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
@@ -170,12 +172,24 @@ def read_nifti(
     labels_kji[labels_kji < 0] = 0
     boxes = ndimage.find_objects(labels_kji)  # one pass: bounding box of every label
     rois: list[MaskRoi] = []
+    absent: list[str] = []
     for label, name in sorted(names.items()):
         if label < 1 or label > len(boxes) or boxes[label - 1] is None:
+            absent.append(f"{label} ('{name}')")
             continue
         box = boxes[label - 1]
         roi = cropped_mask_roi(name, labels_kji[box] == label, grid.crop(*_bounds(box)), _full(box))
         if roi is not None:
             rois.append(roi)
     log.debug("NIfTI %s: %d labels on series %s", rel_path, len(rois), series_key)
-    return RoiSet(rel_path, "nifti", series_key, grid, list(rois))
+    errors: list[ErrorRecord] = []
+    if absent and sidecar.get("labels"):  # TotalSegmentator's default ids are not all present
+        errors.append(
+            ErrorRecord(
+                rel_path,
+                STAGE,
+                f"sidecar label(s) {', '.join(absent)} match no voxel of the label map; "
+                "nothing to measure for them",
+            )
+        )
+    return RoiSet(rel_path, "nifti", series_key, grid, list(rois), errors)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,49 @@ def _roi_contours(
     return result
 
 
+@dataclass
+class ContourProblems:
+    """Counts of unusable contour items of one ROI (each kind becomes one errors.csv line)."""
+
+    empty: int = 0
+    not_finite: int = 0
+    one_point: int = 0
+    two_points: int = 0
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.not_finite:
+            out.append(f"{self.not_finite} contour(s) hold NaN or infinite coordinates; skipped")
+        if self.two_points:
+            out.append(
+                f"{self.two_points} closed contour(s) with 2 points (a closed contour needs "
+                "at least 3); skipped"
+            )
+        if self.one_point:
+            out.append(
+                f"{self.one_point} closed contour(s) with a single point; read as point marks"
+            )
+        if self.empty:
+            out.append(f"{self.empty} contour(s) without ContourData; skipped")
+        return out
+
+
+def check_roi_contour_sequence(ds: Any) -> None:
+    """Raise :class:`InputError` when the ROIContourSequence is missing or empty."""
+    element = ds.get_item(ROI_CONTOUR_SEQUENCE)
+    if element is None:
+        raise InputError("RTSTRUCT has no ROIContourSequence (a structure set without contours)")
+    value = element.value
+    if isinstance(value, bytes | bytearray):
+        empty = len(value) < 8 or bytes(value[:4]) == b"\xfe\xff\xdd\xe0"
+    else:
+        empty = not value
+    if empty:
+        raise InputError(
+            "RTSTRUCT's ROIContourSequence is empty (a structure set without contours)"
+        )
+
+
 def read_rtstruct(
     path: Path,
     rel_path: str,
@@ -180,24 +224,37 @@ def read_rtstruct(
             "export; export the planning CT with the structure set"
         )
     series_key, grid = resolved
+    check_roi_contour_sequence(ds)
     names: dict[int, str] = {}
     for item in ds.get("StructureSetROISequence", []) or []:
         names[int(item.ROINumber)] = str(item.get("ROIName", "") or "")
     tol = z_tolerance_mm(grid)
     rois: list[ContourRoi | Any] = []
     errors: list[ErrorRecord] = []
+    contoured: set[int] = set()
     for number, contours in _roi_contours(ds, names, matcher):
         name = names.get(number, f"ROI{number}")
+        contoured.add(number)
         rings: dict[int, list[np.ndarray]] = {}
         points: list[np.ndarray] = []
         off = 0
+        problems = ContourProblems()
         for kind, pts in contours:
             if len(pts) == 0:
+                problems.empty += 1
+                continue
+            if not np.all(np.isfinite(pts)):
+                problems.not_finite += 1
                 continue
             if kind == "POINT" or len(pts) == 1:
+                if kind != "POINT":
+                    problems.one_point += 1
                 points.append(pts)
                 continue
-            if kind != "CLOSED_PLANAR" or len(pts) < 3:
+            if kind == "CLOSED_PLANAR" and len(pts) < 3:
+                problems.two_points += 1
+                continue
+            if kind != "CLOSED_PLANAR":
                 continue
             z = float(np.mean(pts[:, 2]))
             k = grid.slice_index(z, tol)
@@ -214,9 +271,28 @@ def read_rtstruct(
                     f"{series_key} (more than {tol:.2f} mm from a slice or not planar); skipped",
                 )
             )
+        errors.extend(ErrorRecord(rel_path, STAGE, f"ROI '{name}': {m}") for m in problems.lines())
         pts_all = np.concatenate(points) if points else np.zeros((0, 3))
         if rings or len(pts_all):
             rois.append(ContourRoi(name=name, rings_by_slice=rings, points_lps=pts_all))
+        elif not off and not problems.lines():
+            errors.append(
+                ErrorRecord(
+                    rel_path,
+                    STAGE,
+                    f"ROI '{name}' holds no closed contour or point; nothing to measure",
+                )
+            )
+    for number, name in sorted(names.items()):
+        if number not in contoured and matcher.wanted(name):
+            errors.append(
+                ErrorRecord(
+                    rel_path,
+                    STAGE,
+                    f"ROI '{name}' has no item in ROIContourSequence (no contours); "
+                    "nothing to measure",
+                )
+            )
     log.debug("RTSTRUCT %s: %d ROIs on series %s", rel_path, len(rois), series_key)
     meta = {
         "sop_instance_uid": str(ds.get("SOPInstanceUID", "") or ""),

@@ -180,6 +180,65 @@ def _cropped(name: str, planes: dict[int, np.ndarray], grid: SliceGrid) -> MaskR
     return MaskRoi(name, mask, grid.crop(k0, k1, j0, j1, i0, i1))
 
 
+def _per_frame_items(ds: Any) -> int | None:
+    """Number of PerFrameFunctionalGroupsSequence items (None when the sequence is absent)."""
+    raw = rawseq.raw_sequence(ds, PER_FRAME)
+    if raw is not None:
+        try:
+            return len(rawseq.items(raw))
+        except (rawseq.RawSequenceError, ValueError):
+            pass
+    if ds.get_item(PER_FRAME) is None:
+        return None
+    return len(ds.get("PerFrameFunctionalGroupsSequence") or [])
+
+
+def check_frames(ds: Any) -> None:
+    """Raise :class:`InputError` when the SEG's frame count does not hold together.
+
+    NumberOfFrames must be at least 1, equal the number of per-frame functional
+    group items and, for uncompressed data, fit the Pixel Data length.
+    """
+    declared = ds.get("NumberOfFrames")
+    try:
+        n_frames = int(declared) if declared not in (None, "") else 1
+    except (TypeError, ValueError):
+        raise InputError(f"SEG NumberOfFrames {declared!r} is not a number") from None
+    if n_frames < 1:
+        raise InputError(f"SEG holds no frames (NumberOfFrames {n_frames})")
+    items = _per_frame_items(ds)
+    if items is None:
+        raise InputError("SEG has no PerFrameFunctionalGroupsSequence; its frames cannot be placed")
+    if items != n_frames:
+        raise InputError(
+            f"SEG declares NumberOfFrames {n_frames} but its per-frame functional groups hold "
+            f"{items} item(s) (cut file or wrong header)"
+        )
+    syntax = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2.1"))
+    pixels = ds.get_item(0x7FE00010)
+    if syntax not in UNCOMPRESSED:
+        return
+    if pixels is None or pixels.value is None:
+        raise InputError("SEG has no Pixel Data")
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    bits = int(ds.get("BitsAllocated", 1) or 1)
+    if rows <= 0 or cols <= 0:
+        raise InputError(f"SEG Rows x Columns is {rows} x {cols}")
+    needed = (n_frames * rows * cols * bits + 7) // 8
+    have = len(pixels.value)
+    if have < needed:
+        raise InputError(
+            f"SEG pixel data hold {have} bytes but {n_frames} frame(s) of {rows} x {cols} "
+            f"need {needed} (cut file or wrong NumberOfFrames)"
+        )
+    frame_bytes = rows * cols * bits / 8
+    if have - needed >= max(2.0, frame_bytes):
+        raise InputError(
+            f"SEG pixel data hold {have} bytes, more than the {n_frames} frame(s) declared "
+            f"by NumberOfFrames (wrong NumberOfFrames)"
+        )
+
+
 def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMatcher) -> RoiSet:
     """Read the wanted segments of the SEG at ``path``.
 
@@ -214,6 +273,7 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
             f"{NON_PIXEL_SEG_SOP_CLASSES[sop_class]} object (SOP class {sop_class}) holds no "
             "voxel mask; nodes are measured from Segmentation or Label Map Segmentation objects"
         )
+    check_frames(seg)
     resolved = resolve(_referenced_series(seg), str(seg.get("FrameOfReferenceUID", "") or ""))
     if resolved is None:
         raise InputError(
@@ -272,6 +332,16 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
         for number in numbers:
             per_segment.setdefault(number, []).append((index, k))
     errors: list[ErrorRecord] = []
+    unnamed = sum(1 for segment, _ in frame_info if segment is None)
+    if unnamed and seg_type != "LABELMAP":
+        errors.append(
+            ErrorRecord(
+                rel_path,
+                STAGE,
+                f"{unnamed} SEG frame(s) name no segment (no SegmentIdentificationSequence); "
+                "skipped",
+            )
+        )
     if off:
         errors.append(
             ErrorRecord(

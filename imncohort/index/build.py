@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from imncohort import layout
 from imncohort.errors import ExportError
 from imncohort.faults import checkpoint
+from imncohort.index.checks import CHECKS_VERSION, instance_problems
 from imncohort.index.dicomdir import check_dicomdirs
 from imncohort.index.records import (
     FILE_COLUMNS,
@@ -397,7 +398,8 @@ def finalize_index(
     out = plan.out
     state = plan.previous_state
     walk_errors = _pairs(plan.walk_errors)
-    if plan.unchanged and "summary" in state:
+    # header checks of an older version: rebuild the tables from the shards (no file is read)
+    if plan.unchanged and "summary" in state and state.get("checks") == CHECKS_VERSION:
         _remove_unreferenced(out, set(plan.kept.values()))  # a run killed after its commit
         summary = dict(state["summary"])
         n_errors = summary["junk"] + len(walk_errors) + len(state.get("dicomdir_errors", []))
@@ -423,6 +425,7 @@ def finalize_index(
             {
                 **base,
                 "manifest_token": token,
+                "checks": CHECKS_VERSION,
                 "summary": summary,
                 "walk_errors": walk_errors,
                 "dicomdir_errors": _pairs(dicomdir_errors),
@@ -499,6 +502,8 @@ def _build_tables(
     walked = {e.path for e in plan.entries}
     dicomdirs = files.loc[files["kind"] == "dicomdir", "path"].tolist()
     dicomdir_errors = check_dicomdirs(plan.export, dicomdirs, walked)[1] if dicomdirs else []
+    # Header problems of indexed files (kept with the DICOMDIR records in the index state).
+    dicomdir_errors += instance_problems(instances)
     by_sop_class = instances["sop_class_uid"].value_counts().sort_index()
     summary = {
         "instances": len(instances),

@@ -28,7 +28,10 @@ def parse_iop(iop: str) -> np.ndarray | None:
         values = np.array([float(v) for v in iop.split("\\")], dtype=float)
     except ValueError:
         return None
-    return values if values.shape == (6,) and np.all(np.isfinite(values)) else None
+    if values.shape != (6,) or not np.all(np.isfinite(values)):
+        return None
+    # an all-zero direction is no orientation: such a slice joins its UID's only orientation
+    return values if np.any(values[:3]) and np.any(values[3:]) else None
 
 
 def slice_normal_lps(iop: np.ndarray) -> np.ndarray:

@@ -21,7 +21,13 @@ from imncohort.annotations.nifti import read_sidecar, sidecar_path
 from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.measure.duplicates import duplicate_instances
-from imncohort.measure.series import IndexTables, SeriesGeometry, series_geometry
+from imncohort.index.checks import bad_image_slices
+from imncohort.measure.series import (
+    IndexTables,
+    SeriesGeometry,
+    drop_bad_slices,
+    series_geometry,
+)
 from imncohort.outputs import ErrorRecord
 from imncohort.paths import export_file
 
@@ -79,6 +85,12 @@ def manifest_hash(manifest: pd.DataFrame, paths: Iterable[str], salt: str) -> st
     return digest.hexdigest()
 
 
+def _series_with(instances: pd.DataFrame, paths: Iterable[str]) -> set[str]:
+    """Series UIDs of the instances at ``paths``."""
+    wanted = set(paths)
+    return set(instances.loc[instances["path"].isin(wanted), "series_instance_uid"].astype(str))
+
+
 def plan_jobs(
     tables: IndexTables, export: Path, config: Config
 ) -> tuple[list[StudyJob], list[ErrorRecord]]:
@@ -100,13 +112,13 @@ def plan_jobs(
     """
     errors: list[ErrorRecord] = []
     inst = tables.instances
-    dropped: set[str] = set()
+    duplicate_copies: set[str] = set()
     duplicate_groups: dict[str, list[str]] = {}
     if "sop_instance_uid" in inst.columns:
-        dropped, duplicate_groups, duplicate_errors = duplicate_instances(inst, export)
+        duplicate_copies, duplicate_groups, duplicate_errors = duplicate_instances(inst, export)
         errors.extend(duplicate_errors)
-        if dropped:
-            inst = inst[~inst["path"].isin(dropped)]
+        if duplicate_copies:
+            inst = inst[~inst["path"].isin(duplicate_copies)]
     series = tables.series
     images = series[series["kind"] == "image"]
     ipp = inst[inst["kind"] == "image"]
@@ -114,6 +126,18 @@ def plan_jobs(
         str(p): np.array([x, y, z], dtype=float)
         for p, x, y, z in zip(ipp["path"], ipp["ipp_x"], ipp["ipp_y"], ipp["ipp_z"], strict=True)
     }
+    bad = bad_image_slices(ipp)
+    unclassified = inst[(inst["kind"] == "other") & (inst["series_instance_uid"] != "")]
+    strays = unclassified.groupby("series_instance_uid").size().to_dict()
+    damaged = _series_with(ipp, bad) | {str(u) for u in strays}
+    slice_values = (
+        {
+            str(r["path"]): r
+            for r in ipp[ipp["series_instance_uid"].isin(damaged)].to_dict("records")
+        }
+        if damaged
+        else {}
+    )
     uid_to_study: dict[str, str] = {}
     for uid, study in zip(images["series_instance_uid"], images["study_key"], strict=True):
         uid_to_study.setdefault(str(uid), str(study))
@@ -152,10 +176,18 @@ def plan_jobs(
         problems: dict[str, str] = {}
         uid_keys: dict[str, list[str]] = {}
         for row in study_series.to_dict("records"):
-            if dropped:
-                row["paths"] = [p for p in list(row["paths"]) if str(p) not in dropped]
+            if duplicate_copies:
+                row["paths"] = [p for p in list(row["paths"]) if str(p) not in duplicate_copies]
             key = str(row["series_key"])
             uid_keys.setdefault(str(row["series_instance_uid"]), []).append(key)
+            n_strays = int(strays.get(str(row["series_instance_uid"]), 0))
+            row, dropped = drop_bad_slices(row, slice_values, bad, n_strays)
+            if dropped and not row["paths"]:
+                problems[key] = (
+                    f"series {key}: none of its {len(dropped)} slice(s) is usable "
+                    "(each is listed in errors.csv with its reason)"
+                )
+                continue
             try:
                 geoms[key] = series_geometry(row, ipp_by_path)
             except (InputError, KeyError, ValueError, TypeError) as exc:

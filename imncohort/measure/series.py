@@ -8,6 +8,8 @@ ordered file paths.
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,8 @@ class SeriesGeometry:
     modality: str
     grid: SliceGrid
     paths: list[str]
+    # z intervals (mm, below < above) between kept slices where bad slices were dropped
+    dropped_gaps_mm: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,13 @@ INSTANCE_COLUMNS = [
     "ipp_x",
     "ipp_y",
     "ipp_z",
+    "iop",
+    "rows",
+    "columns",
+    "pixel_spacing_row",
+    "pixel_spacing_col",
+    "size",
+    "transfer_syntax_uid",
 ]
 
 
@@ -161,6 +172,7 @@ def series_geometry(row: Any, ipp_by_path: dict[str, np.ndarray]) -> SeriesGeome
         slice_step_mm=single_slice_step_mm(len(paths), row.get("slice_thickness")),
     )
     return SeriesGeometry(
+        dropped_gaps_mm=tuple(row.get("dropped_gaps_mm", ()) or ()),
         series_key=key,
         series_instance_uid=str(row["series_instance_uid"]),
         study_key=str(row["study_key"]),
@@ -170,3 +182,97 @@ def series_geometry(row: Any, ipp_by_path: dict[str, np.ndarray]) -> SeriesGeome
         grid=grid,
         paths=paths,
     )
+
+
+def drop_bad_slices(
+    row: Mapping[Any, Any],
+    slices: Mapping[str, Mapping[Any, Any]],
+    bad: Mapping[str, str],
+    strays: int = 0,
+) -> tuple[dict[Any, Any], list[str]]:
+    """A ``series.parquet`` row without its unusable slices, and the dropped paths.
+
+    Parameters
+    ----------
+    row
+        The series row (``paths`` and the first slice's header values).
+    slices
+        ``instances.parquet`` values by path (``ipp_x/y/z``, ``iop``, ``rows``,
+        ``columns``, ``pixel_spacing_row/col``) of the series' instances.
+    bad
+        Path -> reason of the unusable image slices
+        (:func:`imncohort.index.checks.bad_image_slices`; the index lists them in
+        ``errors.csv``).
+    strays
+        Files of the same SeriesInstanceUID that the index could not classify (no
+        SOP Class UID): slices lost at an unknown z.
+
+    Returns
+    -------
+    row, dropped
+        The row unchanged when no slice is bad; else a copy whose ``paths`` are the
+        kept slices sorted along the slice normal, whose orientation, size and pixel
+        spacing are the first kept slice's, and whose ``has_geometry`` is True when
+        slices are left; ``dropped_gaps_mm`` holds the z intervals between kept slices
+        where slices went missing.
+    """
+    paths = [str(p) for p in list(row["paths"])]
+    if not strays and not any(p in bad for p in paths):
+        return dict(row), []
+    # files of the series that are not image slices (no SOP Class UID) are dropped too
+    dropped = [p for p in paths if p in bad or p not in slices]
+    if not dropped:
+        fixed = dict(row)
+        if bool(row.get("has_geometry", False)):
+            zs = np.array([float(slices[p]["ipp_z"]) for p in paths if p in slices])
+            fixed["dropped_gaps_mm"] = tuple(dropped_gaps(zs, [], strays))
+        return fixed, []
+    kept = [p for p in paths if p not in bad and p in slices]
+    fixed = dict(row)
+    if not kept:
+        fixed["has_geometry"] = False
+        fixed["paths"] = []
+        return fixed, dropped
+    first = slices[kept[0]]
+    iop = parse_iop(str(first["iop"]))
+    normal = np.cross(iop[:3], iop[3:])
+    normal = normal / np.linalg.norm(normal)
+    ipp = {p: np.array([slices[p]["ipp_x"], slices[p]["ipp_y"], slices[p]["ipp_z"]]) for p in kept}
+    kept.sort(key=lambda p: (float(ipp[p] @ normal), p))
+    fixed.update(
+        paths=kept,
+        iop=str(first["iop"]),
+        rows=first["rows"],
+        columns=first["columns"],
+        pixel_spacing_row=first["pixel_spacing_row"],
+        pixel_spacing_col=first["pixel_spacing_col"],
+        has_geometry=True,
+    )
+    kept_z = np.array([float(ipp[p][2]) for p in kept])
+    known = []
+    unknown = strays
+    for path in dropped:
+        z = slices.get(path, {}).get("ipp_z", math.nan)
+        if z is not None and np.isfinite(float(z)):
+            known.append(float(z))
+        else:
+            unknown += 1
+    fixed["dropped_gaps_mm"] = tuple(dropped_gaps(kept_z, known, unknown))
+    return fixed, dropped
+
+
+def dropped_gaps(
+    kept_z: np.ndarray, dropped_z: list[float], n_unknown: int
+) -> list[tuple[float, float]]:
+    """z intervals between kept slices (sorted) that lost slices: wider than 1.5 median gaps
+    and holding a dropped slice's z, or any such interval when a dropped slice had no z."""
+    zs = np.sort(np.asarray(kept_z, dtype=float))
+    if zs.size < 2:
+        return []
+    steps = np.diff(zs)
+    median = float(np.median(steps))
+    out: list[tuple[float, float]] = []
+    for lo, hi, step in zip(zs[:-1], zs[1:], steps, strict=True):
+        if step > 1.5 * median and (n_unknown or any(lo < z < hi for z in dropped_z)):
+            out.append((float(lo), float(hi)))
+    return out

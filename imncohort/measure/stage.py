@@ -116,7 +116,8 @@ def measure_batch(
         try:
             result = measure_study(job, Path(export), Path(out), config, qc=qc)
         except Exception as exc:
-            log.exception("study %s failed", job.study_key)
+            # one line, no traceback: exception messages may quote raw export paths
+            log.error("study %s failed: %s", job.study_key, type(exc).__name__)
             path = job.annotations[0].path if job.annotations else job.study_key
             result = StudyResult(
                 job.study_key,

@@ -33,6 +33,7 @@ from imncohort.geometry.sections import section_from_rings
 from imncohort.geometry.side import side_from_x
 from imncohort.measure.columns import NODE_COLUMNS
 from imncohort.measure.duplicates import select_structure_sets
+from imncohort.measure.gaps import bridge_dropped_gaps, gap_splits
 from imncohort.measure.plan import StudyJob
 from imncohort.measure.quality import FRAGMENT_MARK, fragment_reason
 from imncohort.measure.rois import (
@@ -131,9 +132,26 @@ def read_annotations(
         except ImnCohortError as exc:
             errors.append(ErrorRecord(ann.path, STAGE, f"{exc}; skipped"))
             continue
+        except Exception as exc:  # one broken file never costs the others their nodes
+            log.debug("study %s: an annotation file failed (%s)", job.study_key, type(exc).__name__)
+            errors.append(
+                ErrorRecord(ann.path, STAGE, f"{unreadable(ann.kind.upper(), exc)}; skipped")
+            )
+            continue
         errors.extend(roi_set.errors)
         sets.append(roi_set)
     return sets, errors
+
+
+def why(exc: Exception) -> str:
+    """``Type: first line of the message`` of an unexpected exception."""
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def unreadable(kind: str, exc: Exception) -> str:
+    """A one-line reason for an annotation object that failed in an unexpected way."""
+    return f"cannot read {kind} ({why(exc)})"
 
 
 def _side_of(match: NameMatch, x: float, midline_x: float) -> Side:
@@ -353,10 +371,16 @@ def measure_rois(
         rois = by_series[series_key]
         midline = series_midline(geometry, rois)
         paths = sorted({r[0].path for r in rois})
-        own = {
-            path: build_context(geometry, [r for r in rois if r[0].path == path], midline)
-            for path in paths
-        }
+        own: dict[str, SeriesContext] = {}
+        for path in list(paths):
+            try:
+                own[path] = build_context(geometry, [r for r in rois if r[0].path == path], midline)
+            except Exception as exc:  # blamed on its own file; the other files go on
+                log.debug("study %s: a context failed (%s)", job.study_key, type(exc).__name__)
+                reason = f"its vessel, rib or CTV ROIs cannot be used ({why(exc)}); skipped"
+                errors.append(ErrorRecord(path, STAGE, reason))
+                paths.remove(path)
+        rois = [r for r in rois if r[0].path in own]
         contexts: dict[str, SeriesContext] = {}
         missing_imv: set[tuple[str, str]] = set()
         for roi_set, roi, match in rois:
@@ -372,6 +396,39 @@ def measure_rois(
             except ImnCohortError as exc:
                 errors.append(ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}': {exc}"))
                 continue
+            except Exception as exc:
+                log.debug("study %s: a ROI failed (%s)", job.study_key, type(exc).__name__)
+                errors.append(
+                    ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}': {unreadable('ROI', exc)}")
+                )
+                continue
+            if geometry.dropped_gaps_mm and isinstance(roi, ContourRoi):
+                comps, bridged = bridge_dropped_gaps(
+                    comps, geometry.dropped_gaps_mm, geometry.grid.slice_spacing_mm
+                )
+                for lo, hi in bridged:
+                    errors.append(
+                        ErrorRecord(
+                            roi_set.path,
+                            STAGE,
+                            f"ROI '{roi.name}': joined across CT slices missing between "
+                            f"z={lo:.1f} and z={hi:.1f} mm of series {series_key} (dropped for "
+                            "bad headers, listed in errors.csv); its volume lacks them",
+                        )
+                    )
+            if isinstance(roi, ContourRoi):
+                for a, b, lo, hi in gap_splits(
+                    comps, geometry.grid.z_mm, geometry.grid.slice_spacing_mm
+                ):
+                    errors.append(
+                        ErrorRecord(
+                            roi_set.path,
+                            STAGE,
+                            f"ROI '{roi.name}': nodes {a} and {b} overlap across a gap between "
+                            f"z={lo:.1f} and z={hi:.1f} mm of series {series_key} (slices "
+                            "missing?); they are counted as two nodes",
+                        )
+                    )
             slab_grid = roi.grid if isinstance(roi, MaskRoi) else geometry.grid
             if comps and slab_grid.stated_spacing_mm is None:
                 errors.append(
@@ -409,6 +466,16 @@ def measure_rois(
                     errors.append(
                         ErrorRecord(
                             roi_set.path, STAGE, f"ROI '{roi.name}' node {node_number}: {exc}"
+                        )
+                    )
+                    continue
+                except Exception as exc:
+                    log.debug("study %s: a node failed (%s)", job.study_key, type(exc).__name__)
+                    errors.append(
+                        ErrorRecord(
+                            roi_set.path,
+                            STAGE,
+                            f"ROI '{roi.name}' node {node_number}: {unreadable('ROI', exc)}",
                         )
                     )
                     continue
@@ -474,9 +541,10 @@ def measure_study(
             try:
                 draw_node_qc(result, Path(export), Path(out) / "qc" / name, config)
                 row["qc_png"] = f"qc/{name}"
-            except (ImnCohortError, OSError, ValueError) as exc:
+            except Exception as exc:  # a picture never costs the node its row
+                reason = str(exc) if isinstance(exc, ImnCohortError | OSError) else why(exc)
                 errors.append(
-                    ErrorRecord(result.series.paths[0], STAGE, f"QC picture not drawn: {exc}")
+                    ErrorRecord(result.series.paths[0], STAGE, f"QC picture not drawn: {reason}")
                 )
         rows.append({c: row.get(c) for c in NODE_COLUMNS})
     return StudyResult(job.study_key, job.manifest_hash, rows, errors)

@@ -348,13 +348,81 @@ def _table_frame(
     first_line = header_text.splitlines()[0] if header_text else ""
     if text_column.strip().lower() not in first_line.lower():
         return None
-    decoded = decode_text(raw, ["utf-8"], fallbacks, "table")
-    if decoded.note:
-        notes.append(decoded.note)
+    try:
+        decoded = decode_text(raw, ["utf-8"], fallbacks, "table")
+        text = decoded.text
+        if decoded.note:
+            notes.append(decoded.note)
+    except InputError:
+        text = decode_lines(raw, fallbacks, notes)
     frame = pd.read_csv(
-        io.StringIO(decoded.text), dtype=str, keep_default_na=False, sep=None, engine="python"
+        io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python"
     )
     return frame
+
+
+def _line_list(numbers: Sequence[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:10])
+    return shown + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
+
+
+def decode_lines(raw: bytes, fallbacks: Sequence[str], notes: list[str]) -> str:
+    """Decode a table whose lines are in different encodings, line by line.
+
+    Each line is decoded like a whole file (UTF-8, else the first plausible
+    fallback); a line no codec fits keeps replacement characters, so its rows are
+    skipped and listed by :func:`read_table`. The lines that needed a fallback are
+    noted by codec.
+    """
+    by_codec: dict[str, list[int]] = {}
+    bad: list[int] = []
+    parts: list[str] = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            decoded = decode_text(line, ["utf-8"], fallbacks, "table line")
+        except InputError:
+            bad.append(number)
+            parts.append(line.decode("utf-8", "replace"))
+            continue
+        if decoded.note:
+            by_codec.setdefault(decoded.encoding, []).append(number)
+        parts.append(decoded.text)
+    for codec, numbers in sorted(by_codec.items()):
+        notes.append(
+            f"table: mixed encodings; line(s) {_line_list(numbers)} are not UTF-8 and were "
+            f"decoded as {codec} (fallback)"
+        )
+    if bad:
+        notes.append(
+            f"table: mixed encodings; line(s) {_line_list(bad)} fit no codec of "
+            "reports.fallback_encodings; their rows are skipped"
+        )
+    return "\n".join(parts)
+
+
+_MANGLED = re.compile(r"^(.*)\.(\d+)$")
+
+
+def duplicated_columns(names: Sequence[str]) -> list[str]:
+    """Notes for column names that appear more than once (pandas renames ``X`` to ``X.1``).
+
+    Names are compared without surrounding spaces and case, as the column map does.
+    """
+    present = set(names)
+    groups: dict[str, list[int]] = {}
+    shown: dict[str, str] = {}
+    for position, name in enumerate(names, start=1):
+        match = _MANGLED.match(name)
+        base = match.group(1) if match and match.group(1) in present else name
+        key = base.strip().lower()
+        groups.setdefault(key, []).append(position)
+        shown.setdefault(key, base.strip())
+    return [
+        f"report table has {len(positions)} columns named {shown[key]!r} (columns "
+        f"{', '.join(str(p) for p in positions)}); only the first is read"
+        for key, positions in groups.items()
+        if len(positions) > 1
+    ]
 
 
 def read_table(
@@ -382,6 +450,8 @@ def read_table(
         log.debug("%s has no %r column: not a report table", source.path, columns.text)
         return out
     names = [str(c) for c in frame.columns]
+    for note in duplicated_columns(names):
+        out.errors.append(ErrorRecord(source.path, STAGE, note))
     mapped = {
         key: _find_column(names, getattr(columns, key))
         for key in ("patient_id", "accession", "study_uid", "modality", "study_date", "text")
@@ -411,7 +481,7 @@ def read_table(
         text = cell("text")
         if not text:
             continue
-        if "\ufffd" in text:
+        if "\ufffd" in text or any("\ufffd" in str(v) for v in row.values()):
             out.errors.append(
                 ErrorRecord(source.path, STAGE, f"row {number}: undecodable text; skipped")
             )
