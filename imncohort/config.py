@@ -156,6 +156,11 @@ class Qc(_Section):
     margins_mm: list[float]
 
 
+class Tables(_Section):
+    # One CT per patient (CONTRACT section 4); see imncohort.tables.selection.
+    study_selection: Literal["most_evident", "earliest", "latest", "all"] = "most_evident"
+
+
 class Config(_Section):
     """The resolved configuration of one run."""
 
@@ -168,6 +173,7 @@ class Config(_Section):
     dask: Dask
     schedule: Schedule
     qc: Qc
+    tables: Tables = Tables()
 
 
 def default_config_text() -> str:

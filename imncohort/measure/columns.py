@@ -32,4 +32,8 @@ NODE_COLUMNS: list[str] = [
     "intercostal_spaces",
     "ctv_coverage",
     "qc_png",
+    # One CT per patient (CONTRACT section 4): the study's date and whether the tables use
+    # the node (imncohort.tables.selection); filled when nodes.csv is written.
+    "study_date",
+    "selected",
 ]

@@ -30,6 +30,8 @@ from imncohort.measure.series import load_index
 from imncohort.measure.study import StudyResult, measure_study
 from imncohort.outputs import ErrorRecord, write_csv, write_json, write_parquet, write_stage_errors
 from imncohort.reports.cohort import build_cohort
+from imncohort.tables.inputs import read_study_dates
+from imncohort.tables.selection import select_studies
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ def nodes_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     frame["metastatic"] = frame["metastatic"].astype(bool)
     frame["imv_extrapolated"] = frame["imv_extrapolated"].astype(bool)
     frame["towards_sternum"] = frame["towards_sternum"].astype("boolean")
+    frame["selected"] = frame["selected"].astype("boolean")
     for column in (
         "patient_key",
         "study_key",
@@ -95,8 +98,18 @@ def nodes_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
         "quadrant",
         "intercostal_spaces",
         "qc_png",
+        "study_date",
     ):
         frame[column] = frame[column].fillna("").astype(str)
+    return frame
+
+
+def with_selection(frame: pd.DataFrame, out: Path, rule: str) -> pd.DataFrame:
+    """Fill ``study_date`` from the index and ``selected`` by the study-selection ``rule``."""
+    frame = frame.copy()
+    dates = read_study_dates(out)
+    frame["study_date"] = frame["study_key"].map(lambda k: dates.get(str(k), ""))
+    frame["selected"] = select_studies(frame, rule).astype("boolean")
     return frame
 
 
@@ -151,12 +164,21 @@ def batches(jobs: Sequence[StudyJob], n_batches: int) -> list[list[StudyJob]]:
 
 
 def finish_stage(
-    out: Path, results: Sequence[StudyResult], plan_errors: Sequence[ErrorRecord], seconds: float
+    out: Path,
+    results: Sequence[StudyResult],
+    plan_errors: Sequence[ErrorRecord],
+    seconds: float,
+    config: Config | None = None,
 ) -> dict[str, Any]:
-    """Write ``nodes.csv`` and the stage's error records; return the summary."""
+    """Write ``nodes.csv`` and the stage's error records; return the summary.
+
+    ``selected`` follows ``config.tables.study_selection`` (``most_evident``
+    without a config).
+    """
     ordered = sorted(results, key=lambda r: r.study_key)
     rows = [row for r in ordered for row in r.rows]
-    frame = nodes_frame(rows)
+    rule = config.tables.study_selection if config is not None else "most_evident"
+    frame = with_selection(nodes_frame(rows), Path(out), rule)
     write_csv(frame, Path(out) / "nodes.csv")
     errors = list(plan_errors) + [e for r in ordered for e in r.errors]
     write_stage_errors(Path(out), STAGE, errors)
@@ -197,6 +219,6 @@ def run_measure_stage(
     else:
         done = mapper(groups)
     results = kept + [r for group in done for r in group]
-    summary = finish_stage(Path(out), results, plan_errors, time.perf_counter() - start)
+    summary = finish_stage(Path(out), results, plan_errors, time.perf_counter() - start, config)
     summary["remeasured"] = len(todo)
     return summary

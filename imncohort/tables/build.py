@@ -42,9 +42,16 @@ from imncohort.tables.inputs import (
     read_nodes,
     read_reports,
     read_run_json,
+    read_study_dates,
 )
 from imncohort.tables.intercostal import intercostal_table
 from imncohort.tables.report import ReportContent, ReportFigure, ReportTable, render_report
+from imncohort.tables.selection import (
+    SelectionSummary,
+    select_studies,
+    selection_note,
+    selection_summary,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +81,19 @@ class TableInputs:
     reports: pd.DataFrame | None = None
 
 
+def selected_nodes(nodes: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The nodes of the study each patient is measured on (``tables.study_selection``)."""
+    nodes = normalise_nodes(nodes)
+    return nodes[select_studies(nodes, config.tables.study_selection)].reset_index(drop=True)
+
+
 def compute_tables(inputs: TableInputs, config: Config) -> dict[str, pd.DataFrame]:
-    """Return every table of contract section 5, keyed by file stem (pure)."""
-    nodes = normalise_nodes(inputs.nodes)
+    """Return every table of contract section 5, keyed by file stem (pure).
+
+    Every table counts the nodes of one study per patient (see
+    :mod:`imncohort.tables.selection`); ``inputs.nodes`` may hold them all.
+    """
+    nodes = selected_nodes(inputs.nodes, config)
     mentions = normalise_mentions(inputs.mentions)
     cohort = normalise_cohort(inputs.cohort)
     ml = list(config.margins.medial_lateral_mm)
@@ -305,6 +322,39 @@ def _load_clinical(
     return pseudonymise_clinical(raw, secret)
 
 
+def _apply_selection(
+    out: Path, nodes: pd.DataFrame, config: Config
+) -> tuple[pd.DataFrame, SelectionSummary]:
+    """Select one study per patient; make ``nodes.csv``'s ``selected`` column say so.
+
+    Study dates missing from ``nodes.csv`` (written by an older version) come
+    from the index. When the rule differs from the one the measure stage used,
+    only the ``selected`` column of ``nodes.csv`` is rewritten (every other
+    value is kept as text).
+    """
+    rule = config.tables.study_selection
+    if len(nodes) and not (nodes["study_date"] != "").any():
+        by_study = read_study_dates(out)
+        nodes = nodes.assign(study_date=nodes["study_key"].map(lambda k: by_study.get(k, "")))
+    selected = select_studies(nodes, rule)
+    summary = selection_summary(nodes, selected, rule)
+    path = Path(out) / "nodes.csv"
+    if len(nodes) and path.exists():
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        wanted = selected.map(lambda v: "True" if v else "False").to_list()
+        dates = nodes["study_date"].to_list()
+        if len(raw) == len(nodes) and (
+            "selected" not in raw.columns
+            or raw["selected"].to_list() != wanted
+            or "study_date" not in raw.columns
+            or raw["study_date"].to_list() != dates
+        ):
+            raw["selected"] = wanted
+            raw["study_date"] = dates
+            write_csv(raw, path)
+    return nodes.assign(selected=selected.to_numpy()), summary
+
+
 def write_workbook(tables: dict[str, pd.DataFrame], target: Path) -> Path:
     """Write every table as one sheet of an Excel workbook, atomically."""
     with atomic_path(target) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
@@ -357,13 +407,15 @@ def build_tables(
     mentions = _safe_read(read_mentions, out, records, strict)
     cohort = _safe_read(read_cohort, out, records, strict)
     reports = _safe_read(read_reports, out, records, strict)
-    nodes = normalise_nodes(nodes if nodes is not None else pd.DataFrame())
+    all_nodes = normalise_nodes(nodes if nodes is not None else pd.DataFrame())
     mentions = normalise_mentions(mentions if mentions is not None else pd.DataFrame())
     cohort = normalise_cohort(cohort if cohort is not None else pd.DataFrame())
     clinical = _load_clinical(clinical_path, secret, export, records, strict)
 
-    inputs = TableInputs(nodes, mentions, cohort, clinical, reports)
+    all_nodes, selection = _apply_selection(out, all_nodes, config)
+    inputs = TableInputs(all_nodes, mentions, cohort, clinical, reports)
     tables = compute_tables(inputs, config)
+    nodes = selected_nodes(all_nodes, config)
     written = [write_csv(tables[name], out / f"{name}.csv") for name in TABLE_NAMES]
     workbook = write_workbook(tables, out / "tables.xlsx")
 
@@ -410,13 +462,21 @@ def build_tables(
     notes, empty = data_notes(
         tables, nodes, cohort, clinical, missing, reports_listed=reports is not None
     )
+    notes.insert(len(missing), selection_note(selection))
     recommendation = recommendation_lines(tables["coverage"], config)
     meta = metastatic_nodes(nodes)
     group = study_group(nodes, cohort)
     summary_items = [
         ("Confirmed patients (study group)", str(len(group))),
         ("Candidate patients (reports only)", str(int((cohort["status"] == "candidate").sum()))),
-        ("Annotated nodes", str(len(nodes))),
+        ("Annotated nodes", str(len(all_nodes))),
+        (
+            "Patients with several annotated CT studies",
+            str(selection.patients_with_several_studies),
+        ),
+        ("Study selection (one CT per patient)", selection.rule),
+        ("Nodes of other studies left out", str(selection.nodes_left_out)),
+        ("Nodes in the tables", str(len(nodes))),
         ("Metastatic nodes", str(len(meta))),
         ("Patients with metastatic nodes", str(meta["patient_key"].nunique())),
         ("Clinical table", "yes" if clinical is not None else "none"),
@@ -449,7 +509,9 @@ def build_tables(
         }
     logger.info("tables written for %d metastatic nodes of %d patients", len(meta), len(group))
     return {
-        "nodes": len(nodes),
+        "nodes": len(all_nodes),
+        "nodes_in_tables": len(nodes),
+        "study_selection": selection.as_dict(),
         "metastatic_nodes": len(meta),
         "patients": len(group),
         "confirmed_patients": len(confirmed_patients(cohort)),

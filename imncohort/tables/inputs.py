@@ -78,8 +78,18 @@ def normalise_nodes(frame: pd.DataFrame) -> pd.DataFrame:
     frame["towards_sternum"] = _as_bool(frame["towards_sternum"])
     for column in ("patient_key", "study_key", "roi_name", "side", "quadrant"):
         frame[column] = frame[column].fillna("").astype(str)
+    frame["study_date"] = frame["study_date"].map(_date_text)
     frame["intercostal_spaces"] = frame["intercostal_spaces"].map(_spaces_text)
     return frame.reset_index(drop=True)
+
+
+def _date_text(value: Any) -> str:
+    """A study date as ``YYYYMMDD`` text (pandas reads 20180101 as a number)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (int, np.integer)) or (isinstance(value, float) and value.is_integer()):
+        return str(int(value))
+    return str(value).strip()
 
 
 def _spaces_text(value: Any) -> str:
@@ -139,6 +149,20 @@ def read_nodes(out: Path) -> pd.DataFrame:
     return normalise_nodes(frame)
 
 
+def read_study_dates(out: Path) -> dict[str, str]:
+    """``study_key -> study_date`` (``YYYYMMDD`` or "") from ``OUT/index/studies.parquet``."""
+    path = Path(out) / "index" / "studies.parquet"
+    if not path.exists():
+        return {}
+    try:
+        studies = pd.read_parquet(path, columns=["study_key", "study_date"])
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("study dates unreadable (%s); the study selection uses none", exc)
+        return {}
+    dates = studies["study_date"].fillna("").astype(str)
+    return dict(zip(studies["study_key"].astype(str), dates, strict=True))
+
+
 def read_mentions(out: Path) -> pd.DataFrame:
     """Read ``OUT/mentions.parquet`` (empty, with the columns, when missing)."""
     path = Path(out) / "mentions.parquet"
@@ -194,7 +218,15 @@ def _read_csv_or_empty(path: Path) -> pd.DataFrame:
     if not path.exists() or path.stat().st_size == 0:
         return pd.DataFrame()
     try:
-        return pd.read_csv(path, dtype={"intercostal_spaces": str, "patient_key": str})
+        return pd.read_csv(
+            path,
+            dtype={
+                "intercostal_spaces": str,
+                "patient_key": str,
+                "study_key": str,
+                "study_date": str,
+            },
+        )
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     except (OSError, ValueError, pd.errors.ParserError) as exc:
