@@ -62,6 +62,8 @@ class Nodes(_Section):
     min_short_axis_mm: float = Field(ge=0, le=100)
     imv_extrapolation_limit_mm: float = Field(ge=0, le=200)
     growth_min_long_axis_mm: float = Field(ge=0, le=100)
+    # sternal_invasion: share of the node's rasterisation inside the sternum above this.
+    sternal_invasion_min_share: float = Field(default=0.0, ge=0, lt=1)
 
 
 class Margins(_Section):

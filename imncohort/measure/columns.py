@@ -36,4 +36,10 @@ NODE_COLUMNS: list[str] = [
     # the node (imncohort.tables.selection); filled when nodes.csv is written.
     "study_date",
     "selected",
+    # The sternum (CONTRACT section 4, imncohort.measure.sternum); empty without a sternum
+    # annotation.
+    "over_sternum",
+    "sternal_invasion",
+    "sternum_overlap",
+    "sternum_border_x",
 ]

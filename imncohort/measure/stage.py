@@ -36,6 +36,7 @@ from imncohort.tables.selection import select_studies
 log = logging.getLogger(__name__)
 
 STAGE = "measure"
+_NULLABLE_BOOL = ("towards_sternum", "selected", "over_sternum", "sternal_invasion")
 
 
 def state_dir(out: Path) -> Path:
@@ -70,7 +71,7 @@ def load_state(out: Path, job: StudyJob) -> StudyResult | None:
         log.warning("state of study %s unreadable (%s); measuring again", job.study_key, exc)
         return None
     rows: list[dict[str, Any]] = [
-        {str(c): (None if pd.isna(v) and c == "towards_sternum" else v) for c, v in r.items()}
+        {str(c): (None if pd.isna(v) and c in _NULLABLE_BOOL else v) for c, v in r.items()}
         for r in frame.to_dict("records")
     ]
     for row in rows:
@@ -87,7 +88,8 @@ def nodes_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     frame["metastatic"] = frame["metastatic"].astype(bool)
     frame["imv_extrapolated"] = frame["imv_extrapolated"].astype(bool)
     frame["towards_sternum"] = frame["towards_sternum"].astype("boolean")
-    frame["selected"] = frame["selected"].astype("boolean")
+    for column in _NULLABLE_BOOL:
+        frame[column] = frame[column].astype("boolean")
     for column in (
         "patient_key",
         "study_key",

@@ -31,6 +31,7 @@ from imncohort.tables.coverage import (
 from imncohort.tables.detection import confirmed_patients, modality_detection_table
 from imncohort.tables.growth import growth_direction_table, laterality_table
 from imncohort.tables.inputs import (
+    CLINICAL_TABLE2,
     normalise_cohort,
     normalise_mentions,
     normalise_nodes,
@@ -261,7 +262,10 @@ _CAPTIONS = {
     "growth_direction": (
         "Growth direction",
         "Quadrant of the node point farthest from the IMV (medial = towards the sternum), "
-        "nodes with a long axis above the threshold; chi-square test against equal quadrants.",
+        "nodes with a long axis above the threshold; chi-square test against equal quadrants. "
+        "Rows over_sternum and sternal_invasion: of the nodes towards the sternum whose study "
+        "has a sternum annotation (denominator), those reaching medially past the sternum's "
+        "lateral border and those overlapping it; Wilson 95% CI.",
     ),
     "laterality": ("Laterality", "Metastatic nodes per side, with mean volume (ml)."),
     "modality_detection": (
@@ -275,6 +279,41 @@ _CAPTIONS = {
         "stay 'unknown'.",
     ),
 }
+
+
+def sternum_sentence(growth: pd.DataFrame, min_long_axis_mm: float) -> str:
+    """The seed's sentence on growth towards the sternum, with this cohort's counts."""
+    rows = growth.set_index("quadrant")
+    total = int(rows.at["all", "nodes"])
+    towards = int(rows.at["towards_sternum", "nodes"])
+    if total == 0:
+        return ""
+    text = (
+        f"{towards} metastatic node(s) larger than {min_long_axis_mm:g} mm grow towards the "
+        f"sternum ({100.0 * towards / total:.1f}%, {towards}/{total})"
+    )
+    if "over_sternum" not in rows.index or towards == 0:
+        return text + "."
+    measured = int(rows.at["over_sternum", "denominator"])
+    if measured == 0:
+        return text + "; no study of theirs has a sternum annotation (over_sternum is empty)."
+    over = int(rows.at["over_sternum", "nodes"])
+    invaded = int(rows.at["sternal_invasion", "nodes"])
+    text += (
+        f"; {over} of them ({100.0 * over / measured:.1f}%, {over}/{measured}) reach over the "
+        f"sternum, with invasion of the sternum in {invaded} ({100.0 * invaded / measured:.1f}%, "
+        f"{invaded}/{measured})"
+    )
+    if measured < towards:
+        text += f" ({towards - measured} without a sternum annotation are not counted)"
+    return text + "."
+
+
+TABLE2_CAPTION = (
+    " Rows ALN_I, ALN_II, ALN_III, SCN and local_recurrence (the seed's Table 2, from the "
+    "clinical table's yes/no columns) count the patients with known spaces; local_recurrence "
+    "is a share of the recurrence group's patients with known spaces."
+)
 
 
 def _safe_read(reader: Any, out: Path, records: list[ErrorRecord], strict: bool) -> Any:
@@ -484,8 +523,14 @@ def build_tables(
     ]
     shown = dict(tables)
     shown["coverage_2d"] = coverage_2d_matrix(tables["coverage_2d"])
+    captions = {name: _CAPTIONS[name][1] for name in TABLE_NAMES}
+    sentence = sternum_sentence(tables["growth_direction"], config.nodes.growth_min_long_axis_mm)
+    if sentence:
+        captions["growth_direction"] += " " + sentence
+    if set(CLINICAL_TABLE2) & set(tables["intercostal"]["row"].astype(str)):
+        captions["intercostal"] += TABLE2_CAPTION
     report_tables = [
-        ReportTable(name, _CAPTIONS[name][0], _CAPTIONS[name][1], shown[name], empty.get(name, ""))
+        ReportTable(name, _CAPTIONS[name][0], captions[name], shown[name], empty.get(name, ""))
         for name in TABLE_NAMES
     ]
     content = ReportContent(
