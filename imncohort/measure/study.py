@@ -322,9 +322,7 @@ def measure_component(
                 inside |= inside_roi(pts, roi, ctx.geometry.grid)
             values["ctv_coverage"] = float(inside.mean())
     values.update(
-        sternum_values(
-            comp, ref, side, ctx.sternums, grid, config.nodes.sternal_invasion_min_share
-        )
+        sternum_values(comp, ref, side, ctx.sternums, grid, config.nodes.sternal_invasion_min_share)
     )
     return values, ref_index, imv_xy
 

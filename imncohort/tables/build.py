@@ -283,22 +283,23 @@ _CAPTIONS = {
 
 def sternum_sentence(growth: pd.DataFrame, min_long_axis_mm: float) -> str:
     """The seed's sentence on growth towards the sternum, with this cohort's counts."""
-    rows = growth.set_index("quadrant")
-    total = int(rows.at["all", "nodes"])
-    towards = int(rows.at["towards_sternum", "nodes"])
+    counts = dict(zip(growth["quadrant"].astype(str), growth["nodes"].astype(int), strict=True))
+    of = dict(zip(growth["quadrant"].astype(str), growth["denominator"].astype(int), strict=True))
+    total = counts.get("all", 0)
+    towards = counts.get("towards_sternum", 0)
     if total == 0:
         return ""
     text = (
         f"{towards} metastatic node(s) larger than {min_long_axis_mm:g} mm grow towards the "
         f"sternum ({100.0 * towards / total:.1f}%, {towards}/{total})"
     )
-    if "over_sternum" not in rows.index or towards == 0:
+    if "over_sternum" not in counts or towards == 0:
         return text + "."
-    measured = int(rows.at["over_sternum", "denominator"])
+    measured = of["over_sternum"]
     if measured == 0:
         return text + "; no study of theirs has a sternum annotation (over_sternum is empty)."
-    over = int(rows.at["over_sternum", "nodes"])
-    invaded = int(rows.at["sternal_invasion", "nodes"])
+    over = counts["over_sternum"]
+    invaded = counts["sternal_invasion"]
     text += (
         f"; {over} of them ({100.0 * over / measured:.1f}%, {over}/{measured}) reach over the "
         f"sternum, with invasion of the sternum in {invaded} ({100.0 * invaded / measured:.1f}%, "

@@ -184,13 +184,17 @@ def test_node_wrapping_the_sternal_edge(node_form: str, side: str, feet_first: b
     ks = node_ks(g, -2.0, 2.0)
     ring = u_ring(sign)
     node = (
-        contour_roi(g, lambda z: ring, ks) if node_form == "contour" else mask_roi(g, in_polygon(ring), ks)
+        contour_roi(g, lambda z: ring, ks)
+        if node_form == "contour"
+        else mask_roi(g, in_polygon(ring), ks)
     )
     values, z_ref = measured(g, node, make_sternum(g, "mask"), side)
     # The node reaches 4 mm past the border (x = 8 vs W = 12) round the sternum's edge ...
     assert values["over_sternum"] is True
     (comp,) = roi_components(node, g)
-    reach = medial_reach_mm(reference_section(comp.sections).boundary_xy_lps, values["sternum_border_x"], side)
+    reach = medial_reach_mm(
+        reference_section(comp.sections).boundary_xy_lps, values["sternum_border_x"], side
+    )
     assert reach == pytest.approx(half_width(z_ref) - 8.0, abs=PIXEL)
     # ... without a voxel inside it (the notch clears the sternum by 1 mm).
     assert values["sternum_overlap"] == 0.0
