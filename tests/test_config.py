@@ -20,7 +20,8 @@ CASES = [
     (
         "nodes: {min_short: 3}\n",
         "config key 'nodes.min_short' is not known; allowed keys here: min_short_axis_mm, "
-        "imv_extrapolation_limit_mm, growth_min_long_axis_mm",
+        "imv_extrapolation_limit_mm, growth_min_long_axis_mm, "
+        "sternal_invasion_min_share",
     ),
     (
         "nodes: {min_short_axis_mm: -1}\n",
