@@ -67,7 +67,7 @@ def measure_flow(
     groups = batches(todo, max(1, n_workers * BATCHES_PER_WORKER))
     futures = [measure_batch_task.submit(g, str(export), str(out_path), config) for g in groups]
     results = kept + [r for f in futures for r in f.result()]
-    summary = finish_stage(out_path, results, plan_errors, time.perf_counter() - start)
+    summary = finish_stage(out_path, results, plan_errors, time.perf_counter() - start, config)
     summary["remeasured"] = len(todo)
     rebuild_cohort(out_path)  # confirmed status needs the nodes just measured
     logger.info(

@@ -66,6 +66,8 @@ class Nodes(_Section):
     max_slice_gap_factor: float = Field(ge=1, le=100)
     min_node_voxels: int = Field(ge=1, le=1_000_000)
     min_node_volume_ml: float = Field(ge=0, le=100)
+    # sternal_invasion: share of the node's rasterisation inside the sternum above this.
+    sternal_invasion_min_share: float = Field(default=0.0, ge=0, lt=1)
 
 
 class Margins(_Section):
@@ -160,6 +162,11 @@ class Qc(_Section):
     margins_mm: list[float]
 
 
+class Tables(_Section):
+    # One CT per patient (CONTRACT section 4); see imncohort.tables.selection.
+    study_selection: Literal["most_evident", "earliest", "latest", "all"] = "most_evident"
+
+
 class Config(_Section):
     """The resolved configuration of one run."""
 
@@ -172,6 +179,7 @@ class Config(_Section):
     dask: Dask
     schedule: Schedule
     qc: Qc
+    tables: Tables = Tables()
 
 
 def default_config_text() -> str:

@@ -69,6 +69,18 @@ def assert_nodes_match(truth: dict[str, Any], nodes: pd.DataFrame, secret: bytes
         assert bool(row["metastatic"]) == t["metastatic"], label
         spaces = row["intercostal_spaces"] if isinstance(row["intercostal_spaces"], str) else ""
         assert spaces == ";".join(str(k) for k in t["intercostal_spaces"]), label
+        if t["over_sternum"] is None:  # no sternum annotation
+            for column in ("over_sternum", "sternal_invasion", "sternum_overlap"):
+                assert pd.isna(row[column]), (label, column)
+        else:
+            assert bool(row["over_sternum"]) == t["over_sternum"], label
+            assert bool(row["sternal_invasion"]) == t["sternal_invasion"], label
+            assert row["sternum_overlap"] == pytest.approx(t["sternum_overlap"], abs=0.05), label
+            # Contour vertices give the border exactly, mask voxels their outer edge.
+            border_tol = 1e-3 if contour else tol + 1e-3
+            assert row["sternum_border_x"] == pytest.approx(
+                t["sternum_border_x"], abs=border_tol
+            ), label
         if t["ctv_coverage"] is None:
             assert pd.isna(row["ctv_coverage"]), label
         else:

@@ -15,13 +15,13 @@ CASES = [
     (
         "nodez: 1\n",
         "config key 'nodez' is not known; allowed keys here: names, nodes, margins, reports, "
-        "clinical, index, dask, schedule, qc",
+        "clinical, index, dask, schedule, qc, tables",
     ),
     (
         "nodes: {min_short: 3}\n",
         "config key 'nodes.min_short' is not known; allowed keys here: min_short_axis_mm, "
         "imv_extrapolation_limit_mm, growth_min_long_axis_mm, max_slice_gap_factor, "
-        "min_node_voxels, min_node_volume_ml",
+        "min_node_voxels, min_node_volume_ml, sternal_invasion_min_share",
     ),
     (
         "nodes: {min_short_axis_mm: -1}\n",

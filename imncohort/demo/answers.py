@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from imncohort.demo.shapes import SIDE_SIGN, Ellipsoid, Tube
+from imncohort.demo.shapes import SIDE_SIGN, Ellipsoid, Sternum, Tube
 
 if TYPE_CHECKING:
     from imncohort.demo.phantom import Node, Phantom
@@ -89,6 +89,99 @@ def ctv_coverage(shape: Ellipsoid, ctvs: list[Tube]) -> float:
     return float(np.mean(covered))
 
 
+#: Points per axis of the unit-disk grid used for the sternum overlap of each slice.
+STERNUM_GRID = 400
+#: Erosion (mm) of node and sternum: an overlap is clear when one survives it.
+STERNUM_CONTACT_MM = 1.2
+
+
+def _disk_grid(n: int) -> tuple[np.ndarray, np.ndarray]:
+    g = (np.arange(n) + 0.5) / n * 2.0 - 1.0
+    u, v = np.meshgrid(g, g, indexing="ij")
+    inside = u**2 + v**2 <= 1.0
+    return u[inside], v[inside]
+
+
+def _ellipse_points(shape: Ellipsoid, scale: float, u: np.ndarray, v: np.ndarray) -> tuple:
+    cos, sin = math.cos(shape.theta), math.sin(shape.theta)
+    a, b = shape.a * scale, shape.b * scale
+    x = shape.center_lps[0] + a * u * cos - b * v * sin
+    y = shape.center_lps[1] + a * u * sin + b * v * cos
+    return x, y
+
+
+def sternum_contact(shape: Ellipsoid, sternum: Sternum) -> str:
+    """``none``, ``clear`` or ``ambiguous`` overlap of a node with the sternum.
+
+    The sternum is the same at every z and a node's cross-sections shrink about the
+    same centre away from its centre slice, so the node overlaps the sternum exactly when
+    its centre slice does. The overlap is ``clear`` when a point lies inside both the
+    node and the sternum eroded by 1.2 mm (semi-axes and box shrunk by it; then at least
+    one voxel centre of any grid up to 1 mm lies in both); ``ambiguous`` when they overlap
+    less (the phantom avoids it).
+    """
+    hx, hy = shape.half_widths()
+    xc, yc, _ = shape.center_lps
+    if abs(xc) - hx > sternum.half_width or abs(yc - sternum.y_center) - hy > sternum.half_depth:
+        return "none"
+    u, v = _disk_grid(STERNUM_GRID)
+    x, y = _ellipse_points(shape, 1.0, u, v)
+    if not sternum.contains(x, y, shape.center_lps[2]).any():
+        return "none"
+    inner_a = shape.a - STERNUM_CONTACT_MM
+    inner_b = shape.b - STERNUM_CONTACT_MM
+    if inner_b > 0:
+        shrunk = Ellipsoid(shape.center_lps, inner_a, inner_b, shape.c, shape.theta)
+        x, y = _ellipse_points(shrunk, 1.0, u, v)
+        eroded = Sternum(
+            sternum.half_width - STERNUM_CONTACT_MM,
+            sternum.y_center,
+            sternum.half_depth - STERNUM_CONTACT_MM,
+        )
+        if eroded.contains(x, y, shape.center_lps[2]).any():
+            return "clear"
+    return "ambiguous"
+
+
+def sternum_answer(phantom: Phantom, node: Node) -> dict[str, Any]:
+    """``over_sternum``, ``sternal_invasion``, ``sternum_overlap``, ``sternum_border_x``.
+
+    Empty (None) when the patient has no sternum annotation. The overlap share is that of
+    the node's slices (the voxel planes it is drawn on), weighted by their areas: the
+    share of the node's own rasterisation inside the sternum.
+    """
+    if not phantom.plan.has_ribs:
+        return {
+            "over_sternum": None,
+            "sternal_invasion": None,
+            "sternum_overlap": None,
+            "sternum_border_x": None,
+        }
+    shape, sternum = node.shape, phantom.sternum
+    sign = SIDE_SIGN[node.side]
+    hx, _ = shape.half_widths()
+    medial_edge = sign * shape.center_lps[0] - hx
+    contact = sternum_contact(shape, sternum)
+    share = 0.0
+    if contact != "none":
+        u, v = _disk_grid(STERNUM_GRID)
+        dz = phantom.geometry.slice_spacing
+        zc = shape.center_lps[2]
+        weights, inside = [], []
+        for j in range(-node.half_slices, node.half_slices + 1):
+            scale = shape.scale_at(zc + j * dz)
+            x, y = _ellipse_points(shape, scale, u, v)
+            weights.append(scale * scale)
+            inside.append(float(sternum.contains(x, y, zc + j * dz).mean()))
+        share = float(np.dot(weights, inside) / np.sum(weights))
+    return {
+        "over_sternum": bool(medial_edge < sternum.half_width),
+        "sternal_invasion": contact != "none",
+        "sternum_overlap": round(share, 4),
+        "sternum_border_x": round(sign * sternum.half_width, 3),
+    }
+
+
 def node_answer(phantom: Phantom, node: Node) -> dict[str, Any]:
     """All ``nodes.csv`` measurement values of one node (mm, ml; LPS).
 
@@ -133,4 +226,5 @@ def node_answer(phantom: Phantom, node: Node) -> dict[str, Any]:
         "metastatic": node.metastatic,
         "intercostal_spaces": spaces,
         "ctv_coverage": None if coverage is None else round(coverage, 4),
+        **sternum_answer(phantom, node),
     }

@@ -81,13 +81,22 @@ def write_label_maps(
     written: list[Path] = []
     ts = phantom.plan.totalsegmentator
     main_rois = node_rois(phantom) + vessel_rois(phantom)
+    sternum: list[Roi] = []
     if not ts:
-        main_rois += rib_rois(phantom)
+        # The sternum gets its own map: in one label map a node painted over it would
+        # erase the voxels it invades.
+        for roi in rib_rois(phantom):
+            (sternum if roi.kind == "sternum" else main_rois).append(roi)
     labelled = list(enumerate(main_rois, start=1))
     if labelled:
         nii, sidecar = folder / f"{stem}.nii.gz", folder / f"{stem}.json"
         _write_map(nii, phantom, labelled)
         _write_sidecar(sidecar, series_instance_uid, {str(i): r.name for i, r in labelled})
+        written += [nii, sidecar]
+    if sternum:
+        nii, sidecar = folder / f"{stem}_sternum.nii.gz", folder / f"{stem}_sternum.json"
+        _write_map(nii, phantom, [(1, sternum[0])])
+        _write_sidecar(sidecar, series_instance_uid, {"1": sternum[0].name})
         written += [nii, sidecar]
     if ts and phantom.plan.has_ribs:
         ids: list[tuple[int, Roi]] = []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imncohort.demo.answers import farthest_point_quadrant
+from imncohort.demo.answers import farthest_point_quadrant, sternum_contact
 from imncohort.demo.plan import PatientPlan
 from imncohort.demo.shapes import SIDE_SIGN, Ellipsoid, Rib, Sternum, Tube
 
@@ -22,6 +22,13 @@ N_RIBS = 6
 VESSEL_DEPTH_MM = 14.0
 #: Clearance (mm) kept between a node and the vessel wall / the rib surface.
 CLEARANCE_MM = 1.0
+#: Half depth (mm) of the sternum: it reaches 9 mm dorsal of the rib centre line, past the
+#: ribs' dorsal surface, so that nodes near the midline can invade it.
+#: Attempts at drawing a patient's planned sternal node before it is drawn like the others.
+STERNAL_ATTEMPTS = 200
+STERNUM_HALF_DEPTH_MM = 11.0
+#: A node's medial edge stays this far (mm) from the sternal border (over_sternum is clear).
+STERNUM_BORDER_MARGIN_MM = 1.0
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,7 @@ def build_phantom(plan: PatientPlan, rng: np.random.Generator) -> Phantom:
     dz = geometry.slice_spacing
     y_rib = round(-40.0 + float(rng.uniform(-3.0, 3.0)), 2)
     rib_radius = round(float(rng.uniform(4.5, 5.5)), 2)
-    sternum = Sternum(round(float(rng.uniform(11.0, 14.0)), 2), y_rib, 6.0)
+    sternum = Sternum(round(float(rng.uniform(11.0, 14.0)), 2), y_rib, STERNUM_HALF_DEPTH_MM)
     x_bone = round(float(rng.uniform(38.0, 46.0)), 2)
     x_lateral = geometry.half_fov_x - 2.0
     right_offset = int(rng.choice([-1, 0, 0, 1]))
@@ -206,10 +213,11 @@ def _place_nodes(
     plan = phantom.plan
     placed: list[tuple[str, Ellipsoid, int, bool]] = []
     kinds = [True] * plan.n_metastatic + [False] * plan.n_benign
-    for metastatic in kinds:
+    for number, metastatic in enumerate(kinds):
         for _attempt in range(400):
             side = "left" if rng.random() < 0.5 else "right"
-            candidate = _draw_node(phantom, rng, dz, side, metastatic, _attempt)
+            near = plan.sternal_node if number == 0 and _attempt < STERNAL_ATTEMPTS else ""
+            candidate = _draw_node(phantom, rng, dz, side, metastatic, _attempt, near)
             if candidate is None:
                 continue
             shape, m = candidate
@@ -239,7 +247,13 @@ def _draw_node(
     side: str,
     metastatic: bool,
     attempt: int,
+    near: str = "",
 ) -> tuple[Ellipsoid, int] | None:
+    """One candidate node, or None when it breaks a rule of the phantom.
+
+    ``near`` = ``over`` draws it reaching medially past the sternal border dorsal of the
+    sternum, ``into`` reaching past the border into the sternum's dorsal part.
+    """
     shrink = 0.85 ** (attempt // 60)
     if metastatic:
         b = max(2.7, float(np.exp(rng.uniform(np.log(2.7), np.log(17.5)))) * shrink)
@@ -263,13 +277,29 @@ def _draw_node(
     ml = float(rng.uniform(-(hx + 6.0), hx + 10.0))
     dv = float(rng.uniform(-8.0, 12.0))
     xc, yc = round(xv + sign * ml, 2), round(yv + dv, 2)
-    shape = Ellipsoid((xc, yc, zc), a, b, c, theta)
     ribs_front = phantom.ribs[0].y_center + phantom.ribs[0].radius + CLEARANCE_MM
+    if near:
+        sternum = phantom.sternum
+        past = float(rng.uniform(2.5, 5.0))  # how far the medial edge passes the border
+        xc = round(sign * (sternum.half_width - past + hx), 2)
+        if near == "into":
+            yc = round(ribs_front + float(rng.uniform(0.0, 1.5)) + hy, 2)
+        else:
+            dorsal_face = sternum.y_center + sternum.half_depth
+            yc = round(dorsal_face + float(rng.uniform(0.5, 3.0)) + hy, 2)
+    shape = Ellipsoid((xc, yc, zc), a, b, c, theta)
     if yc - hy < ribs_front or yc + hy > phantom.geometry.y_last - 5.0:
         return None
     if sign * xc - hx < 3.0 or sign * xc + hx > phantom.geometry.half_fov_x - 5.0:
         return None
     if not _clear_of_vessel(shape, vessel, m, dz):
+        return None
+    if abs(sign * xc - hx - phantom.sternum.half_width) < STERNUM_BORDER_MARGIN_MM:
+        return None
+    contact = sternum_contact(shape, phantom.sternum)
+    if contact == "ambiguous":
+        return None
+    if near and contact != ("clear" if near == "into" else "none"):
         return None
     _, margin, far_ml, far_dv = farthest_point_quadrant(shape, xv, yv, sign)
     if margin < 1.0 or min(abs(far_ml), abs(far_dv)) < 1.0:

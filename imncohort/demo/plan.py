@@ -56,6 +56,9 @@ class PatientPlan:
     reversed_order: bool
     other_studies: tuple[str, ...]
     group: str
+    #: The first metastatic node is drawn reaching over the sternum: "into" it, or "over"
+    #: it dorsally without touching it; "" = drawn like the others.
+    sternal_node: str = ""
 
 
 def plan_patient(index: int, rng: np.random.Generator) -> PatientPlan:
@@ -90,4 +93,5 @@ def plan_patient(index: int, rng: np.random.Generator) -> PatientPlan:
         reversed_order=index % 2 == 1,
         other_studies=OTHER_STUDY_CYCLE[index % 3],
         group="recurrence" if rng.random() < 0.3 else "initial",
+        sternal_node=("over" if index % 4 == 3 else "into") if confirmed and index % 5 != 1 else "",
     )

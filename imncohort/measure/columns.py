@@ -32,4 +32,14 @@ NODE_COLUMNS: list[str] = [
     "intercostal_spaces",
     "ctv_coverage",
     "qc_png",
+    # One CT per patient (CONTRACT section 4): the study's date and whether the tables use
+    # the node (imncohort.tables.selection); filled when nodes.csv is written.
+    "study_date",
+    "selected",
+    # The sternum (CONTRACT section 4, imncohort.measure.sternum); empty without a sternum
+    # annotation.
+    "over_sternum",
+    "sternal_invasion",
+    "sternum_overlap",
+    "sternum_border_x",
 ]

@@ -125,6 +125,10 @@ def draw_node_qc(result: NodeResult, export: Path, target: Path, config: Config)
             sy = vy + margin * np.array([-1, -1, 1, 1, -1])
             ax.plot(sx, sy, color=colour, lw=1.0)
             ax.plot(vx + margin * np.cos(t), vy + margin * np.sin(t), color=colour, lw=0.8, ls="--")
+    border = row.get("sternum_border_x")
+    if isinstance(border, float) and math.isfinite(border):
+        # The sternum's lateral border on the node's side at this slice (orange dash-dot).
+        ax.axvline(border, color="#ff9800", lw=1.4, ls="-.")
     ax.set_xlim(cx - half, cx + half)
     ax.set_ylim(cy + half, cy - half)  # posterior (+y) down, patient left (+x) on the right
     ax.set_axis_off()
@@ -139,6 +143,12 @@ def draw_node_qc(result: NodeResult, export: Path, target: Path, config: Config)
         f"volume {_fmt(row['volume_ml'], ' ml', 2)}\n"
         f"ICS {row['intercostal_spaces'] or 'n/a'}  IMV (red +), margins {margins} mm"
     )
+    if row.get("over_sternum") is not None:
+        caption += (
+            f"\nsternal border (orange): over {'yes' if row['over_sternum'] else 'no'}, "
+            f"invasion {'yes' if row['sternal_invasion'] else 'no'} "
+            f"({_fmt(100.0 * float(row['sternum_overlap']), ' %')} inside)"
+        )
     # The plot is drawn by matplotlib (Agg); the caption is set below it with PIL,
     # which is several times faster than matplotlib's text layout.
     canvas = FigureCanvasAgg(fig)

@@ -33,10 +33,13 @@ from imncohort.measure.study import StudyResult, measure_study
 from imncohort.outputs import ErrorRecord, write_csv, write_json, write_parquet, write_stage_errors
 from imncohort.privacy import PathScrubber
 from imncohort.reports.cohort import build_cohort
+from imncohort.tables.inputs import read_study_dates
+from imncohort.tables.selection import select_studies
 
 log = logging.getLogger(__name__)
 
 STAGE = "measure"
+_NULLABLE_BOOL = ("towards_sternum", "selected", "over_sternum", "sternal_invasion")
 
 
 def state_dir(out: Path) -> Path:
@@ -71,7 +74,7 @@ def load_state(out: Path, job: StudyJob) -> StudyResult | None:
         log.warning("state of study %s unreadable (%s); measuring again", job.study_key, exc)
         return None
     rows: list[dict[str, Any]] = [
-        {str(c): (None if pd.isna(v) and c == "towards_sternum" else v) for c, v in r.items()}
+        {str(c): (None if pd.isna(v) and c in _NULLABLE_BOOL else v) for c, v in r.items()}
         for r in frame.to_dict("records")
     ]
     for row in rows:
@@ -88,6 +91,8 @@ def nodes_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     frame["metastatic"] = frame["metastatic"].astype(bool)
     frame["imv_extrapolated"] = frame["imv_extrapolated"].astype(bool)
     frame["towards_sternum"] = frame["towards_sternum"].astype("boolean")
+    for column in _NULLABLE_BOOL:
+        frame[column] = frame[column].astype("boolean")
     for column in (
         "patient_key",
         "study_key",
@@ -98,8 +103,18 @@ def nodes_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
         "quadrant",
         "intercostal_spaces",
         "qc_png",
+        "study_date",
     ):
         frame[column] = frame[column].fillna("").astype(str)
+    return frame
+
+
+def with_selection(frame: pd.DataFrame, out: Path, rule: str) -> pd.DataFrame:
+    """Fill ``study_date`` from the index and ``selected`` by the study-selection ``rule``."""
+    frame = frame.copy()
+    dates = read_study_dates(out)
+    frame["study_date"] = frame["study_key"].map(lambda k: dates.get(str(k), ""))
+    frame["selected"] = select_studies(frame, rule).astype("boolean")
     return frame
 
 
@@ -173,12 +188,21 @@ def remove_stale(out: Path, study_keys: set[str], qc_pngs: set[str]) -> int:
 
 
 def finish_stage(
-    out: Path, results: Sequence[StudyResult], plan_errors: Sequence[ErrorRecord], seconds: float
+    out: Path,
+    results: Sequence[StudyResult],
+    plan_errors: Sequence[ErrorRecord],
+    seconds: float,
+    config: Config | None = None,
 ) -> dict[str, Any]:
-    """Write ``nodes.csv`` and the stage's error records; return the summary."""
+    """Write ``nodes.csv`` and the stage's error records; return the summary.
+
+    ``selected`` follows ``config.tables.study_selection`` (``most_evident``
+    without a config).
+    """
     ordered = sorted(results, key=lambda r: r.study_key)
     rows = [row for r in ordered for row in r.rows]
-    frame = nodes_frame(rows)
+    rule = config.tables.study_selection if config is not None else "most_evident"
+    frame = with_selection(nodes_frame(rows), Path(out), rule)
     # ROI names are free text: an identifier typed into one is replaced by its key
     write_csv(PathScrubber.from_out(Path(out)).frame(frame, ["roi_name"]), Path(out) / "nodes.csv")
     errors = list(plan_errors) + [e for r in ordered for e in r.errors]
@@ -222,6 +246,6 @@ def run_measure_stage(
     else:
         done = mapper(groups)
     results = kept + [r for group in done for r in group]
-    summary = finish_stage(Path(out), results, plan_errors, time.perf_counter() - start)
+    summary = finish_stage(Path(out), results, plan_errors, time.perf_counter() - start, config)
     summary["remeasured"] = len(todo)
     return summary

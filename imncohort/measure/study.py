@@ -46,6 +46,7 @@ from imncohort.measure.rois import (
     section_thicknesses_mm,
 )
 from imncohort.measure.series import SeriesGeometry
+from imncohort.measure.sternum import sternum_values
 from imncohort.outputs import ErrorRecord
 from imncohort.textfmt import number
 from imncohort.paths import export_file
@@ -67,6 +68,7 @@ class SeriesContext:
     rib_levels: dict[str, dict[int, float]] = field(default_factory=dict)
     has_ribs: bool = False
     ctvs: list[tuple[str, Roi]] = field(default_factory=list)
+    sternums: list[Roi] = field(default_factory=list)
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,6 +198,8 @@ def build_context(
             cartilages.append(roi)
         elif match.roi_class == "ctv":
             ctx.ctvs.append((match.side, roi))
+        elif match.roi_class == "sternum":
+            ctx.sternums.append(roi)
     for vessel_side, parts in vessel_parts.items():
         if parts:
             ctx.vessels[vessel_side] = (
@@ -238,6 +242,7 @@ def prefer_own(own: SeriesContext, others: list[SeriesContext]) -> SeriesContext
             vessels.setdefault(side, centres)
     ribs_from = next((c for c in [own, *others] if c.has_ribs), own)
     ctvs = own.ctvs or [c for other in others for c in other.ctvs]
+    sternums = own.sternums or [r for other in others for r in other.sternums]
     return SeriesContext(
         geometry=own.geometry,
         midline_x=own.midline_x,
@@ -245,6 +250,7 @@ def prefer_own(own: SeriesContext, others: list[SeriesContext]) -> SeriesContext
         rib_levels=ribs_from.rib_levels,
         has_ribs=ribs_from.has_ribs,
         ctvs=ctvs,
+        sternums=sternums,
     )
 
 
@@ -351,6 +357,9 @@ def measure_component(
             for roi in ctvs:
                 inside |= inside_roi(pts, roi, ctx.geometry.grid)
             values["ctv_coverage"] = float(inside.mean())
+    values.update(
+        sternum_values(comp, ref, side, ctx.sternums, grid, config.nodes.sternal_invasion_min_share)
+    )
     return values, ref_index, imv_xy
 
 

@@ -31,6 +31,7 @@ from imncohort.tables.coverage import (
 from imncohort.tables.detection import confirmed_patients, modality_detection_table
 from imncohort.tables.growth import growth_direction_table, laterality_table
 from imncohort.tables.inputs import (
+    CLINICAL_TABLE2,
     normalise_cohort,
     normalise_mentions,
     normalise_nodes,
@@ -42,9 +43,16 @@ from imncohort.tables.inputs import (
     read_nodes,
     read_reports,
     read_run_json,
+    read_study_dates,
 )
 from imncohort.tables.intercostal import intercostal_table
 from imncohort.tables.report import ReportContent, ReportFigure, ReportTable, render_report
+from imncohort.tables.selection import (
+    SelectionSummary,
+    select_studies,
+    selection_note,
+    selection_summary,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +82,19 @@ class TableInputs:
     reports: pd.DataFrame | None = None
 
 
+def selected_nodes(nodes: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The nodes of the study each patient is measured on (``tables.study_selection``)."""
+    nodes = normalise_nodes(nodes)
+    return nodes[select_studies(nodes, config.tables.study_selection)].reset_index(drop=True)
+
+
 def compute_tables(inputs: TableInputs, config: Config) -> dict[str, pd.DataFrame]:
-    """Return every table of contract section 5, keyed by file stem (pure)."""
-    nodes = normalise_nodes(inputs.nodes)
+    """Return every table of contract section 5, keyed by file stem (pure).
+
+    Every table counts the nodes of one study per patient (see
+    :mod:`imncohort.tables.selection`); ``inputs.nodes`` may hold them all.
+    """
+    nodes = selected_nodes(inputs.nodes, config)
     mentions = normalise_mentions(inputs.mentions)
     cohort = normalise_cohort(inputs.cohort)
     ml = list(config.margins.medial_lateral_mm)
@@ -244,7 +262,10 @@ _CAPTIONS = {
     "growth_direction": (
         "Growth direction",
         "Quadrant of the node point farthest from the IMV (medial = towards the sternum), "
-        "nodes with a long axis above the threshold; chi-square test against equal quadrants.",
+        "nodes with a long axis above the threshold; chi-square test against equal quadrants. "
+        "Rows over_sternum and sternal_invasion: of the nodes towards the sternum whose study "
+        "has a sternum annotation (denominator), those reaching medially past the sternum's "
+        "lateral border and those overlapping it; Wilson 95% CI.",
     ),
     "laterality": ("Laterality", "Metastatic nodes per side, with mean volume (ml)."),
     "modality_detection": (
@@ -258,6 +279,42 @@ _CAPTIONS = {
         "stay 'unknown'.",
     ),
 }
+
+
+def sternum_sentence(growth: pd.DataFrame, min_long_axis_mm: float) -> str:
+    """The seed's sentence on growth towards the sternum, with this cohort's counts."""
+    counts = dict(zip(growth["quadrant"].astype(str), growth["nodes"].astype(int), strict=True))
+    of = dict(zip(growth["quadrant"].astype(str), growth["denominator"].astype(int), strict=True))
+    total = counts.get("all", 0)
+    towards = counts.get("towards_sternum", 0)
+    if total == 0:
+        return ""
+    text = (
+        f"{towards} metastatic node(s) larger than {min_long_axis_mm:g} mm grow towards the "
+        f"sternum ({100.0 * towards / total:.1f}%, {towards}/{total})"
+    )
+    if "over_sternum" not in counts or towards == 0:
+        return text + "."
+    measured = of["over_sternum"]
+    if measured == 0:
+        return text + "; no study of theirs has a sternum annotation (over_sternum is empty)."
+    over = counts["over_sternum"]
+    invaded = counts["sternal_invasion"]
+    text += (
+        f"; {over} of them ({100.0 * over / measured:.1f}%, {over}/{measured}) reach over the "
+        f"sternum, with invasion of the sternum in {invaded} ({100.0 * invaded / measured:.1f}%, "
+        f"{invaded}/{measured})"
+    )
+    if measured < towards:
+        text += f" ({towards - measured} without a sternum annotation are not counted)"
+    return text + "."
+
+
+TABLE2_CAPTION = (
+    " Rows ALN_I, ALN_II, ALN_III, SCN and local_recurrence (the seed's Table 2, from the "
+    "clinical table's yes/no columns) count the patients with known spaces; local_recurrence "
+    "is a share of the recurrence group's patients with known spaces."
+)
 
 
 def _safe_read(reader: Any, out: Path, records: list[ErrorRecord], strict: bool) -> Any:
@@ -303,6 +360,39 @@ def _load_clinical(
             raise InputError(f"{shown}: {reason}")
         records.append(ErrorRecord(path=shown, stage=STAGE, reason=reason))
     return pseudonymise_clinical(raw, secret)
+
+
+def _apply_selection(
+    out: Path, nodes: pd.DataFrame, config: Config
+) -> tuple[pd.DataFrame, SelectionSummary]:
+    """Select one study per patient; make ``nodes.csv``'s ``selected`` column say so.
+
+    Study dates missing from ``nodes.csv`` (written by an older version) come
+    from the index. When the rule differs from the one the measure stage used,
+    only the ``selected`` column of ``nodes.csv`` is rewritten (every other
+    value is kept as text).
+    """
+    rule = config.tables.study_selection
+    if len(nodes) and not (nodes["study_date"] != "").any():
+        by_study = read_study_dates(out)
+        nodes = nodes.assign(study_date=nodes["study_key"].map(lambda k: by_study.get(k, "")))
+    selected = select_studies(nodes, rule)
+    summary = selection_summary(nodes, selected, rule)
+    path = Path(out) / "nodes.csv"
+    if len(nodes) and path.exists():
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        wanted = selected.map(lambda v: "True" if v else "False").to_list()
+        dates = nodes["study_date"].to_list()
+        if len(raw) == len(nodes) and (
+            "selected" not in raw.columns
+            or raw["selected"].to_list() != wanted
+            or "study_date" not in raw.columns
+            or raw["study_date"].to_list() != dates
+        ):
+            raw["selected"] = wanted
+            raw["study_date"] = dates
+            write_csv(raw, path)
+    return nodes.assign(selected=selected.to_numpy()), summary
 
 
 def write_workbook(tables: dict[str, pd.DataFrame], target: Path) -> Path:
@@ -357,13 +447,15 @@ def build_tables(
     mentions = _safe_read(read_mentions, out, records, strict)
     cohort = _safe_read(read_cohort, out, records, strict)
     reports = _safe_read(read_reports, out, records, strict)
-    nodes = normalise_nodes(nodes if nodes is not None else pd.DataFrame())
+    all_nodes = normalise_nodes(nodes if nodes is not None else pd.DataFrame())
     mentions = normalise_mentions(mentions if mentions is not None else pd.DataFrame())
     cohort = normalise_cohort(cohort if cohort is not None else pd.DataFrame())
     clinical = _load_clinical(clinical_path, secret, export, records, strict)
 
-    inputs = TableInputs(nodes, mentions, cohort, clinical, reports)
+    all_nodes, selection = _apply_selection(out, all_nodes, config)
+    inputs = TableInputs(all_nodes, mentions, cohort, clinical, reports)
     tables = compute_tables(inputs, config)
+    nodes = selected_nodes(all_nodes, config)
     written = [write_csv(tables[name], out / f"{name}.csv") for name in TABLE_NAMES]
     workbook = write_workbook(tables, out / "tables.xlsx")
 
@@ -410,13 +502,21 @@ def build_tables(
     notes, empty = data_notes(
         tables, nodes, cohort, clinical, missing, reports_listed=reports is not None
     )
+    notes.insert(len(missing), selection_note(selection))
     recommendation = recommendation_lines(tables["coverage"], config)
     meta = metastatic_nodes(nodes)
     group = study_group(nodes, cohort)
     summary_items = [
         ("Confirmed patients (study group)", str(len(group))),
         ("Candidate patients (reports only)", str(int((cohort["status"] == "candidate").sum()))),
-        ("Annotated nodes", str(len(nodes))),
+        ("Annotated nodes", str(len(all_nodes))),
+        (
+            "Patients with several annotated CT studies",
+            str(selection.patients_with_several_studies),
+        ),
+        ("Study selection (one CT per patient)", selection.rule),
+        ("Nodes of other studies left out", str(selection.nodes_left_out)),
+        ("Nodes in the tables", str(len(nodes))),
         ("Metastatic nodes", str(len(meta))),
         ("Patients with metastatic nodes", str(meta["patient_key"].nunique())),
         ("Clinical table", "yes" if clinical is not None else "none"),
@@ -424,8 +524,14 @@ def build_tables(
     ]
     shown = dict(tables)
     shown["coverage_2d"] = coverage_2d_matrix(tables["coverage_2d"])
+    captions = {name: _CAPTIONS[name][1] for name in TABLE_NAMES}
+    sentence = sternum_sentence(tables["growth_direction"], config.nodes.growth_min_long_axis_mm)
+    if sentence:
+        captions["growth_direction"] += " " + sentence
+    if set(CLINICAL_TABLE2) & set(tables["intercostal"]["row"].astype(str)):
+        captions["intercostal"] += TABLE2_CAPTION
     report_tables = [
-        ReportTable(name, _CAPTIONS[name][0], _CAPTIONS[name][1], shown[name], empty.get(name, ""))
+        ReportTable(name, _CAPTIONS[name][0], captions[name], shown[name], empty.get(name, ""))
         for name in TABLE_NAMES
     ]
     content = ReportContent(
@@ -449,7 +555,9 @@ def build_tables(
         }
     logger.info("tables written for %d metastatic nodes of %d patients", len(meta), len(group))
     return {
-        "nodes": len(nodes),
+        "nodes": len(all_nodes),
+        "nodes_in_tables": len(nodes),
+        "study_selection": selection.as_dict(),
         "metastatic_nodes": len(meta),
         "patients": len(group),
         "confirmed_patients": len(confirmed_patients(cohort)),

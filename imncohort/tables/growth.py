@@ -18,7 +18,19 @@ from imncohort.tables.coverage import metastatic_nodes
 from imncohort.tables.wilson import wilson_percent
 
 QUADRANTS = ("medial_ventral", "medial_dorsal", "lateral_ventral", "lateral_dorsal")
-GROWTH_COLUMNS = ["quadrant", "nodes", "percent", "ci_low", "ci_high", "chi2", "p_value"]
+GROWTH_COLUMNS = [
+    "quadrant",
+    "nodes",
+    "percent",
+    "ci_low",
+    "ci_high",
+    "chi2",
+    "p_value",
+    "denominator",
+]
+#: Rows on the sternum, among the nodes towards it (seed 000: 23 of 32 spread above the
+#: sternum, 12 invade it).
+STERNUM_ROWS = ("over_sternum", "sternal_invasion")
 LATERALITY_COLUMNS = ["side", "nodes", "percent", "ci_low", "ci_high", "mean_volume_ml"]
 SIDES = ("left", "right")
 
@@ -41,7 +53,11 @@ def growth_direction_table(nodes: pd.DataFrame, min_long_axis_mm: float) -> pd.D
         ``quadrant, nodes, percent, ci_low, ci_high`` (percent of counted nodes,
         Wilson 95 %) and, on the ``all`` row, ``chi2`` and ``p_value`` of
         Pearson's chi-square test of the four quadrant counts against equal
-        quadrants (``scipy.stats.chisquare``; NaN with no node).
+        quadrants (``scipy.stats.chisquare``; NaN with no node). Then the rows
+        ``over_sternum`` and ``sternal_invasion``: of the nodes towards the
+        sternum whose study has a sternum annotation, how many reach over it and
+        how many invade it (percent of those, Wilson 95 %). ``denominator`` is
+        the count each row's percent is of.
     """
     meta = metastatic_nodes(nodes)
     large = meta[meta["long_axis_mm"].to_numpy(dtype=float) > float(min_long_axis_mm)]
@@ -55,6 +71,7 @@ def growth_direction_table(nodes: pd.DataFrame, min_long_axis_mm: float) -> pd.D
         chi2, p_value = float(result.statistic), float(result.pvalue)
     else:
         chi2 = p_value = math.nan
+    towards = large[large["quadrant"].str.startswith("medial")]
     rows = []
     labelled = [*zip(QUADRANTS, counts, strict=True)]
     labelled += [("towards_sternum", medial), ("away_from_sternum", lateral), ("all", total)]
@@ -70,6 +87,24 @@ def growth_direction_table(nodes: pd.DataFrame, min_long_axis_mm: float) -> pd.D
                 round(high, 4),
                 round(chi2, 6) if is_all else math.nan,
                 p_value if is_all else math.nan,
+                total,
+            )
+        )
+    for label in STERNUM_ROWS:
+        values = towards[label] if label in towards else pd.Series(dtype=object)
+        flags = values[values.notna()]
+        count, measured = int(flags.astype(bool).sum()), len(flags)
+        percent, low, high = wilson_percent(count, measured)
+        rows.append(
+            (
+                label,
+                count,
+                round(percent, 4),
+                round(low, 4),
+                round(high, 4),
+                math.nan,
+                math.nan,
+                measured,
             )
         )
     return pd.DataFrame(rows, columns=GROWTH_COLUMNS)

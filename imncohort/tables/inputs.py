@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from imncohort.layout import index_table
+
 from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.keys import pseudonym
@@ -46,6 +48,8 @@ COHORT_COLUMNS = [
 REPORT_COLUMNS = ["patient_key", "study_key", "modality", "report_id"]
 CLINICAL_COLUMNS = ["PatientID", "group", "ER", "PR", "HER2", "T", "N", "M"]
 CLINICAL_VARIABLES = ["ER", "PR", "HER2", "T", "N", "M"]
+#: Optional clinical columns (yes / no) of the seed's Table 2 rows.
+CLINICAL_TABLE2 = ["ALN_I", "ALN_II", "ALN_III", "SCN", "local_recurrence"]
 UNKNOWN = "unknown"
 
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -55,6 +59,23 @@ def _as_bool(values: pd.Series) -> pd.Series:
     if values.dtype == bool:
         return values
     return values.map(lambda v: str(v).strip().lower() in _TRUE).astype(bool)
+
+
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+def _as_optional_bool(values: pd.Series) -> pd.Series:
+    """True / False, or None when empty or unknown (object dtype)."""
+
+    def one(value: Any) -> bool | None:
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        return None
+
+    return pd.Series([one(v) for v in values], index=values.index, dtype=object)
 
 
 def _with_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -78,8 +99,20 @@ def normalise_nodes(frame: pd.DataFrame) -> pd.DataFrame:
     frame["towards_sternum"] = _as_bool(frame["towards_sternum"])
     for column in ("patient_key", "study_key", "roi_name", "side", "quadrant"):
         frame[column] = frame[column].fillna("").astype(str)
+    frame["study_date"] = frame["study_date"].map(_date_text)
+    for column in ("over_sternum", "sternal_invasion"):
+        frame[column] = _as_optional_bool(frame[column])
     frame["intercostal_spaces"] = frame["intercostal_spaces"].map(_spaces_text)
     return frame.reset_index(drop=True)
+
+
+def _date_text(value: Any) -> str:
+    """A study date as ``YYYYMMDD`` text (pandas reads 20180101 as a number)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (int, np.integer)) or (isinstance(value, float) and value.is_integer()):
+        return str(int(value))
+    return str(value).strip()
 
 
 def _spaces_text(value: Any) -> str:
@@ -139,6 +172,20 @@ def read_nodes(out: Path) -> pd.DataFrame:
     return normalise_nodes(frame)
 
 
+def read_study_dates(out: Path) -> dict[str, str]:
+    """``study_key -> study_date`` (``YYYYMMDD`` or "") from the index's ``studies.parquet``."""
+    path = index_table(out, "studies")
+    if not path.exists():
+        return {}
+    try:
+        studies = pd.read_parquet(path, columns=["study_key", "study_date"])
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("study dates unreadable (%s); the study selection uses none", exc)
+        return {}
+    dates = studies["study_date"].fillna("").astype(str)
+    return dict(zip(studies["study_key"].astype(str), dates, strict=True))
+
+
 def read_mentions(out: Path) -> pd.DataFrame:
     """Read ``OUT/mentions.parquet`` (empty, with the columns, when missing)."""
     path = Path(out) / "mentions.parquet"
@@ -194,7 +241,15 @@ def _read_csv_or_empty(path: Path) -> pd.DataFrame:
     if not path.exists() or path.stat().st_size == 0:
         return pd.DataFrame()
     try:
-        return pd.read_csv(path, dtype={"intercostal_spaces": str, "patient_key": str})
+        return pd.read_csv(
+            path,
+            dtype={
+                "intercostal_spaces": str,
+                "patient_key": str,
+                "study_key": str,
+                "study_date": str,
+            },
+        )
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -222,15 +277,25 @@ def read_clinical(path: Path) -> pd.DataFrame:
             f"cannot read clinical table '{path.name}': {exc}; save it as UTF-8 CSV"
         ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    lookup = {c.lower(): c for c in frame.columns}
-    renamed = {lookup[c.lower()]: c for c in CLINICAL_COLUMNS if c.lower() in lookup}
+    lookup = {_column_key(c): c for c in frame.columns}
+    renamed = {
+        lookup[_column_key(c)]: c
+        for c in CLINICAL_COLUMNS + CLINICAL_TABLE2
+        if _column_key(c) in lookup
+    }
     frame = frame.rename(columns=renamed)
     if "PatientID" not in frame.columns:
         raise InputError(
             f"clinical table '{path.name}' has no 'PatientID' column (columns: "
             f"{', '.join(map(str, frame.columns))}); expected {', '.join(CLINICAL_COLUMNS)}"
         )
-    return _with_columns(frame, CLINICAL_COLUMNS)[CLINICAL_COLUMNS].fillna("")
+    optional = [c for c in CLINICAL_TABLE2 if c in frame.columns]
+    return _with_columns(frame, CLINICAL_COLUMNS)[CLINICAL_COLUMNS + optional].fillna("")
+
+
+def _column_key(name: str) -> str:
+    """Column names compared case-insensitively, spaces and hyphens as underscores."""
+    return str(name).strip().lower().replace(" ", "_").replace("-", "_")
 
 
 def pseudonymise_clinical(clinical: pd.DataFrame, secret: bytes) -> pd.DataFrame:
@@ -239,8 +304,11 @@ def pseudonymise_clinical(clinical: pd.DataFrame, secret: bytes) -> pd.DataFrame
     ``group`` becomes ``initial`` / ``recurrence`` / ``unknown``; ER, PR and HER2
     become ``positive`` / ``negative`` / ``unknown``; T, N, M keep their stage
     label (``T1``, ``N3``, ``M0``...) with empty values as ``unknown``. A
-    PatientID listed twice keeps its first row.
+    PatientID listed twice keeps its first row. The optional Table 2 columns
+    (``ALN_I ... local_recurrence``), when present, become ``yes`` / ``no`` /
+    ``unknown``.
     """
+    optional = [c for c in CLINICAL_TABLE2 if c in clinical.columns]
     rows = []
     seen: set[str] = set()
     for record in clinical.to_dict("records"):
@@ -255,8 +323,24 @@ def pseudonymise_clinical(clinical: pd.DataFrame, secret: bytes) -> pd.DataFrame
         row = {"patient_key": key, "group": normalise_group(record.get("group", ""))}
         for variable in CLINICAL_VARIABLES:
             row[variable] = normalise_level(variable, record.get(variable, ""))
+        for column in optional:
+            row[column] = normalise_yes_no(record.get(column, ""))
         rows.append(row)
-    return pd.DataFrame(rows, columns=["patient_key", "group", *CLINICAL_VARIABLES])
+    return pd.DataFrame(rows, columns=["patient_key", "group", *CLINICAL_VARIABLES, *optional])
+
+
+_YES = {"yes", "y", "1", "true", "positive", "pos", "+"}
+_NO = {"no", "n", "0", "false", "negative", "neg", "-"}
+
+
+def normalise_yes_no(value: Any) -> str:
+    """Map a Table 2 value (ALN, SCN, local recurrence) to ``yes``, ``no`` or ``unknown``."""
+    text = str(value).strip().lower()
+    if text in _YES:
+        return "yes"
+    if text in _NO:
+        return "no"
+    return UNKNOWN
 
 
 def normalise_group(value: Any) -> str:

@@ -14,7 +14,7 @@ import math
 import pandas as pd
 
 from imncohort.tables.coverage import metastatic_nodes
-from imncohort.tables.inputs import UNKNOWN, parse_spaces
+from imncohort.tables.inputs import CLINICAL_TABLE2, UNKNOWN, parse_spaces
 from imncohort.tables.wilson import wilson_percent
 
 INTERCOSTAL_COLUMNS = ["row", "nodes", "patients", "percent", "ci_low", "ci_high"]
@@ -62,7 +62,12 @@ def intercostal_table(nodes: pd.DataFrame, clinical: pd.DataFrame | None = None)
         with known spaces: the denominator) and ``unknown`` (patients without
         spaces, outside the denominator); columns ``row, nodes, patients,
         percent, ci_low, ci_high`` (percent of patients, Wilson 95 %) and the
-        subgroup columns.
+        subgroup columns. When the clinical table has the optional Table 2
+        columns, rows ``ALN_I``, ``ALN_II``, ``ALN_III``, ``SCN`` and
+        ``local_recurrence`` follow: patients with known spaces whose value is
+        ``yes`` (and their nodes), percent of the ``total`` row; for
+        ``local_recurrence`` percent of the recurrence group's patients with
+        known spaces (the seed's "relapsed population").
     """
     meta = metastatic_nodes(nodes)
     per_patient = patient_spaces(meta)
@@ -86,10 +91,16 @@ def intercostal_table(nodes: pd.DataFrame, clinical: pd.DataFrame | None = None)
             subgroup_of[key] = _subgroup_label(group, m_stage)
         subgroups = sorted(set(subgroup_of.values()), key=_subgroup_order)
 
-    def row(label: str, n_nodes: float, members: list[str], in_denominator: bool) -> dict:
+    def row(
+        label: str,
+        n_nodes: float,
+        members: list[str],
+        in_denominator: bool,
+        of: int | None = None,
+    ) -> dict:
         count = len(members)
         if in_denominator:
-            percent, low, high = wilson_percent(count, denominator)
+            percent, low, high = wilson_percent(count, denominator if of is None else of)
         else:
             percent = low = high = math.nan
         record: dict = {
@@ -116,5 +127,18 @@ def intercostal_table(nodes: pd.DataFrame, clinical: pd.DataFrame | None = None)
     rows.append(row("multiple", sum(nodes_of.get(k, 0) for k in multiple), multiple, True))
     rows.append(row("total", sum(nodes_of.get(k, 0) for k in known), sorted(known), True))
     rows.append(row(UNKNOWN, sum(nodes_of.get(k, 0) for k in unknown), unknown, False))
+    if clinical is not None:
+        info = clinical.set_index("patient_key")
+        for column in (c for c in CLINICAL_TABLE2 if c in clinical.columns):
+
+            def value(key: str, column: str = column) -> str:
+                return str(info.at[key, column]) if key in info.index else UNKNOWN
+
+            members = sorted(k for k in known if value(k) == "yes")
+            of = None
+            if column == "local_recurrence":
+                of = sum(1 for k in known if subgroup_of[k].startswith("recurrence_"))
+            n_nodes = sum(nodes_of.get(k, 0) for k in members)
+            rows.append(row(column, n_nodes, members, True, of))
     columns = INTERCOSTAL_COLUMNS + subgroups
     return pd.DataFrame(rows, columns=columns)

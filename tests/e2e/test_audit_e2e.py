@@ -28,6 +28,12 @@ def test_run_reproduces_ground_truth(demo20: tuple[Path, dict[str, Any]], run20:
     _, truth = demo20
     secret = SECRET.encode()
     assert assert_nodes_match(truth, read_nodes(run20), secret) == len(truth["nodes"])
+    # Nodes reach over and into the sternum in every annotation format (and match, above).
+    assert {n["annotation"] for n in truth["nodes"] if n["sternal_invasion"]} == {
+        "rtstruct",
+        "seg",
+        "nifti",
+    }
     mentions = pd.read_parquet(run20 / "mentions.parquet")
     assert assert_mentions_match(truth, mentions, secret) == sum(
         len(r["mentions"]) for r in truth["reports"]

@@ -393,9 +393,5 @@ def test_no_identifier_on_the_terminal(runs: dict[str, Any]) -> None:
 
 def test_no_identifier_outside_restricted(runs: dict[str, Any]) -> None:
     ids = runs["ids"]
-    # OUT/index/ still keeps raw export paths (foldered by patient ID); the index moves
-    # under OUT/restricted/ in the privacy part of issue 13 (branch issue-13), which also
-    # scrubs the measure state: remove this exclusion when that lands.
-    skip = ("index/", "state/measure/")
     for key in ("clean", "run"):
-        assert _leaks(runs[key][2], ids, skip) == [], key
+        assert _leaks(runs[key][2], ids) == [], key

@@ -35,3 +35,21 @@ def test_demo_nodes_match_ground_truth(demo: tuple[dict[str, object], pd.DataFra
     assert list(nodes.columns) == NODE_COLUMNS
     assert assert_nodes_match(truth, nodes, SECRET) == len(truth["nodes"])  # type: ignore[arg-type]
     assert set(nodes["annotation"]) == {"rtstruct", "seg", "nifti"}
+
+
+def test_demo_has_nodes_over_and_into_the_sternum(
+    demo: tuple[dict[str, object], pd.DataFrame],
+) -> None:
+    truth, nodes = demo
+    truth_nodes: list[dict] = truth["nodes"]  # type: ignore[assignment]
+    invading = {n["annotation"] for n in truth_nodes if n["sternal_invasion"]}
+    assert invading >= {"rtstruct", "seg"}
+    assert any(n["over_sternum"] and not n["sternal_invasion"] for n in truth_nodes)
+    assert any(n["over_sternum"] is None for n in truth_nodes)  # patient without a sternum
+    # nodes.csv says the same, node for node (assert_nodes_match checks every value).
+    assert int((nodes["sternal_invasion"] == True).sum()) == sum(  # noqa: E712
+        1 for n in truth_nodes if n["sternal_invasion"]
+    )
+    assert int(nodes["over_sternum"].isna().sum()) == sum(
+        1 for n in truth_nodes if n["over_sternum"] is None
+    )

@@ -77,6 +77,26 @@ GROWTH = (
 )
 SMALL_QUADRANTS = ["lateral_dorsal", "medial_dorsal", "lateral_ventral", "medial_ventral"]
 
+# Table 2's ALN / SCN / local recurrence counts per subgroup (patients with imaging data),
+# in the order initial_M0, initial_M1, recurrence_M0, recurrence_M1; None = "-" in the paper.
+TABLE2_CLINICAL = {
+    "ALN_I": (19, 13, 0, 3),
+    "ALN_II": (13, 10, 1, 7),
+    "ALN_III": (9, 8, 1, 6),
+    "SCN": (5, 5, 4, 9),
+    "local_recurrence": (None, None, 9, 8),
+}
+# Header spellings a coordinator might use for them (matched case-insensitively).
+TABLE2_HEADERS = {
+    "ALN_I": "ALN_I",
+    "ALN_II": "aln_ii",
+    "ALN_III": "ALN III",
+    "SCN": "SCN",
+    "local_recurrence": "Local_Recurrence",
+}
+# Of the 32 nodes > 1 cm towards the sternum: 23 reach over it, 12 of those invade it.
+OVER_STERNUM, STERNAL_INVASION = 23, 12
+
 # Detection: patient index ranges (inclusive) with a report / with an affirmed mention.
 HAS_REPORT = {"CT": (0, 62), "US": (20, 69), "MR": (0, 30), "PT": (0, 22)}
 DETECTED = {"CT": (14, 35), "US": (29, 46), "MR": (0, 27), "PT": (0, 2)}
@@ -146,6 +166,18 @@ def build_paper_cohort() -> PaperCohort:
         quadrant[i] = GROWTH[n]
         long_axis[i] = 10.5 + (n % 7) * 2.0
     long_axis[next(i for i in range(83) if i not in set(big))] = 10.0  # boundary: excluded
+    # Sternum flags: the large medial nodes in order get 23 over / 12 invading; large lateral
+    # and small medial nodes also say "over" and "invading" to show they are not counted.
+    over = [False] * 83
+    invasion = [False] * 83
+    medial_big = [i for i in sorted(big) if quadrant[i].startswith("medial")]
+    for n, i in enumerate(medial_big):
+        over[i] = n < OVER_STERNUM
+        invasion[i] = n < STERNAL_INVASION
+    for i in [i for i in sorted(big) if quadrant[i].startswith("lateral")][:3]:
+        over[i] = invasion[i] = True
+    for i in [i for i in range(83) if i not in set(big) and quadrant[i].startswith("medial")][:3]:
+        over[i] = invasion[i] = True
     for i, row in enumerate(rows):
         medial = quadrant[i].startswith("medial")
         ventral = quadrant[i].endswith("ventral")
@@ -158,6 +190,8 @@ def build_paper_cohort() -> PaperCohort:
         row["extent_dorsal_mm"] = 1.5 if ventral else 8.0
         row["quadrant"] = quadrant[i]
         row["towards_sternum"] = medial
+        row["over_sternum"] = over[i]
+        row["sternal_invasion"] = invasion[i]
         row["long_axis_mm"] = long_axis[i]
         row["short_axis_mm"] = 5.0 + (i % 4)
         row["volume_ml"] = 0.5 + 0.1 * i if row["side"] == "left" else 0.3 + 0.05 * i
@@ -273,14 +307,30 @@ def build_paper_cohort() -> PaperCohort:
 
     clinical_rows = []
     counters = {"initial": 0, "recurrence": 0}
+    cell_order = ["initial_M0", "initial_M1", "recurrence_M0", "recurrence_M1"]
+    known_in_cell = dict.fromkeys(cell_order, 0)
     subgroup = {}
     spaces = {}
     for pid, key, (group, m_stage, space_set) in zip(ids, keys, groups, strict=True):
         n = counters[group]
         counters[group] += 1
         levels = {var: values[n] for var, values in TABLE1[group].items()}
+        table2: dict[str, str] = {}
+        cell = f"{group}_{m_stage}"
+        for column, per_cell in TABLE2_CLINICAL.items():
+            wanted = per_cell[cell_order.index(cell)]
+            header = TABLE2_HEADERS[column]
+            if space_set is None:  # no imaging data: "yes" everywhere, never counted
+                table2[header] = "yes"
+            elif wanted is None:
+                table2[header] = ""
+            else:
+                yes = known_in_cell[cell] < wanted
+                table2[header] = ("Yes" if yes else "No") if n % 2 else ("1" if yes else "0")
+        if space_set is not None:
+            known_in_cell[cell] += 1
         clinical_rows.append(
-            {"PatientID": pid, "group": group.capitalize(), **levels, "M": m_stage}
+            {"PatientID": pid, "group": group.capitalize(), **levels, "M": m_stage, **table2}
         )
         subgroup[key] = f"{group}_{m_stage}"
         spaces[key] = space_set

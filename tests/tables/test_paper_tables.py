@@ -105,7 +105,21 @@ TABLE2 = {
 def test_intercostal_matches_table2(paper: PaperCohort, paper_run: tuple[Path, dict]) -> None:
     out, _ = paper_run
     table = _read(out, "intercostal").astype({"row": str}).set_index("row")
-    assert list(table.index) == ["1", "2", "3", "4", "single", "multiple", "total", "unknown"]
+    assert list(table.index) == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "single",
+        "multiple",
+        "total",
+        "unknown",
+        "ALN_I",
+        "ALN_II",
+        "ALN_III",
+        "SCN",
+        "local_recurrence",
+    ]
     for row, (i0, i1, r0, r1, n, percent) in TABLE2.items():
         assert table.at[row, "initial_M0"] == i0
         assert table.at[row, "initial_M1"] == i1
@@ -295,3 +309,53 @@ def test_outputs_written(paper_run: tuple[Path, dict]) -> None:
 
 def paper_ids() -> list[str]:
     return ["P000", "P042", "P069", "NOT-IN-COHORT"]
+
+
+# The seed's Table 2 rows from the clinical table: (initial M0, initial M1, recurrence M0,
+# recurrence M1, summary n, summary %); local recurrence is a share of the 32 relapsed.
+TABLE2_COLUMNS = ["initial_M0", "initial_M1", "recurrence_M0", "recurrence_M1"]
+TABLE2_CLINICAL_ROWS = {
+    "ALN_I": (19, 13, 0, 3, 35, 53.0),
+    "ALN_II": (13, 10, 1, 7, 31, 47.0),
+    "ALN_III": (9, 8, 1, 6, 24, 36.4),
+    "SCN": (5, 5, 4, 9, 23, 34.8),
+    "local_recurrence": (0, 0, 9, 8, 17, 53.1),
+}
+
+
+def test_table2_aln_scn_and_local_recurrence_rows(paper_run: tuple[Path, dict]) -> None:
+    out, _ = paper_run
+    table = _read(out, "intercostal").astype({"row": str}).set_index("row")
+    for row, (i0, i1, r0, r1, n, percent) in TABLE2_CLINICAL_ROWS.items():
+        cells = [table.at[row, c] for c in TABLE2_COLUMNS]
+        assert cells == [i0, i1, r0, r1], row
+        assert table.at[row, "patients"] == n, row
+        assert round(table.at[row, "percent"], 1) == percent, row
+    low, high = reference_wilson(35, 66)
+    assert table.at["ALN_I", "ci_low"] == pytest.approx(100 * low, abs=1e-3)
+    assert table.at["ALN_I", "ci_high"] == pytest.approx(100 * high, abs=1e-3)
+    low, high = reference_wilson(17, 32)
+    assert table.at["local_recurrence", "ci_low"] == pytest.approx(100 * low, abs=1e-3)
+    report = (out / "report.html").read_text("utf-8")
+    assert "ALN_II" in report and "local_recurrence" in report
+
+
+def test_sternum_rows_match_paper(paper_run: tuple[Path, dict]) -> None:
+    out, _ = paper_run
+    growth = _read(out, "growth_direction").set_index("quadrant")
+    assert growth.at["over_sternum", "nodes"] == 23
+    assert growth.at["over_sternum", "denominator"] == 32
+    assert round(growth.at["over_sternum", "percent"], 1) == 71.9
+    low, high = reference_wilson(23, 32)
+    assert growth.at["over_sternum", "ci_low"] == pytest.approx(100 * low, abs=1e-3)
+    assert growth.at["over_sternum", "ci_high"] == pytest.approx(100 * high, abs=1e-3)
+    assert growth.at["sternal_invasion", "nodes"] == 12
+    assert growth.at["sternal_invasion", "denominator"] == 32
+    assert round(growth.at["sternal_invasion", "percent"], 1) == 37.5
+    low, high = reference_wilson(12, 32)
+    assert growth.at["sternal_invasion", "ci_low"] == pytest.approx(100 * low, abs=1e-3)
+    assert growth.at["all", "denominator"] == 49
+    report = (out / "report.html").read_text("utf-8")
+    assert "32 metastatic node(s) larger than 10 mm grow towards the sternum" in report
+    assert "23 of them (71.9%, 23/32) reach over the sternum" in report
+    assert "invasion of the sternum in 12 (37.5%, 12/32)" in report
