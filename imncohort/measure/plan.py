@@ -20,8 +20,8 @@ import pandas as pd
 from imncohort.annotations.nifti import read_sidecar, sidecar_path
 from imncohort.config import Config
 from imncohort.errors import InputError
-from imncohort.measure.duplicates import duplicate_instances
 from imncohort.index.checks import bad_image_slices
+from imncohort.measure.duplicates import duplicate_instances
 from imncohort.measure.series import (
     IndexTables,
     SeriesGeometry,

@@ -19,8 +19,8 @@ import pandas as pd
 
 from imncohort.annotations.models import SliceGrid
 from imncohort.errors import InputError, StageOrderError
-from imncohort.textfmt import numbers
 from imncohort.layout import index_dir
+from imncohort.textfmt import numbers
 
 log = logging.getLogger(__name__)
 

@@ -48,8 +48,8 @@ from imncohort.measure.rois import (
 from imncohort.measure.series import SeriesGeometry
 from imncohort.measure.sternum import sternum_values
 from imncohort.outputs import ErrorRecord
-from imncohort.textfmt import number
 from imncohort.paths import export_file
+from imncohort.textfmt import number
 
 log = logging.getLogger(__name__)
 
@@ -453,15 +453,15 @@ def measure_rois(
             for comp in comps:
                 slabs = section_thicknesses_mm(comp.sections, slab_grid, factor)
                 volume = volume_ml_slabs(comp.sections, slabs)
-                why = fragment_reason(comp, volume, geometry.grid, config)
-                if why:
+                fragment = fragment_reason(comp, volume, geometry.grid, config)
+                if fragment:
                     ref_z = reference_section(comp.sections).z_mm
                     errors.append(
                         ErrorRecord(
                             roi_set.path,
                             STAGE,
                             f"ROI '{roi.name}': component at z {number(ref_z, 6)} mm on series "
-                            f"{series_key} is below the node minimum ({why}); {FRAGMENT_MARK}",
+                            f"{series_key} is below the node minimum ({fragment}); {FRAGMENT_MARK}",
                         )
                     )
                     continue

@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imncohort.layout import index_table
-
 from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.keys import pseudonym
+from imncohort.layout import index_table
 from imncohort.measure.columns import NODE_COLUMNS
 
 logger = logging.getLogger(__name__)

@@ -177,9 +177,9 @@ def test_every_segmentation_storage_class_is_indexed_as_seg(tmp_path: Path) -> N
         rd.put("highdicom/seg_image_sm_control_labelmap.dcm", export / "sm" / "sm_labelmap.dcm")
 
     nodes, errors, summary = _run(tmp_path, build, [*SEG_NAMES, "^rgb.*$"])
-    kinds = pd.read_parquet(tmp_path / "out" / "restricted" / "index" / "instances.parquet").set_index("path")[
-        "kind"
-    ]
+    kinds = pd.read_parquet(
+        tmp_path / "out" / "restricted" / "index" / "instances.parquet"
+    ).set_index("path")["kind"]
     assert kinds["seg/labelmap.dcm"] == "seg"  # was "other": never measured, 0 errors
     assert kinds["sm/sm_labelmap.dcm"] == "seg"
     # The CT label map is measured like the binary SEG it was written from (255 + 256 + 127
