@@ -113,7 +113,7 @@ def en_uncertain(term: str, side: str, variant: int) -> Sentence:
     """The three uncertain templates."""
     text = (
         f"Cannot exclude {_side(side)}{term} metastasis.",
-        f"Small {_side(side)}{term}, likely reactive.",
+        f"Indeterminate {_side(side)}{term}, likely reactive.",
         f"Possible {_side(side)}{term}.",
     )[variant]
     return Sentence(text, (Mention(term.lower(), "uncertain", side),))
