@@ -273,7 +273,8 @@ def _resolve(
         chosen = "uncertain"
     else:
         chosen = ""
-    described = best.get("described")
+    # a node said to be there (described, or unchanged/persisting) whose cause is hedged
+    described = best.get("described") or best.get("present")
     if chosen == "uncertain" and unc is not None and not unc.before:
         if _cause_next_to(unc.hit, hits, sentence) and (
             described is not None and (described.before or described.hit.start < unc.hit.start)
