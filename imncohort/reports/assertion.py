@@ -254,9 +254,9 @@ def _resolve(
     """Apply the rules of the module docstring; return (assertion, cue, rule id)."""
     label = _label_cue(sentence, end, lexicon)
     if label is not None:
-        text, _ = label
+        text, label_rule = label
         hit = TriggerHit(end, end, TriggerSpec("negated", False, True, (), text), text)
-        return "negated", hit, "negated.label"
+        return "negated", hit, label_rule
     for kind, assertion in (("family", "family"), ("hypothetical", "hypothetical")):
         if kind in best:
             return assertion, best[kind], best[kind].rule

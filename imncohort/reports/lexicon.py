@@ -108,6 +108,7 @@ class Lexicon:
     source: str
     label_regex: re.Pattern[str] | None = None
     label_rules: Mapping[str, str] | None = None
+    rule_ids: tuple[str, ...] = ()
 
     def term_of(self, group: str) -> str:
         """Return the canonical term of a named group of ``term_regex``."""
@@ -265,6 +266,7 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
                 spec["rules"][d] = rule
 
     labels: list[tuple[str, str]] = []
+    rule_ids = [str(e.get("id")) for e in _list(raw, "rules", source) if isinstance(e, Mapping)]
     for rule_id, kind, direction, pattern, where in _rule_cues(raw, source):
         if direction == "label":
             _check(pattern, where, source)
@@ -368,6 +370,7 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
         source=source,
         label_regex=label_regex,
         label_rules=label_rules,
+        rule_ids=tuple(dict.fromkeys([*rule_ids, *(s.rule for s in sections if s.rule)])),
     )
 
 
