@@ -9,7 +9,7 @@ It imports nothing from imncohort. Input on standard input: one JSON object per
 line, ``{"text": ..., "start": int, "end": int}`` (the target's character span).
 Output on standard output: one JSON object with ``medspacy`` and ``negspacy``
 predictions (lists, one per input line) and the seconds each took (models
-loaded beforehand).
+loaded beforehand; the median of N runs, N the first argument, default 1).
 
 - medspaCy: ``medspacy.load()`` (PyRuSH sentence splitter, default ConText rules,
   no model download); the target span is set as the only entity, then ConText
@@ -22,6 +22,7 @@ loaded beforehand).
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 from typing import Any
@@ -34,7 +35,7 @@ def _span(doc: Any, start: int, end: int) -> Any:
     return span
 
 
-def run_medspacy(rows: list[dict[str, Any]]) -> tuple[list[str], float]:
+def run_medspacy(rows: list[dict[str, Any]], repeat: int = 1) -> tuple[list[str], float]:
     """Return medspaCy ConText assertions and the seconds spent."""
     try:
         from loguru import logger
@@ -47,8 +48,16 @@ def run_medspacy(rows: list[dict[str, Any]]) -> tuple[list[str], float]:
     nlp = medspacy.load()
     context = nlp.get_pipe("medspacy_context")
     before = [name for name in nlp.pipe_names if name not in ("medspacy_context",)]
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        out = _medspacy_once(nlp, before, context, rows)
+        times.append(time.perf_counter() - started)
+    return out, statistics.median(times)
+
+
+def _medspacy_once(nlp: Any, before: list[str], context: Any, rows: list[dict[str, Any]]) -> list[str]:
     out = []
-    started = time.perf_counter()
     for row in rows:
         doc = nlp.make_doc(row["text"])
         for name in before:
@@ -70,10 +79,10 @@ def run_medspacy(rows: list[dict[str, Any]]) -> tuple[list[str], float]:
             out.append("historical")
         else:
             out.append("affirmed")
-    return out, time.perf_counter() - started
+    return out
 
 
-def run_negspacy(rows: list[dict[str, Any]]) -> tuple[list[str], float]:
+def run_negspacy(rows: list[dict[str, Any]], repeat: int = 1) -> tuple[list[str], float]:
     """Return negspacy's negated/affirmed and the seconds spent."""
     import spacy
     from negspacy.negation import Negex  # noqa: F401  (registers the factory)
@@ -82,22 +91,26 @@ def run_negspacy(rows: list[dict[str, Any]]) -> tuple[list[str], float]:
     nlp.add_pipe("sentencizer")
     negex = nlp.add_pipe("negex", config={"ent_types": ["IMN"]})
     sentencizer = nlp.get_pipe("sentencizer")
-    out = []
-    started = time.perf_counter()
-    for row in rows:
-        doc = sentencizer(nlp.make_doc(row["text"]))
-        doc.ents = [_span(doc, row["start"], row["end"])]
-        doc = negex(doc)
-        out.append("negated" if doc.ents[0]._.negex else "affirmed")
-    return out, time.perf_counter() - started
+    times = []
+    for _ in range(repeat):
+        out = []
+        started = time.perf_counter()
+        for row in rows:
+            doc = sentencizer(nlp.make_doc(row["text"]))
+            doc.ents = [_span(doc, row["start"], row["end"])]
+            doc = negex(doc)
+            out.append("negated" if doc.ents[0]._.negex else "affirmed")
+        times.append(time.perf_counter() - started)
+    return out, statistics.median(times)
 
 
 def main() -> int:
+    repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     rows = [json.loads(line) for line in sys.stdin if line.strip()]
     result: dict[str, Any] = {}
     for name, run in (("medspacy", run_medspacy), ("negspacy", run_negspacy)):
         try:
-            predicted, seconds = run(rows)
+            predicted, seconds = run(rows, repeat)
             result[name] = {"predicted": predicted, "seconds": seconds}
         except Exception as exc:  # report why an anchor could not run
             result[name] = {"error": f"{type(exc).__name__}: {exc}"}
