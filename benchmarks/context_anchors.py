@@ -56,7 +56,9 @@ def run_medspacy(rows: list[dict[str, Any]], repeat: int = 1) -> tuple[list[str]
     return out, statistics.median(times)
 
 
-def _medspacy_once(nlp: Any, before: list[str], context: Any, rows: list[dict[str, Any]]) -> list[str]:
+def _medspacy_once(
+    nlp: Any, before: list[str], context: Any, rows: list[dict[str, Any]]
+) -> list[str]:
     out = []
     for row in rows:
         doc = nlp.make_doc(row["text"])

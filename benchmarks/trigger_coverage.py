@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/trigger_coverage.py --anchor-python PATH --pycontext-kb FILE > docs/trigger_coverage.md
+    python benchmarks/trigger_coverage.py --anchor-python PATH --pycontext-kb FILE \\
+        > docs/trigger_coverage.md
 
 Sources (read, never copied into the lexicon):
 
@@ -93,7 +94,8 @@ import medspacy
 from negspacy.termsets import termset
 nlp = medspacy.load()
 rules = [(r.literal, r.category, r.direction) for r in nlp.get_pipe("medspacy_context").rules]
-json.dump({"medspacy": rules, "negex": termset("en_clinical").get_patterns()}, __import__("sys").stdout)
+out = {"medspacy": rules, "negex": termset("en_clinical").get_patterns()}
+json.dump(out, __import__("sys").stdout)
 """
 
 
@@ -156,8 +158,9 @@ def table(name: str, cues: list[tuple[str, str]]) -> list[str]:
         total = sum(len(v) for v in got.values())
         other = "; ".join(got["other"][:6]) + (" ..." if len(got["other"]) > 6 else "")
         missing = "; ".join(got["missing"][:8]) + (" ..." if len(got["missing"]) > 8 else "")
+        share = 100 * len(got["covered"]) / total
         lines.append(
-            f"| {category} | {total} | {len(got['covered'])} ({100 * len(got['covered']) / total:.0f} %) "
+            f"| {category} | {total} | {len(got['covered'])} ({share:.0f} %) "
             f"| {len(got['other'])}{': ' + other if other else ''} | {len(got['missing'])}"
             f"{': ' + missing if missing else ''} |"
         )
@@ -173,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["## Trigger coverage", ""]
     lines += table("NegEx trigger list (negspacy en_clinical termset)", negex)
     lines += table("medspaCy 1.3.1 default ConText rules", medspacy)
-    lines += table("pyConTextNLP lexical KB (lexical_kb_05042016.tsv)", pycontext_cues(args.pycontext_kb))
+    lines += table(
+        "pyConTextNLP lexical KB (lexical_kb_05042016.tsv)", pycontext_cues(args.pycontext_kb)
+    )
     sys.stdout.write("\n".join(lines))
     return 0
 

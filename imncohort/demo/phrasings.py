@@ -146,16 +146,21 @@ def en_resolved(term: str, side: str) -> Sentence:
 
 def en_request(term: str) -> Sentence:
     """hypothetical.request: "Recommend MRI to evaluate the {term}s." (plural terms)"""
-    return Sentence(f"Recommend MRI to evaluate the {term}s.", (Mention(term.lower(), "hypothetical"),))
+    return Sentence(
+        f"Recommend MRI to evaluate the {term}s.", (Mention(term.lower(), "hypothetical"),)
+    )
 
 
 def en_question(term: str) -> Sentence:
     """hypothetical.question: "{Term} metastasis?" """
-    return Sentence(f"{term[0].upper()}{term[1:]} metastasis?", (Mention(term.lower(), "hypothetical"),))
+    return Sentence(
+        f"{term[0].upper()}{term[1:]} metastasis?", (Mention(term.lower(), "hypothetical"),)
+    )
 
 
 def en_indication(term: str) -> Sentence:
-    """hypothetical.indication (INDICATION section): "Breast cancer, assess for {term} metastasis." """
+    """hypothetical.indication (in INDICATION):
+    "Breast cancer, assess for {term} metastasis." """
     return Sentence(
         f"Breast cancer, assess for {term} metastasis.", (Mention(term.lower(), "hypothetical"),)
     )
@@ -224,7 +229,8 @@ def zh_negated(term: str, variant: int = 0) -> Sentence:
 def zh_affirmed_impression(
     term: str, side: str, spaces: tuple[int, ...], long_cm: float, short_cm: float
 ) -> Sentence:
-    """affirmed.impression: "{左侧}{内乳淋巴结}肿大，位于第{二}肋间，大小约{1.2×0.8}cm，考虑转移。" """
+    """affirmed.impression:
+    "{左侧}{内乳淋巴结}肿大，位于第{二}肋间，大小约{1.2×0.8}cm，考虑转移。" """
     text = (
         f"{ZH_SIDES[side]}{term}肿大，位于{_zh_spaces(spaces)}，"
         f"大小约{long_cm:.1f}×{short_cm:.1f}cm，考虑转移。"

@@ -23,7 +23,12 @@ HEADINGS = {
         "Findings": "FINDINGS:",
         "Impression": "IMPRESSION:",
     },
-    "zh": {"Indication": "检查目的：", "History": "病史：", "Findings": "检查所见：", "Impression": "诊断意见："},
+    "zh": {
+        "Indication": "检查目的：",
+        "History": "病史：",
+        "Findings": "检查所见：",
+        "Impression": "诊断意见：",
+    },
 }
 SECTION_ORDER = ("Indication", "History", "Findings", "Impression")
 FILLERS = {
@@ -127,7 +132,9 @@ class _Writer:
         resolved = self.rng.random() < 0.5
         if self.language == "zh":
             return ph.zh_resolved(self.term(), side) if resolved else ph.zh_historical(self.term())
-        return ph.en_resolved(self.term(), side) if resolved else ph.en_historical(self.term(), side)
+        return (
+            ph.en_resolved(self.term(), side) if resolved else ph.en_historical(self.term(), side)
+        )
 
     def hypothetical(self) -> ph.Sentence:
         variant = int(self.rng.integers(3))

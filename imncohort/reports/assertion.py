@@ -216,9 +216,7 @@ def _label_cue(sentence: str, end: int, lexicon: Lexicon) -> tuple[str, str] | N
     if lexicon.label_regex is None or lexicon.label_rules is None:
         return None
     gap = _LABEL_GAP.match(sentence, end)
-    if gap is None or _LATIN_WORD.search(sentence, end, gap.end() - 1) and len(
-        _LATIN_WORD.findall(sentence[end : gap.end()])
-    ) > 4:
+    if gap is None or len(_LATIN_WORD.findall(sentence[end : gap.end()])) > 4:
         return None
     match = lexicon.label_regex.match(sentence, gap.end())
     if match is None or match.lastgroup is None:
@@ -275,11 +273,15 @@ def _resolve(
         chosen = ""
     # a node said to be there (described, or unchanged/persisting) whose cause is hedged
     described = best.get("described") or best.get("present")
-    if chosen == "uncertain" and unc is not None and not unc.before:
-        if _cause_next_to(unc.hit, hits, sentence) and (
-            described is not None and (described.before or described.hit.start < unc.hit.start)
-        ):
-            return "affirmed", unc, "affirmed.cause-hedged"
+    if (
+        chosen == "uncertain"
+        and unc is not None
+        and not unc.before
+        and described is not None
+        and (described.before or described.hit.start < unc.hit.start)
+        and _cause_next_to(unc.hit, hits, sentence)
+    ):
+        return "affirmed", unc, "affirmed.cause-hedged"
     hist, present = best.get("historical"), best.get("present")
     if chosen == "negated" and neg is not None:
         if hist is not None and hist.before and not neg.before and present is None:

@@ -124,7 +124,7 @@ def test_pattern_in_two_categories_is_refused() -> None:
         "terms": [{"term": "imn"}],
         "triggers": {"negated": {"pre": ["no"]}, "uncertain": {"pre": ["no"]}},
     }
-    with pytest.raises(ConfigError, match="listed both in negated.pre and in uncertain.pre"):
+    with pytest.raises(ConfigError, match=r"listed both in negated\.pre and in uncertain\.pre"):
         parse_lexicon(raw)
 
 
