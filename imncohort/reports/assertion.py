@@ -174,9 +174,11 @@ def assert_span(
     if assertion == "historical" and "past_only" in best and "negated" not in modifiers:
         modifiers = ("negated", *modifiers)  # gone now: absent on this examination
     trigger = cue.text if cue is not None else ""
+    # INDICATION-like sections make any mention but a negated or family one hypothetical;
+    # other sections (HISTORY) turn affirmed and uncertain mentions into their assertion
+    overridden = ("negated", "family") if section_assertion == "hypothetical" else None
     if section_assertion and (
-        (section_assertion == "historical" and assertion in ("affirmed", "uncertain"))
-        or (section_assertion == "hypothetical" and assertion not in ("negated", "family"))
+        assertion not in overridden if overridden else assertion in ("affirmed", "uncertain")
     ):
         assertion, trigger = section_assertion, f"section:{section}"
         rule = _section_rule(lexicon, section, section_assertion)
