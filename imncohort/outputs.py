@@ -105,10 +105,21 @@ def atomic_open(target: Path, mode: str = "w", encoding: str | None = "utf-8") -
             os.fsync(handle.fileno())
 
 
-def write_csv(frame: pd.DataFrame, target: Path) -> Path:
-    """Write ``frame`` as CSV (no index) atomically."""
+#: Encoding of the CSVs people open in a spreadsheet (cohort, worklist, tables): UTF-8
+#: with a byte-order mark, so Excel shows Chinese text correctly; pandas and
+#: ``encoding="utf-8-sig"`` readers skip the mark.
+SPREADSHEET_ENCODING = "utf-8-sig"
+
+
+def write_csv(frame: pd.DataFrame, target: Path, spreadsheet: bool = False) -> Path:
+    """Write ``frame`` as CSV (no index) atomically.
+
+    With ``spreadsheet=True`` the file is UTF-8 with a byte-order mark
+    (:data:`SPREADSHEET_ENCODING`), for files people open in Excel.
+    """
+    encoding = SPREADSHEET_ENCODING if spreadsheet else "utf-8"
     with atomic_path(target) as tmp:
-        frame.to_csv(tmp, index=False)
+        frame.to_csv(tmp, index=False, encoding=encoding)
     return Path(target)
 
 

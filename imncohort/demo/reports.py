@@ -17,10 +17,20 @@ from imncohort.demo import phrasings as ph
 from imncohort.demo.plan import PatientPlan
 
 HEADINGS = {
-    "en": {"History": "HISTORY:", "Findings": "FINDINGS:", "Impression": "IMPRESSION:"},
-    "zh": {"History": "病史：", "Findings": "检查所见：", "Impression": "诊断意见："},
+    "en": {
+        "Indication": "INDICATION:",
+        "History": "HISTORY:",
+        "Findings": "FINDINGS:",
+        "Impression": "IMPRESSION:",
+    },
+    "zh": {
+        "Indication": "检查目的：",
+        "History": "病史：",
+        "Findings": "检查所见：",
+        "Impression": "诊断意见：",
+    },
 }
-SECTION_ORDER = ("History", "Findings", "Impression")
+SECTION_ORDER = ("Indication", "History", "Findings", "Impression")
 FILLERS = {
     "en": {
         "History": ("Left breast cancer, status post mastectomy.", "Breast cancer, staging."),
@@ -89,20 +99,28 @@ class _Writer:
     def affirmed(self, facts: NodeFacts) -> ph.Sentence:
         long_cm, short_cm = round(facts.long_mm / 10.0, 1), round(facts.short_mm / 10.0, 1)
         if self.language == "zh":
-            return ph.zh_affirmed(self.term(), facts.side, facts.spaces, long_cm, short_cm)
+            build = ph.zh_affirmed_impression if self.rng.random() < 0.5 else ph.zh_affirmed
+            return build(self.term(), facts.side, facts.spaces, long_cm, short_cm)
         return ph.en_affirmed_size(self.term(), facts.side, facts.spaces, long_cm, short_cm)
 
     def affirmed_short(self, side: str, space: int) -> ph.Sentence:
+        variant = int(self.rng.integers(4))
         if self.language == "zh":
-            return ph.zh_affirmed(self.term(), side, (space,), 0.8, 0.6)
-        if self.rng.random() < 0.5:
+            if variant < 2:
+                return ph.zh_affirmed(self.term(), side, (space,), 0.8, 0.6)
+            return ph.zh_affirmed_trend(self.term(), side, space)
+        if variant == 0:
             return ph.en_affirmed_seen(self.term(), side, space)
+        if variant == 1:
+            return ph.en_affirmed_cause(self.term(), side, space)
+        if variant == 2:
+            return ph.en_affirmed_trend(self.term(), side)
         return ph.en_affirmed_unchanged(self.term(), side)
 
     def negated(self, side: str = "") -> ph.Sentence:
         if self.language == "zh":
-            return ph.zh_negated(self.term())
-        return ph.en_negated(self.term(plural=True), side, int(self.rng.integers(3)))
+            return ph.zh_negated(self.term(), int(self.rng.integers(5)))
+        return ph.en_negated(self.term(plural=True), side, int(self.rng.integers(6)))
 
     def uncertain(self, side: str) -> ph.Sentence:
         variant = int(self.rng.integers(2 if self.language == "zh" else 3))
@@ -111,14 +129,30 @@ class _Writer:
         return ph.en_uncertain(self.term(), side, variant)
 
     def historical(self, side: str) -> ph.Sentence:
+        resolved = self.rng.random() < 0.5
         if self.language == "zh":
-            return ph.zh_historical(self.term())
-        return ph.en_historical(self.term(), side)
+            return ph.zh_resolved(self.term(), side) if resolved else ph.zh_historical(self.term())
+        return (
+            ph.en_resolved(self.term(), side) if resolved else ph.en_historical(self.term(), side)
+        )
 
     def hypothetical(self) -> ph.Sentence:
+        variant = int(self.rng.integers(3))
         if self.language == "zh":
-            return ph.zh_hypothetical(self.term())
-        return ph.en_hypothetical(self.term())
+            return (ph.zh_hypothetical, ph.zh_request, ph.zh_question)[variant](self.term())
+        if variant == 1:
+            return ph.en_request(self.term(plural=True))
+        return (ph.en_hypothetical, ph.en_hypothetical, ph.en_question)[variant](self.term())
+
+    def indication(self) -> ph.Sentence:
+        if self.language == "zh":
+            return ph.zh_indication(self.term())
+        return ph.en_indication(self.term())
+
+    def family(self) -> ph.Sentence:
+        if self.language == "zh":
+            return ph.zh_family(self.term())
+        return ph.en_family(self.term())
 
     def filler(self, section: str) -> ph.Sentence:
         return ph.Sentence(_pick(self.rng, FILLERS[self.language][section]))
@@ -136,6 +170,7 @@ def compose_reports(
     silent = plan.status == "none" and plan.index % 10 == 4
     reports: dict[str, Report] = {}
     for modality in modalities:
+        indication: list[ph.Sentence] = []
         history = [w.filler("History")]
         findings = [w.filler("Findings")]
         impression = [w.filler("Impression")]
@@ -168,7 +203,12 @@ def compose_reports(
                 history.append(w.historical(side))
         if plan.status != "none" and modality == "US" and plan.index % 3 == 0:
             findings.append(w.historical(side))
+        if not silent and modality == "CT" and plan.index % 3 == 1:
+            indication.append(w.indication())
+        if not silent and modality == "CT" and plan.index % 4 == 2:
+            history.append(w.family())
         sections = (
+            ("Indication", tuple(indication)),
             ("History", tuple(history)),
             ("Findings", tuple(findings)),
             ("Impression", tuple(impression)),

@@ -11,7 +11,12 @@ from imncohort.demo.plan import PatientPlan
 from imncohort.demo.reports import Report
 
 #: DICOM (DCM) codes of the section concept names.
-SECTION_CODES = {"History": "121060", "Findings": "121070", "Impression": "121073"}
+SECTION_CODES = {
+    "Indication": "121109",
+    "History": "121060",
+    "Findings": "121070",
+    "Impression": "121073",
+}
 #: Study descriptions whose keywords give the modality of a report-only study.
 STUDY_DESCRIPTIONS = {
     "CT": "CT CHEST WITH CONTRAST",

@@ -226,7 +226,7 @@ def rebuild_cohort(out: Path, nodes: pd.DataFrame | None = None) -> Path | None:
     if nodes is None:
         nodes = pd.read_csv(Path(out) / "nodes.csv", dtype={"patient_key": str, "study_key": str})
     cohort = build_cohort(pd.read_parquet(mentions_path), nodes)
-    return write_csv(cohort, Path(out) / "cohort.csv")
+    return write_csv(cohort, Path(out) / "cohort.csv", spreadsheet=True)
 
 
 def run_measure_stage(

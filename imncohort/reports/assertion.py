@@ -1,18 +1,35 @@
-"""ConText-style assertion of a target phrase in a sentence.
+"""ConText-style assertion of a target phrase in a sentence (CONTRACT section 3a).
 
 The engine (own implementation; see CHANGELOG for why not negspacy/medspaCy):
 
-1. one scan of the sentence with the lexicon's trigger alternation (longest
-   pattern first, so ``cannot exclude`` wins over ``not`` and the pseudo-trigger
-   ``no change`` hides ``no``);
-2. a ``pre`` trigger modifies a target after it, a ``post`` trigger one before
-   it, when no termination of that category lies between them and the gap is
-   within the category's window (latin words / CJK characters);
-3. the nearest trigger of each category is kept; ``hypothetical`` wins, then the
-   nearer of ``negated`` / ``uncertain``, then ``historical``; otherwise
-   ``affirmed``;
-4. the section (e.g. HISTORY) turns an affirmed or uncertain mention into the
-   section's assertion.
+1. one scan of the sentence with the lexicon's cue alternation (longest pattern
+   first, so ``cannot exclude`` wins over ``not`` and the pseudo-trigger ``no
+   change`` hides ``no``);
+2. a ``pre`` cue modifies a target after it, a ``post`` cue one before it, when
+   no termination of its kind lies between them and the gap is within the
+   kind's window (latin words / CJK characters); the nearest cue of each kind
+   is kept;
+3. the rules resolve in this order, each named by its lexicon rule id:
+
+   - ``negated.label``: the target is a label ("IMN: none", "内乳区：未见异常");
+   - ``family``: the finding belongs to a relative;
+   - ``hypothetical``: a request, condition or question names the IMN;
+   - ``past_only`` (``historical.resolved``): resolved, resected, no longer seen
+     (beats a negation: the finding was there and is gone);
+   - ``negated`` against ``uncertain``: a negation before a hedge before the
+     target scopes over it ("no suspicious node"); otherwise the nearer wins;
+   - ``affirmed.cause-hedged``: a hedge after a *described* node that is about
+     its cause (a ``cause`` cue next to the hedge: "enlarged node, likely
+     metastatic", "肿大，转移可能") leaves the node affirmed;
+   - ``historical`` against ``present``: a statement about this examination
+     ("persists", "较前增大") beats a reference to the past; a negation after the
+     target with a past reference before it ("the previously seen node is not
+     seen") is historical, otherwise the negation wins;
+   - otherwise ``affirmed``, with the ``impression``, ``present`` or
+     ``described`` cue that supports it as trigger;
+
+4. the section: HISTORY turns an affirmed or uncertain mention into historical,
+   INDICATION / REASON FOR EXAM any but a negated or family one into hypothetical.
 """
 
 from __future__ import annotations
@@ -50,10 +67,16 @@ class Classification:
     assertion: str
     trigger: str
     modifiers: tuple[str, ...] = ()
+    rule: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        """Return ``{"target", "assertion", "trigger"}``."""
-        return {"target": self.target, "assertion": self.assertion, "trigger": self.trigger}
+        """Return ``{"target", "assertion", "trigger", "rule"}``."""
+        return {
+            "target": self.target,
+            "assertion": self.assertion,
+            "trigger": self.trigger,
+            "rule": self.rule,
+        }
 
 
 @dataclass(frozen=True)
@@ -124,50 +147,163 @@ def assert_span(
             TriggerHit(h.start + end, h.end + end, h.spec, h.text)
             for h in scan_triggers(sentence[end:], lexicon)
         ]
-    best: dict[str, tuple[float, str]] = {}
+    best: dict[str, _Cue] = {}
     for hit in hits:
         kind = hit.spec.kind
-        if kind in ("pseudo", "termination"):
+        if kind in ("pseudo", "termination", "cause"):
             continue
         pre_words, post_words, cjk_chars = lexicon.window.limits(kind)
         if hit.end <= start and hit.spec.pre:
-            lo, hi, max_words = hit.end, start, pre_words
+            lo, hi, max_words, before = hit.end, start, pre_words, True
         elif hit.start >= end and hit.spec.post:
-            lo, hi, max_words = end, hit.start, post_words
+            lo, hi, max_words, before = end, hit.start, post_words, False
         else:
             continue
         words, cjk = _gap(sentence[lo:hi])
         if words > max_words or cjk > cjk_chars or _terminated(hits, lo, hi, kind):
             continue
         distance = words + cjk / 2.0
-        if kind not in best or distance < best[kind][0]:
-            best[kind] = (distance, hit.text)
+        if kind not in best or distance < best[kind].distance:
+            best[kind] = _Cue(distance, hit, before)
+    assertion, cue, rule = _resolve(sentence, start, end, best, hits, lexicon)
     modifiers: tuple[str, ...] = tuple(
-        c for c in ("negated", "uncertain", "historical", "hypothetical") if c in best
+        c
+        for c in ("negated", "uncertain", "historical", "hypothetical", "family")
+        if c in best or (c == "historical" and "past_only" in best)
     )
-    if "hypothetical" in best:
-        assertion = "hypothetical"
-    elif "negated" in best and "uncertain" in best:
-        assertion = "negated" if best["negated"][0] < best["uncertain"][0] else "uncertain"
-    elif "negated" in best:
-        assertion = "negated"
-    elif "uncertain" in best:
-        assertion = "uncertain"
-    elif "historical" in best:
-        assertion = "historical"
-    else:
-        assertion = "affirmed"
-    trigger = best[assertion][1] if assertion in best else ""
-    if section_assertion and assertion in ("affirmed", "uncertain"):
+    if assertion == "historical" and "past_only" in best and "negated" not in modifiers:
+        modifiers = ("negated", *modifiers)  # gone now: absent on this examination
+    trigger = cue.text if cue is not None else ""
+    # INDICATION-like sections make any mention but a negated or family one hypothetical;
+    # other sections (HISTORY) turn affirmed and uncertain mentions into their assertion
+    overridden = ("negated", "family") if section_assertion == "hypothetical" else None
+    if section_assertion and (
+        assertion not in overridden if overridden else assertion in ("affirmed", "uncertain")
+    ):
         assertion, trigger = section_assertion, f"section:{section}"
-        if section_assertion not in modifiers and section_assertion != "affirmed":
+        rule = _section_rule(lexicon, section, section_assertion)
+        if section_assertion not in modifiers:
             modifiers = (*modifiers, section_assertion)
     return Classification(
         target=sentence[start:end] if target is None else target,
         assertion=assertion,
         trigger=trigger,
         modifiers=modifiers,
+        rule=rule,
     )
+
+
+@dataclass(frozen=True)
+class _Cue:
+    """The nearest in-scope cue of one kind: distance, the hit, and its side."""
+
+    distance: float
+    hit: TriggerHit
+    before: bool
+
+    @property
+    def text(self) -> str:
+        return self.hit.text
+
+    @property
+    def rule(self) -> str:
+        return self.hit.spec.rule_for(self.before)
+
+
+_LABEL_GAP = re.compile(r"[^.;:：。；!?！？\n]{0,40}?[:：][ \t]*")
+
+
+def _label_cue(sentence: str, end: int, lexicon: Lexicon) -> tuple[str, str] | None:
+    """Return ``(cue, rule)`` when the target is a label followed by a negation cue."""
+    if lexicon.label_regex is None or lexicon.label_rules is None:
+        return None
+    gap = _LABEL_GAP.match(sentence, end)
+    if gap is None or len(_LATIN_WORD.findall(sentence[end : gap.end()])) > 4:
+        return None
+    match = lexicon.label_regex.match(sentence, gap.end())
+    if match is None or match.lastgroup is None:
+        return None
+    tail = sentence[match.end() : match.end() + 1]
+    if tail and (tail.isalnum() and tail.isascii()):
+        return None
+    return match.group(), lexicon.label_rules[match.lastgroup]
+
+
+def _cause_next_to(hit: TriggerHit, hits: Sequence[TriggerHit], sentence: str) -> bool:
+    """True when a ``cause`` cue stands right before or after the hedge ``hit``."""
+    for other in hits:
+        if other.spec.kind != "cause":
+            continue
+        lo, hi = (other.end, hit.start) if other.end <= hit.start else (hit.end, other.start)
+        if hi < lo:
+            continue
+        words, cjk = _gap(sentence[lo:hi])
+        if words <= 2 and cjk <= 4:
+            return True
+    return False
+
+
+def _resolve(
+    sentence: str,
+    start: int,
+    end: int,
+    best: dict[str, _Cue],
+    hits: Sequence[TriggerHit],
+    lexicon: Lexicon,
+) -> tuple[str, _Cue | TriggerHit | None, str]:
+    """Apply the rules of the module docstring; return (assertion, cue, rule id)."""
+    label = _label_cue(sentence, end, lexicon)
+    if label is not None:
+        text, label_rule = label
+        hit = TriggerHit(end, end, TriggerSpec("negated", False, True, (), text), text)
+        return "negated", hit, label_rule
+    for kind, assertion in (("family", "family"), ("hypothetical", "hypothetical")):
+        if kind in best:
+            return assertion, best[kind], best[kind].rule
+    if "past_only" in best:
+        return "historical", best["past_only"], best["past_only"].rule
+    neg, unc = best.get("negated"), best.get("uncertain")
+    if neg is not None and unc is not None:
+        if neg.before and unc.before and neg.hit.start < unc.hit.start:
+            return "negated", neg, "negated.over-hedge"
+        chosen = "negated" if neg.distance < unc.distance else "uncertain"
+    elif neg is not None:
+        chosen = "negated"
+    elif unc is not None:
+        chosen = "uncertain"
+    else:
+        chosen = ""
+    # a node said to be there (described, or unchanged/persisting) whose cause is hedged
+    described = best.get("described") or best.get("present")
+    if (
+        chosen == "uncertain"
+        and unc is not None
+        and not unc.before
+        and described is not None
+        and (described.before or described.hit.start < unc.hit.start)
+        and _cause_next_to(unc.hit, hits, sentence)
+    ):
+        return "affirmed", unc, "affirmed.cause-hedged"
+    hist, present = best.get("historical"), best.get("present")
+    if chosen == "negated" and neg is not None:
+        if hist is not None and hist.before and not neg.before and present is None:
+            return "historical", hist, hist.rule
+        return "negated", neg, neg.rule
+    if chosen == "uncertain" and unc is not None:
+        return "uncertain", unc, unc.rule
+    if hist is not None and present is None:
+        return "historical", hist, hist.rule
+    for kind in ("impression", "present", "described"):
+        if kind in best:
+            return "affirmed", best[kind], best[kind].rule
+    return "affirmed", None, "affirmed.default"
+
+
+def _section_rule(lexicon: Lexicon, section: str, assertion: str) -> str:
+    for entry in lexicon.sections:
+        if entry.name == section and entry.rule:
+            return entry.rule
+    return f"{assertion}.section"
 
 
 def _locate(target: str, sentence: str, lexicon: Lexicon) -> tuple[int, int] | None:
@@ -229,7 +365,7 @@ def classify(target: str, sentence: str, lexicon: Lexicon | None = None) -> Clas
     span2 = _locate(target, sentence, lex)
     if span2 is None:
         log.debug("target %r not found in the sentence", target)
-        return Classification(target, "affirmed", "target-not-found")
+        return Classification(target, "affirmed", "target-not-found", rule="target-not-found")
     pieces = segment(sentence, lex)
     section, section_assertion = ("", None)
     if pieces:
@@ -248,7 +384,7 @@ def classify(target: str, sentence: str, lexicon: Lexicon | None = None) -> Clas
 def classify_tsv(path: Path | str, stream: IO[str], lexicon: Lexicon | None = None) -> int:
     """Classify every row of a TSV with columns ``target`` and ``sentence``.
 
-    Writes the same rows with added ``assertion`` and ``trigger`` columns as TSV
+    Writes the same rows with added ``assertion``, ``trigger`` and ``rule`` columns as TSV
     to ``stream``; returns the number of rows.
 
     Raises
@@ -270,7 +406,7 @@ def classify_tsv(path: Path | str, stream: IO[str], lexicon: Lexicon | None = No
                 f"TSV '{path}' lacks column(s) {', '.join(missing)}; its header is "
                 f"{fields!r}; add a header line 'target<TAB>sentence'"
             )
-        out_fields = fields + [c for c in ("assertion", "trigger") if c not in fields]
+        out_fields = fields + [c for c in ("assertion", "trigger", "rule") if c not in fields]
         writer = csv.DictWriter(
             stream,
             fieldnames=out_fields,
@@ -285,6 +421,7 @@ def classify_tsv(path: Path | str, stream: IO[str], lexicon: Lexicon | None = No
             out: dict[str, Any] = dict(row)
             out["assertion"] = result.assertion
             out["trigger"] = result.trigger
+            out["rule"] = result.rule
             writer.writerow(out)
             n += 1
     return n

@@ -15,7 +15,11 @@ replacement character, no control characters other than tab/newline, and:
 - for single-byte codecs (Latin-1, cp1252), no run of three or more non-ASCII
   letters (what UTF-8 or GB18030 bytes look like when read as Latin-1).
 
-Pure-ASCII bytes are always decoded as ASCII.
+Pure-ASCII bytes are always decoded as ASCII. Code extensions (``ISO 2022 IR 6\\ISO
+2022 IR 87``, ``ISO 2022 IR 149``, ``ISO 2022 IR 126`` ..., or several declared
+terms) are decoded by pydicom's own character-set handling, which follows the
+escape sequences; its result passes the same plausibility test (a lossy decode,
+a stray escape or a replacement character sends the text to the fallbacks).
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ _DICOM_CODECS = {
 _GB = {"gb18030", "gbk", "gb2312", "hz"}
 _BAD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
 _LATIN_RUN = re.compile(r"[^\x00-\x7f]{3,}")
+_GB2312_G1 = b"\x1b$)A"
+#: Bytes that reset the code extension in DICOM text values (CR, LF, TAB, FF).
+_TEXT_DELIMITERS = (0x0D, 0x0A, 0x09, 0x0C)
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,36 @@ def _try(raw: bytes, codec: str) -> str | None:
     return text if plausible(text, codec) else None
 
 
+def _code_extensions(terms: Sequence[str]) -> bool:
+    """True for DICOM code extensions: an ``ISO 2022`` term or several terms."""
+    return len(terms) > 1 or any(t.strip().upper().startswith("ISO 2022") for t in terms)
+
+
+def _decode_iso2022(raw: bytes, terms: Sequence[str]) -> str | None:
+    """Decode ``raw`` with pydicom's escape-sequence handling; None when lossy or implausible."""
+    import warnings
+
+    from pydicom import charset as dicom_charset
+
+    if b"\x1b" not in raw and python_codec(terms[0]) == "ascii":
+        return None  # 8-bit bytes with an ASCII default and no escape: not code extensions
+
+    try:
+        with warnings.catch_warnings():
+            # pydicom warns and replaces what it cannot decode: treat that as a failure
+            warnings.simplefilter("error")
+            encodings = dicom_charset.convert_encodings([t.strip() for t in terms])
+            text = dicom_charset.decode_bytes(raw, encodings, set(_TEXT_DELIMITERS))
+    except Exception:  # bad escapes, unknown terms, lossy decodes (warnings as errors)
+        return None
+    if _GB2312_G1 in raw and any(t.strip().upper() == "ISO 2022 IR 58" for t in terms):
+        # pydicom has no escape for IR 58 (GB2312 in G1): drop the designations and read
+        # ASCII (G0) and GB2312 (G1) bytes together, which is what the gb2312 codec does
+        text = raw.replace(_GB2312_G1, b"").replace(b"\x1b(B", b"").decode("gb2312", "replace")
+        return text if plausible(text, "gb2312") else None
+    return text if plausible(text, "utf-8") else None
+
+
 def decode_text(
     raw: bytes,
     declared: Sequence[str] = (),
@@ -136,24 +173,19 @@ def decode_text(
     InputError
         When no codec gives a plausible text.
     """
-    if raw.isascii():
+    if raw.isascii() and b"\x1b" not in raw:
         return Decoded(raw.decode("ascii"), "ascii", "")
     terms = [t for t in declared if t and t.strip()]
     declared_codecs = [c for c in (python_codec(t) for t in terms) if c and c != "ascii"]
     label = "\\".join(terms) if terms else "no character set"
-    if len(declared_codecs) == 1:
+    if _code_extensions(terms):
+        text = _decode_iso2022(raw, terms)
+        if text is not None:
+            return Decoded(text, "+".join(terms), "")
+    elif len(declared_codecs) == 1:
         text = _try(raw, declared_codecs[0])
         if text is not None:
             return Decoded(text, _canonical(declared_codecs[0]), "")
-    elif len(declared_codecs) > 1:
-        try:
-            from pydicom.charset import decode_bytes
-
-            multi = decode_bytes(raw, list(terms), set())
-            if plausible(multi, "utf-8"):
-                return Decoded(multi, "+".join(declared_codecs), "")
-        except Exception:  # pydicom raises several types on bad escape sequences
-            pass
     for codec in fallbacks:
         text = _try(raw, codec)
         if text is not None:

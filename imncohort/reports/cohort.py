@@ -2,7 +2,8 @@
 
 Rules (docs/ARCHITECTURE.md):
 
-- *candidate*: any affirmed or uncertain mention;
+- *candidate*: any affirmed or uncertain mention (``historical``, ``hypothetical``,
+  ``negated`` and ``family`` never make one);
 - *confirmed*: any node with ``metastatic == True`` (in ``nodes.csv``);
 - ``found_by_reports``: confirmed and had an affirmed or uncertain mention
   (False for confirmed patients without, and for candidates);
@@ -25,7 +26,24 @@ COHORT_COLUMNS = [
     "n_affirmed",
 ]
 POSITIVE = ("affirmed", "uncertain")
+#: Sections whose mentions never detect an IMN (CONTRACT section 3a).
+NON_DETECTING_SECTIONS = ("history", "indication")
 _TRUE = {"true", "1", "yes", "t", "y"}
+
+
+def detecting(mentions: pd.DataFrame) -> pd.Series:
+    """Return a mask of the mentions that *detect* an IMN (CONTRACT section 3a).
+
+    A mention detects when it is ``affirmed`` and outside the HISTORY and
+    INDICATION sections (``section`` column; missing means no section).
+    ``uncertain``, ``historical``, ``hypothetical``, ``negated`` and ``family``
+    mentions never detect.
+    """
+    affirmed = mentions["assertion"].astype(str).str.lower() == "affirmed"
+    if "section" not in mentions.columns:
+        return affirmed
+    section = mentions["section"].fillna("").astype(str).str.lower()
+    return affirmed & ~section.isin(NON_DETECTING_SECTIONS)
 
 
 def _metastatic(values: pd.Series) -> pd.Series:

@@ -25,8 +25,14 @@ import yaml
 from imncohort.config import default_lexicon_path
 from imncohort.errors import ConfigError
 
-CATEGORIES = ("negated", "uncertain", "historical", "hypothetical")
-ASSERTIONS = ("affirmed", *CATEGORIES)
+#: Assertions (CONTRACT section 3a).
+ASSERTIONS = ("affirmed", "negated", "uncertain", "historical", "hypothetical", "family")
+#: Rule kinds that decide an assertion (``past_only`` decides ``historical``).
+CATEGORIES = ("negated", "uncertain", "historical", "past_only", "hypothetical", "family")
+#: Rule kinds that qualify one (see ``lexicon.yaml``).
+QUALIFIERS = ("described", "present", "impression", "cause")
+KINDS = (*CATEGORIES, *QUALIFIERS)
+_RULE_KEYS = {"id", "kind", "pre", "post", "label", "note"}
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]")
 
 
@@ -42,9 +48,9 @@ class TermEntry:
 class TriggerSpec:
     """What a matched trigger text means.
 
-    ``kind`` is a category of :data:`CATEGORIES`, ``"pseudo"`` or ``"termination"``;
+    ``kind`` is one of :data:`KINDS`, ``"pseudo"`` or ``"termination"``;
     ``pre``/``post`` say whether it modifies targets after/before it; a termination
-    ends the scope of the categories in ``categories``.
+    ends the scope of the kinds in ``categories``; ``rule`` is the lexicon rule id.
     """
 
     kind: str
@@ -52,6 +58,12 @@ class TriggerSpec:
     post: bool
     categories: tuple[str, ...]
     text: str
+    rule: str = ""
+    post_rule: str = ""
+
+    def rule_for(self, before: bool) -> str:
+        """The rule id of this cue used as a ``pre`` (``before``) or ``post`` cue."""
+        return self.rule if before else (self.post_rule or self.rule)
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,7 @@ class Section:
     name: str
     assertion: str | None
     headings: tuple[str, ...]
+    rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,9 @@ class Lexicon:
     heading_regex: re.Pattern[str]
     window: Window
     source: str
+    label_regex: re.Pattern[str] | None = None
+    label_rules: Mapping[str, str] | None = None
+    rule_ids: tuple[str, ...] = ()
 
     def term_of(self, group: str) -> str:
         """Return the canonical term of a named group of ``term_regex``."""
@@ -213,7 +229,12 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
     by_pattern: dict[str, dict[str, Any]] = {}
 
     def add(
-        pattern: str, kind: str, direction: str, categories: tuple[str, ...], where: str
+        pattern: str,
+        kind: str,
+        direction: str,
+        categories: tuple[str, ...],
+        where: str,
+        rule: str = "",
     ) -> None:
         _check(pattern, where, source)
         key = pattern.lower()
@@ -225,35 +246,45 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
                 "post": direction in ("post", "both"),
                 "categories": categories,
                 "text": pattern,
+                "rules": {d: rule for d in ("pre", "post") if direction in (d, "both")},
             }
             return
-        if spec["kind"] != kind:
+        clash = any(
+            spec["rules"].get(d, rule) != rule for d in ("pre", "post") if direction in (d, "both")
+        )
+        if spec["kind"] != kind or clash:
+            first = ", ".join(sorted(set(spec["rules"].values()))) or spec["kind"]
             raise ConfigError(
-                f"lexicon '{source}': pattern {pattern!r} is listed both as {spec['kind']} "
-                f"and as {kind}; keep it in one place"
+                f"lexicon '{source}': pattern {pattern!r} is listed both in {first} "
+                f"and in {rule or kind} ({where}); keep it in one place"
             )
         spec["pre"] = spec["pre"] or direction in ("pre", "both")
         spec["post"] = spec["post"] or direction in ("post", "both")
+        spec["categories"] = tuple(dict.fromkeys((*spec["categories"], *categories)))
+        for d in ("pre", "post"):
+            if direction in (d, "both"):
+                spec["rules"][d] = rule
 
-    triggers_raw = raw.get("triggers") or {}
-    if not isinstance(triggers_raw, Mapping):
-        raise ConfigError(f"lexicon '{source}': 'triggers' must be a mapping of categories")
-    for category, spec in triggers_raw.items():
-        if category not in CATEGORIES:
-            raise ConfigError(
-                f"lexicon '{source}': trigger category {category!r} is not known; "
-                f"use one of {', '.join(CATEGORIES)}"
-            )
-        for direction in ("pre", "post"):
-            for pattern in (spec or {}).get(direction) or []:
-                add(pattern, category, direction, (category,), f"triggers.{category}.{direction}")
+    labels: list[tuple[str, str]] = []
+    rule_ids = [str(e.get("id")) for e in _list(raw, "rules", source) if isinstance(e, Mapping)]
+    for rule_id, kind, direction, pattern, where in _rule_cues(raw, source):
+        if direction == "label":
+            _check(pattern, where, source)
+            labels.append((rule_id, pattern))
+        else:
+            add(pattern, kind, direction, (kind,), where, rule_id)
     for pattern in _list(raw, "pseudo", source):
         add(pattern, "pseudo", "both", (), "pseudo")
     for i, entry in enumerate(_list(raw, "terminations", source)):
-        cats = tuple(entry.get("categories") or CATEGORIES)
-        bad = [c for c in cats if c not in CATEGORIES]
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"lexicon '{source}': terminations[{i}] must be a mapping")
+        cats = tuple(entry.get("categories") or KINDS)
+        bad = [c for c in cats if c not in KINDS]
         if bad:
-            raise ConfigError(f"lexicon '{source}': terminations[{i}] has unknown categories {bad}")
+            raise ConfigError(
+                f"lexicon '{source}': terminations[{i}] has unknown categories {bad}; "
+                f"use {', '.join(KINDS)}"
+            )
         for pattern in entry.get("patterns") or []:
             add(pattern, "termination", "both", cats, f"terminations[{i}]")
 
@@ -265,13 +296,27 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
             post=s["post"],
             categories=tuple(s["categories"]),
             text=s["text"],
+            rule=s["rules"].get("pre") or s["rules"].get("post", ""),
+            post_rule=s["rules"].get("post") or s["rules"].get("pre", ""),
         )
         for s in ordered
     )
     trigger_regex = _alternation([(f"g{k}", t.text) for k, t in enumerate(triggers)])
 
+    labels.sort(key=lambda item: -len(item[1]))
+    label_rules = {f"l{k}": rule_id for k, (rule_id, _) in enumerate(labels)}
+    label_regex = (
+        re.compile(
+            "|".join(f"(?P<l{k}>{_expand(p)})" for k, (_, p) in enumerate(labels)), re.IGNORECASE
+        )
+        if labels
+        else None
+    )
+
     sections: list[Section] = []
     for i, entry in enumerate(_list(raw, "sections", source)):
+        if not isinstance(entry, Mapping) or not entry.get("name"):
+            raise ConfigError(f"lexicon '{source}': sections[{i}] needs a 'name' and 'headings'")
         assertion = entry.get("assertion")
         if assertion is not None and assertion not in ASSERTIONS:
             raise ConfigError(
@@ -279,7 +324,10 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
                 f"{', '.join(ASSERTIONS)} (or null)"
             )
         headings = tuple(_check(h, f"sections[{i}]", source) for h in entry.get("headings") or [])
-        sections.append(Section(name=str(entry["name"]), assertion=assertion, headings=headings))
+        rule = str(entry.get("rule") or (f"{assertion}.section" if assertion else ""))
+        sections.append(
+            Section(name=str(entry["name"]), assertion=assertion, headings=headings, rule=rule)
+        )
     heading_regex = re.compile(
         r"(?:^|(?<=[.!?;。！？；]))[ \t]*"
         r"(?P<heading>[A-Za-z][A-Za-z /&()\-]{1,40}?|[\u4e00-\u9fff]{2,10})"
@@ -292,7 +340,13 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
     post_words = int(window_raw.get("post_words", 4))
     cjk_chars = int(window_raw.get("cjk_chars", 16))
     overrides = []
-    for category in CATEGORIES:
+    unknown = [k for k in window_raw if k not in ("pre_words", "post_words", "cjk_chars", *KINDS)]
+    if unknown:
+        raise ConfigError(
+            f"lexicon '{source}': window has unknown keys {unknown}; use pre_words, post_words, "
+            f"cjk_chars or a rule kind ({', '.join(KINDS)})"
+        )
+    for category in KINDS:
         spec = window_raw.get(category)
         if isinstance(spec, Mapping):
             overrides.append(
@@ -314,7 +368,64 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
         heading_regex=heading_regex,
         window=window,
         source=source,
+        label_regex=label_regex,
+        label_rules=label_rules,
+        rule_ids=tuple(dict.fromkeys([*rule_ids, *(s.rule for s in sections if s.rule)])),
     )
+
+
+def _rule_cues(raw: Mapping[str, Any], source: str) -> list[tuple[str, str, str, str, str]]:
+    """Return ``(rule id, kind, direction, pattern, where)`` of every cue of the lexicon.
+
+    Reads ``rules`` (a list of ``{id, kind, pre, post, label}``) and, for lexicons
+    written before rules had ids, ``triggers`` (``{category: {pre, post}}``; the
+    rule id is ``<category>.<direction>``).
+    """
+    cues: list[tuple[str, str, str, str, str]] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(_list(raw, "rules", source)):
+        where = f"rules[{i}]"
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"lexicon '{source}': {where} must be a mapping with 'id' and 'kind'")
+        extra = sorted(set(entry) - _RULE_KEYS)
+        if extra:
+            raise ConfigError(
+                f"lexicon '{source}': {where} has unknown keys {extra}; "
+                f"use {', '.join(sorted(_RULE_KEYS))}"
+            )
+        rule_id, kind = entry.get("id"), entry.get("kind")
+        if not isinstance(rule_id, str) or not rule_id.strip():
+            raise ConfigError(f"lexicon '{source}': {where} needs a text 'id'")
+        if rule_id in seen:
+            raise ConfigError(f"lexicon '{source}': rule id {rule_id!r} is used twice")
+        seen.add(rule_id)
+        if kind not in KINDS:
+            raise ConfigError(
+                f"lexicon '{source}': {where} ({rule_id}) has kind {kind!r}; use one of "
+                f"{', '.join(KINDS)}"
+            )
+        for direction in ("pre", "post", "label"):
+            values = entry.get(direction) or []
+            if not isinstance(values, list):
+                raise ConfigError(f"lexicon '{source}': {where}.{direction} must be a list")
+            if direction == "label" and values and kind != "negated":
+                raise ConfigError(f"lexicon '{source}': {where}: only negated rules take 'label'")
+            for pattern in values:
+                cues.append((rule_id, kind, direction, pattern, f"{where}.{direction} ({rule_id})"))
+    triggers_raw = raw.get("triggers") or {}
+    if not isinstance(triggers_raw, Mapping):
+        raise ConfigError(f"lexicon '{source}': 'triggers' must be a mapping of categories")
+    for category, spec in triggers_raw.items():
+        if category not in CATEGORIES:
+            raise ConfigError(
+                f"lexicon '{source}': trigger category {category!r} is not known; "
+                f"use one of {', '.join(CATEGORIES)}"
+            )
+        for direction in ("pre", "post"):
+            for pattern in (spec or {}).get(direction) or []:
+                where = f"triggers.{category}.{direction}"
+                cues.append((f"{category}.{direction}", category, direction, pattern, where))
+    return cues
 
 
 def load_lexicon(path: Path | str | None = None) -> Lexicon:

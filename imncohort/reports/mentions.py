@@ -31,6 +31,7 @@ MENTION_COLUMNS = [
     "term",
     "assertion",
     "trigger",
+    "rule",
     "side",
     "intercostal_spaces",
     "size_long_mm",
@@ -64,6 +65,7 @@ class Mention:
     term: str
     assertion: str
     trigger: str
+    rule: str
     side: str
     intercostal_spaces: str
     size_long_mm: float
@@ -133,6 +135,7 @@ def find_mentions(
                     term=lexicon.term_of(group),
                     assertion=result.assertion,
                     trigger=result.trigger,
+                    rule=result.rule,
                     side=parse_side(window, anchor=match.start() - side_lo),
                     intercostal_spaces=";".join(str(s) for s in spaces),
                     size_long_mm=size.long_mm if size else math.nan,
@@ -164,6 +167,7 @@ def mine_reports(
                     m.term,
                     m.assertion,
                     m.trigger,
+                    m.rule,
                     m.side,
                     m.intercostal_spaces,
                     m.size_long_mm,

@@ -49,6 +49,7 @@ MENTIONS_COLUMNS = [
     "term",
     "assertion",
     "trigger",
+    "rule",
     "side",
     "intercostal_spaces",
     "size_long_mm",
@@ -367,10 +368,10 @@ def write_outputs(
         joined[["mention_id", "sentence"]].reset_index(drop=True),
         restricted / "mention_sentences.parquet",
     )
-    write_csv(_worklist(mentions, reports), restricted / "worklist.csv")
+    write_csv(_worklist(mentions, reports), restricted / "worklist.csv", spreadsheet=True)
     nodes = read_nodes(out)
     cohort = build_cohort(public, nodes)
-    write_csv(cohort, out / "cohort.csv")
+    write_csv(cohort, out / "cohort.csv", spreadsheet=True)
     write_stage_errors(out, STAGE, errors)
     return {
         "reports": len(reports),

@@ -456,7 +456,9 @@ def build_tables(
     inputs = TableInputs(all_nodes, mentions, cohort, clinical, reports)
     tables = compute_tables(inputs, config)
     nodes = selected_nodes(all_nodes, config)
-    written = [write_csv(tables[name], out / f"{name}.csv") for name in TABLE_NAMES]
+    written = [
+        write_csv(tables[name], out / f"{name}.csv", spreadsheet=True) for name in TABLE_NAMES
+    ]
     workbook = write_workbook(tables, out / "tables.xlsx")
 
     figure_dir = out / "figures"

@@ -3,7 +3,9 @@
 The reference standard is the confirmed patients of ``cohort.csv`` (an
 annotated metastatic node). For each modality, the denominator is the
 confirmed patients with a report of that modality; of them, *detected* are
-those with an affirmed IMN mention in a report of that modality. ``combined``
+those with a detecting IMN mention in a report of that modality: affirmed and
+outside the HISTORY and INDICATION sections (CONTRACT section 3a,
+:func:`imncohort.reports.cohort.detecting`). ``combined``
 counts confirmed patients with a report of any modality, detected by any.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from imncohort.reports.cohort import detecting
 from imncohort.tables.inputs import normalise_mentions, normalise_reports
 from imncohort.tables.wilson import wilson_percent
 
@@ -69,6 +72,7 @@ def modality_detection_table(
         detected, percent, ci_low, ci_high`` (Wilson 95 %).
     """
     mentions = normalise_mentions(mentions)
+    detects = detecting(mentions)
     confirmed = set(confirmed_patients(cohort))
     if reports is not None:
         listed = normalise_reports(reports)[["patient_key", "modality"]]
@@ -77,9 +81,9 @@ def modality_detection_table(
         listed = mentions[["patient_key", "modality"]]
     listed = listed.assign(modality=listed["modality"].replace(MODALITY_ALIASES))
     listed = listed[listed["patient_key"].isin(confirmed)].drop_duplicates()
-    affirmed = mentions[
-        (mentions["assertion"] == "affirmed") & mentions["patient_key"].isin(confirmed)
-    ][["patient_key", "modality"]]
+    affirmed = mentions[detects & mentions["patient_key"].isin(confirmed)][
+        ["patient_key", "modality"]
+    ]
     affirmed = affirmed.assign(modality=affirmed["modality"].replace(MODALITY_ALIASES))
     affirmed = affirmed.drop_duplicates()
 

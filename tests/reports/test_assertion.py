@@ -23,9 +23,9 @@ PHRASINGS = [
     ("IMN", "The left IMNs are unremarkable.", "negated", "unremarkable"),
     ("IMN", "Cannot exclude IMN metastasis.", "uncertain", "Cannot exclude"),
     ("IMN", "Cannot exclude left IMN metastasis.", "uncertain", "Cannot exclude"),
-    ("IM node", "Small right IM node, likely reactive.", "uncertain", "likely"),
+    ("IM node", "Indeterminate right IM node, likely reactive.", "uncertain", "likely"),
     ("IMLN", "Possible bilateral IMLN.", "uncertain", "Possible"),
-    ("IM node", "Resolution of the previously seen IM node.", "historical", "previously"),
+    ("IM node", "Resolution of the previously seen IM node.", "historical", "Resolution of"),
     (
         "IMN",
         "If IMN involvement is confirmed, radiotherapy should include the IMN region.",
@@ -38,19 +38,19 @@ PHRASINGS = [
         "hypothetical",
         "If",
     ),
-    ("IMN", "No change in the left IMN.", "affirmed", ""),
+    ("IMN", "No change in the left IMN.", "affirmed", "No change in the"),
     (
         "internal mammary lymph node",
         "There is an enlarged left internal mammary lymph node in the 2nd intercostal space "
         "measuring 1.2 x 0.8 cm.",
         "affirmed",
-        "",
+        "enlarged",
     ),
     (
         "parasternal mass",
         "A right parasternal mass is seen at the second intercostal space.",
         "affirmed",
-        "",
+        "is seen",
     ),
     (
         "IMN",
@@ -59,16 +59,16 @@ PHRASINGS = [
         "section:history",
     ),
     ("IMN", "IMPRESSION: Left IMN metastasis.", "affirmed", ""),
-    ("IMN", "No axillary adenopathy, but there is a new left IMN.", "affirmed", ""),
-    ("内乳淋巴结", "左侧内乳淋巴结肿大，位于第二肋间，大小约1.2×0.8cm。", "affirmed", ""),
+    ("IMN", "No axillary adenopathy, but there is a new left IMN.", "affirmed", "new"),
+    ("内乳淋巴结", "左侧内乳淋巴结肿大，位于第二肋间，大小约1.2×0.8cm。", "affirmed", "肿大"),
     ("内乳淋巴结", "未见内乳淋巴结肿大。", "negated", "未见"),
     ("内乳淋巴结", "右侧内乳淋巴结，转移可能。", "uncertain", "可能"),
     ("内乳淋巴结", "内乳淋巴结不除外转移。", "uncertain", "不除外"),
     ("内乳淋巴结", "内乳淋巴结转移病史。", "historical", "病史"),
     ("内乳淋巴结", "如内乳淋巴结转移证实，建议放疗。", "hypothetical", "如"),
     ("胸骨旁淋巴结", "病史：胸骨旁淋巴结转移。", "historical", "section:history"),
-    ("内乳淋巴结", "内乳淋巴结较前无变化。", "affirmed", ""),
-    ("内乳淋巴结", "双肺未见明显异常，右侧内乳淋巴结肿大。", "affirmed", ""),
+    ("内乳淋巴结", "内乳淋巴结较前无变化。", "affirmed", "较前无变化"),
+    ("内乳淋巴结", "双肺未见明显异常，右侧内乳淋巴结肿大。", "affirmed", "肿大"),
 ]
 
 
@@ -79,13 +79,14 @@ def test_radiology_phrasings(target: str, sentence: str, assertion: str, trigger
     assert result.trigger == trigger
 
 
-def test_as_dict_has_exactly_three_keys() -> None:
+def test_as_dict_has_target_assertion_trigger_and_rule() -> None:
     result = classify("IMN", "Cannot exclude IMN metastasis.")
     assert isinstance(result, Classification)
     assert result.as_dict() == {
         "target": "IMN",
         "assertion": "uncertain",
         "trigger": "Cannot exclude",
+        "rule": "uncertain.not-excluded",
     }
 
 
@@ -123,7 +124,7 @@ def test_pattern_in_two_categories_is_refused() -> None:
         "terms": [{"term": "imn"}],
         "triggers": {"negated": {"pre": ["no"]}, "uncertain": {"pre": ["no"]}},
     }
-    with pytest.raises(ConfigError, match="both as negated and as uncertain"):
+    with pytest.raises(ConfigError, match=r"listed both in negated\.pre and in uncertain\.pre"):
         parse_lexicon(raw)
 
 
@@ -148,9 +149,9 @@ def test_classify_tsv_adds_assertion_and_trigger(tmp_path: Path) -> None:
     stream = io.StringIO()
     assert classify_tsv(path, stream) == 2
     lines = stream.getvalue().splitlines()
-    assert lines[0] == "target\tsentence\tassertion\ttrigger"
-    assert lines[1] == "IMN\tNo enlarged IMNs.\tnegated\tNo"
-    assert lines[2] == "内乳淋巴结\t右侧内乳淋巴结，转移可能。\tuncertain\t可能"
+    assert lines[0] == "target\tsentence\tassertion\ttrigger\trule"
+    assert lines[1] == "IMN\tNo enlarged IMNs.\tnegated\tNo\tnegated.before"
+    assert lines[2] == "内乳淋巴结\t右侧内乳淋巴结，转移可能。\tuncertain\t可能\tuncertain.hedge"
 
 
 def test_classify_tsv_without_columns_says_what_to_do(tmp_path: Path) -> None:

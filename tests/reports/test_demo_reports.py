@@ -14,6 +14,7 @@ from imncohort.config import load_config
 from imncohort.keys import pseudonym
 from imncohort.reports.cohort import build_cohort
 from imncohort.reports.stage import run_reports_stage
+from imncohort.tables.detection import modality_detection_table
 
 from .conftest import write_index
 
@@ -63,3 +64,33 @@ def test_cohort_statuses_match_ground_truth(demo: tuple[Path, Path, dict[str, An
         }
     )
     assert_cohort_match(truth, build_cohort(mentions, nodes), SECRET)
+
+
+def test_detection_table_matches_ground_truth(demo: tuple[Path, Path, dict[str, Any]]) -> None:
+    _, out, truth = demo
+    mentions = pd.read_parquet(out / "mentions.parquet")
+    reports = pd.read_parquet(out / "reports.parquet")
+    confirmed = {p["patient_id"] for p in truth["patients"] if p["status"] == "confirmed"}
+    nodes = pd.DataFrame(
+        {
+            "patient_key": [pseudonym(SECRET, pid) for pid in sorted(confirmed)],
+            "metastatic": [True] * len(confirmed),
+        }
+    )
+    table = modality_detection_table(mentions, build_cohort(mentions, nodes), reports)
+    expected: dict[str, tuple[set[str], set[str]]] = {}
+    for report in truth["reports"]:
+        if report["patient_id"] not in confirmed:
+            continue
+        modality = "PET-CT" if report["modality"] == "PT" else report["modality"]
+        having, detected = expected.setdefault(modality, (set(), set()))
+        having.add(report["patient_id"])
+        if any(m["assertion"] == "affirmed" for m in report["mentions"]):
+            detected.add(report["patient_id"])
+    got = table.set_index("modality")
+    assert len(expected) >= 2
+    for modality, (having, detected) in expected.items():
+        assert got.loc[modality, "patients_with_report"] == len(having), modality
+        assert got.loc[modality, "detected"] == len(detected), modality
+    all_detected = set().union(*(d for _, d in expected.values()))
+    assert got.loc["combined", "detected"] == len(all_detected)

@@ -1,0 +1,279 @@
+"""IMN assertions of imncohort beside medspaCy's ConText defaults and negspacy.
+
+Usage::
+
+    python benchmarks/assertion_corpus.py [--split test|dev|all] [--kit FILE]
+        [--anchor-python PATH] [--errors N]
+
+Data:
+
+- the project's corpus ``tests/data/assertion_corpus/corpus.tsv`` (written from
+  CONTRACT section 3a; six classes with ``family``), by default its ``test``
+  split (``dev`` is the split the lexicon was tuned on);
+- the public NegEx test kit (Chapman et al., 2,376 sentences; see
+  ``../shared/benchmarks/negex/README.md``), measured only. Its three labels
+  (negation, temporality, experiencer) map to one assertion in the order
+  family (experiencer other), hypothetical, negated, uncertain (possible),
+  historical, affirmed. Negation F1 counts a mention as negated when the
+  assertion is ``negated`` or, for imncohort, ``historical`` with the negation
+  in scope (``resolved``, ``no longer``: gone now, which the kit labels as
+  negated).
+
+Anchors: medspaCy 1.3.1 (``medspacy.load()``, default ConText rules) and
+negspacy (default termset) run in their own environment
+(``benchmarks/context_anchors.py``), named by ``--anchor-python`` or the
+environment variable ``IMNCOHORT_ANCHOR_PYTHON``; without one they are reported
+as not run. Every system gets the same sentence and the same target span.
+
+Figures: accuracy over all classes (overall and per language), per-class F1,
+candidate-decision accuracy (affirmed or uncertain = candidate, CONTRACT 3a),
+and sentences per second (classification only, models loaded; one process; the
+median of ``--repeat`` timed runs). ``--split holdout`` reads ``holdout.tsv``: 85
+sentences written after the lexicon was frozen and scored once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from imncohort.reports.assertion import classify
+from imncohort.reports.lexicon import load_lexicon, term_pattern
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE.parent / "tests" / "data" / "assertion_corpus" / "corpus.tsv"
+HOLDOUT = CORPUS.with_name("holdout.tsv")
+KIT = HERE.parents[1] / "shared" / "benchmarks" / "negex" / "rsAnnotations-1-120-random.txt"
+CLASSES = ("affirmed", "negated", "uncertain", "historical", "hypothetical", "family")
+CANDIDATE = ("affirmed", "uncertain")
+
+
+@dataclass(frozen=True)
+class Row:
+    target: str
+    sentence: str
+    label: str
+    language: str
+
+
+def read_corpus(path: Path, split: str) -> list[Row]:
+    """Rows of the corpus TSV in ``split`` (``all`` for every row)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return [
+        Row(r["target"], r["sentence"], r["label"], r["language"])
+        for r in rows
+        if split in ("all", "holdout") or r["split"] == split
+    ]
+
+
+def read_kit(path: Path) -> list[Row]:
+    """The NegEx kit rows, their three labels mapped to one assertion."""
+    rows = []
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        next(reader)
+        for fields in reader:
+            if len(fields) < 6:
+                continue
+            negation, temporality, experiencer = (f.strip().lower() for f in fields[3:6])
+            if experiencer == "other":
+                label = "family"
+            elif temporality == "hypothetical":
+                label = "hypothetical"
+            elif negation == "negated":
+                label = "negated"
+            elif negation == "possible":
+                label = "uncertain"
+            elif temporality == "historical":
+                label = "historical"
+            else:
+                label = "affirmed"
+            rows.append(Row(fields[1].strip(), fields[2], label, "en"))
+    return rows
+
+
+def target_span(row: Row) -> tuple[int, int]:
+    """The character span of the target in the sentence (whole sentence if absent)."""
+    match = term_pattern(row.target).search(row.sentence)
+    return match.span() if match else (0, len(row.sentence))
+
+
+def run_imncohort(rows: Sequence[Row], repeat: int = 3) -> tuple[list[str], list[bool], float]:
+    """Assertions, kit-style negation flags and sentences per second (median of runs)."""
+    lexicon = load_lexicon()
+    classify("warm up", "warm up", lexicon)
+    times = []
+    for _ in range(max(1, repeat)):
+        started = time.perf_counter()
+        results = [classify(r.target, r.sentence, lexicon) for r in rows]
+        times.append(time.perf_counter() - started)
+    seconds = statistics.median(times)
+    negated = [
+        c.assertion == "negated" or (c.assertion == "historical" and "negated" in c.modifiers)
+        for c in results
+    ]
+    return [c.assertion for c in results], negated, len(rows) / seconds
+
+
+def run_anchors(rows: Sequence[Row], python: str, repeat: int = 3) -> dict[str, dict]:
+    """medspaCy and negspacy predictions from the anchor environment (median seconds)."""
+    payload = "\n".join(
+        json.dumps({"text": r.sentence, "start": s, "end": e}, ensure_ascii=False)
+        for r, (s, e) in ((r, target_span(r)) for r in rows)
+    )
+    done = subprocess.run(
+        [python, str(HERE / "context_anchors.py"), str(max(1, repeat))],
+        input=payload,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"medspacy": {"error": tail[0]}, "negspacy": {"error": tail[0]}}
+    return json.loads(done.stdout)
+
+
+def f1(truth: Sequence[str], predicted: Sequence[str], cls: str) -> float:
+    tp = sum(t == cls and p == cls for t, p in zip(truth, predicted, strict=True))
+    fp = sum(t != cls and p == cls for t, p in zip(truth, predicted, strict=True))
+    fn = sum(t == cls and p != cls for t, p in zip(truth, predicted, strict=True))
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def accuracy(truth: Sequence[str], predicted: Sequence[str]) -> float:
+    return sum(t == p for t, p in zip(truth, predicted, strict=True)) / max(1, len(truth))
+
+
+def candidate_accuracy(truth: Sequence[str], predicted: Sequence[str]) -> float:
+    return sum(
+        (t in CANDIDATE) == (p in CANDIDATE) for t, p in zip(truth, predicted, strict=True)
+    ) / max(1, len(truth))
+
+
+def report(
+    title: str, rows: Sequence[Row], systems: dict[str, tuple[list[str], float] | str]
+) -> None:
+    """Print one block: accuracy, candidate accuracy per language, per-class F1, speed."""
+    truth = [r.label for r in rows]
+    languages = sorted({r.language for r in rows})
+    counts = {c: truth.count(c) for c in CLASSES if truth.count(c)}
+    print(f"\n{title}: {len(rows)} sentences; " + ", ".join(f"{c} {n}" for c, n in counts.items()))
+    header = f"{'system':<14}{'acc':>7}"
+    for lang in languages if len(languages) > 1 else []:
+        header += f"{'acc ' + lang:>8}"
+    header += f"{'cand':>7}"
+    for lang in languages if len(languages) > 1 else []:
+        header += f"{'cand ' + lang:>9}"
+    header += "".join(f"{'F1 ' + c[:5]:>10}" for c in counts) + f"{'sent/s':>9}"
+    print(header)
+    for name, outcome in systems.items():
+        if isinstance(outcome, str):
+            print(f"{name:<14} not run: {outcome}")
+            continue
+        predicted, speed = outcome
+        line = f"{name:<14}{accuracy(truth, predicted):7.3f}"
+        by_lang = {
+            lang: [k for k, r in enumerate(rows) if r.language == lang] for lang in languages
+        }
+        if len(languages) > 1:
+            for lang in languages:
+                ks = by_lang[lang]
+                line += f"{accuracy([truth[k] for k in ks], [predicted[k] for k in ks]):8.3f}"
+        line += f"{candidate_accuracy(truth, predicted):7.3f}"
+        if len(languages) > 1:
+            for lang in languages:
+                ks = by_lang[lang]
+                t, p = [truth[k] for k in ks], [predicted[k] for k in ks]
+                line += f"{candidate_accuracy(t, p):9.3f}"
+        line += "".join(f"{f1(truth, predicted, c):10.3f}" for c in counts)
+        line += f"{speed:9.0f}"
+        print(line)
+
+
+def negation_line(name: str, truth: Sequence[bool], predicted: Sequence[bool]) -> str:
+    tp = sum(t and p for t, p in zip(truth, predicted, strict=True))
+    fp = sum(p and not t for t, p in zip(truth, predicted, strict=True))
+    fn = sum(t and not p for t, p in zip(truth, predicted, strict=True))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    score = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return f"{name:<14}{precision:7.3f}{recall:7.3f}{score:7.3f}"
+
+
+def evaluate(
+    title: str, rows: list[Row], python: str | None, errors: int, repeat: int = 3
+) -> dict[str, tuple[list[str], float] | str]:
+    predicted, negated, speed = run_imncohort(rows, repeat)
+    systems: dict[str, tuple[list[str], float] | str] = {"imncohort": (predicted, speed)}
+    anchors = run_anchors(rows, python, repeat) if python else {}
+    for name in ("medspacy", "negspacy"):
+        got = anchors.get(name)
+        if got is None:
+            systems[name] = "no anchor environment (--anchor-python / IMNCOHORT_ANCHOR_PYTHON)"
+        elif "error" in got:
+            systems[name] = str(got["error"])
+        else:
+            systems[name] = (got["predicted"], len(rows) / max(got["seconds"], 1e-9))
+    report(title, rows, systems)
+    if title.startswith("NegEx"):
+        truth = [r.label == "negated" for r in rows]
+        print(f"\nNegEx kit negation (P, R, F1):\n{'system':<14}{'P':>7}{'R':>7}{'F1':>7}")
+        print(negation_line("imncohort", truth, negated))
+        for name in ("medspacy", "negspacy"):
+            outcome = systems[name]
+            if not isinstance(outcome, str):
+                print(negation_line(name, truth, [p == "negated" for p in outcome[0]]))
+    shown = 0
+    for r, p in zip(rows, predicted, strict=True):
+        if r.label != p and shown < errors:
+            print(f"ERR\t{r.label}\t{p}\t{r.target}\t{' '.join(r.sentence.split())}")
+            shown += 1
+    return systems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--split",
+        choices=("test", "dev", "all", "holdout"),
+        default="test",
+        help="corpus split; holdout = holdout.tsv (written after the lexicon was frozen)",
+    )
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--kit", type=Path, default=KIT)
+    parser.add_argument(
+        "--anchor-python",
+        default=os.environ.get("IMNCOHORT_ANCHOR_PYTHON"),
+        help="python of the medspaCy/negspacy environment",
+    )
+    parser.add_argument(
+        "--errors", type=int, default=0, help="print N imncohort errors (corpus only)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs (median reported)")
+    args = parser.parse_args(argv)
+    path = HOLDOUT if args.split == "holdout" and args.corpus == CORPUS else args.corpus
+    corpus = read_corpus(path, args.split)
+    title = f"IMN corpus ({args.split} split)"
+    evaluate(title, corpus, args.anchor_python, args.errors, args.repeat)
+    if args.kit.exists():
+        # the kit is for measuring only: its errors are not listed
+        evaluate("NegEx kit", read_kit(args.kit), args.anchor_python, 0, args.repeat)
+    else:
+        print(f"\nNegEx kit not found at {args.kit}; pass --kit FILE")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
