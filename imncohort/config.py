@@ -156,6 +156,11 @@ class Qc(_Section):
     margins_mm: list[float]
 
 
+class Review(_Section):
+    #: Folder of completed review workbooks/CSVs; relative paths are relative to OUT.
+    returned: Path | None = None
+
+
 class Config(_Section):
     """The resolved configuration of one run."""
 
@@ -168,6 +173,7 @@ class Config(_Section):
     dask: Dask
     schedule: Schedule
     qc: Qc
+    review: Review = Review()
 
 
 def default_config_text() -> str:
