@@ -82,14 +82,6 @@ def returned_dir(out: Path, config: Config) -> Path:
     return path
 
 
-def kept_review_status(out: Path) -> dict[str, str]:
-    """Return the patients' ``review_status`` of the last review step (``{}`` if none)."""
-    try:
-        return read_state(out).patients
-    except Exception:  # a damaged state is reported by the review step itself
-        return {}
-
-
 def _read_csv(path: Path) -> pd.DataFrame | None:
     if not path.exists():
         return None

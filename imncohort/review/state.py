@@ -71,3 +71,15 @@ def write_state(out: Path, state: ReviewState) -> Path:
         "written": state.written,
     }
     return write_json(data, state_path(out))
+
+
+def kept_review_status(out: Path) -> dict[str, str]:
+    """Return the patients' ``review_status`` of the last review step (``{}`` if none).
+
+    The reports and measure stages write ``cohort.csv`` with these; the review step
+    recomputes them after reading the returned files.
+    """
+    try:
+        return read_state(out).patients
+    except InputError:  # a damaged state is reported by the review step itself
+        return {}

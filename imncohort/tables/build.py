@@ -18,6 +18,7 @@ import pandas as pd
 from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.outputs import ErrorRecord, atomic_path, write_csv, write_stage_errors
+from imncohort.review.report import read_review_outputs, review_section_html
 from imncohort.tables import figures
 from imncohort.tables.characteristics import characteristics_table
 from imncohort.tables.coverage import (
@@ -43,6 +44,7 @@ from imncohort.tables.inputs import (
     read_reports,
     read_run_json,
 )
+from imncohort.tables.gallery import gallery_html
 from imncohort.tables.intercostal import intercostal_table
 from imncohort.tables.report import ReportContent, ReportFigure, ReportTable, render_report
 
@@ -437,6 +439,10 @@ def build_tables(
         errors=errors,
         run=read_run_json(out),
         generated=dt.datetime.now(tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        sections=[
+            ("review", "Review", review_section_html(*read_review_outputs(out))),
+            ("qc-gallery", "QC gallery", gallery_html(nodes, out)),
+        ],
     )
     report = out / "report.html"
     with atomic_path(report) as tmp:
