@@ -11,6 +11,7 @@ single answer throughout) or no item has two answers; the interval is NaN below 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -52,7 +53,9 @@ def kappa_with_ci(table: np.ndarray) -> tuple[float, float, float]:
         return nan
     from statsmodels.stats.inter_rater import cohens_kappa
 
-    result = cohens_kappa(table)
+    with warnings.catch_warnings():  # its z test divides by zero on tiny tables; unused here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = cohens_kappa(table)
     kappa = float(result.kappa)
     variance = float(result.var_kappa)
     if n < 2 or not variance >= 0:
