@@ -97,9 +97,7 @@ def agreement_table(items: pd.DataFrame) -> pd.DataFrame:
         reader_2``) over all modalities, then per modality; then, when initials were
         given, each pair of initials over all modalities.
     """
-    valid = items["reader_1_decision"].isin(DECISIONS) & items["reader_2_decision"].isin(
-        DECISIONS
-    )
+    valid = items["reader_1_decision"].isin(DECISIONS) & items["reader_2_decision"].isin(DECISIONS)
     both = items[valid]
     rows = [_row(SLOT_PAIR, ALL, both)]
     for modality, group in sorted(both.groupby(both["modality"].astype(str).replace("", "?"))):

@@ -101,8 +101,9 @@ def render_page(
             if r[f"{slot}_decision"]
         ]
         if shown:
-            out.append("<table><tr><th>who</th><th>decision</th><th>initials</th>"
-                       "<th>comment</th></tr>")
+            out.append(
+                "<table><tr><th>who</th><th>decision</th><th>initials</th><th>comment</th></tr>"
+            )
             for slot, decision, initials, comment in shown:
                 out.append(
                     f"<tr><td>{_e(slot)}</td><td>{_e(decision)}</td><td>{_e(initials)}</td>"

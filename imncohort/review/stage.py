@@ -18,6 +18,7 @@ into the returned folder before it is replaced, so nothing typed into it is lost
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -134,10 +135,8 @@ def _pictures(out: Path, nodes: pd.DataFrame | None) -> dict[str, list[dict[str,
             continue
         metastatic = str(r.get("metastatic", "")).strip().lower() in ("true", "1")
         short = str(r.get("short_axis_mm", ""))
-        try:
+        with contextlib.suppress(ValueError):
             short = f"{float(short):.1f}"
-        except ValueError:
-            pass
         caption = (
             f"{r.get('roi_name', '')} ({r.get('side', '')}), short axis {short} mm, "
             f"{'metastatic' if metastatic else 'not metastatic'}"
@@ -237,16 +236,18 @@ def run_review(
     review_rows, decided_rows = workbook_rows(items, statuses)
     write_workbook(review_rows, decided_rows, items, folder / "worklist.xlsx")
     write_worklist_csv(review_rows, decided_rows, folder / "worklist.csv")
-    state.written = {
-        name: _sha256(folder / name) for name in ("worklist.xlsx", "worklist.csv")
-    }
+    state.written = {name: _sha256(folder / name) for name in ("worklist.xlsx", "worklist.csv")}
 
     nodes = _read_csv(out / "nodes.csv")
     page_rows = pd.concat([review_rows, decided_rows], ignore_index=True)
     extra = items.set_index("item_id")[["sentence", "term", "trigger"]]
     page_rows = page_rows.join(extra.rename(columns={"sentence": "raw_sentence"}), on="item_id")
     write_page(
-        render_page(page_rows.to_dict("records"), _pictures(out, nodes), stamp),
+        render_page(
+            [{str(k): str(v) for k, v in r.items()} for r in page_rows.to_dict("records")],
+            _pictures(out, nodes),
+            stamp,
+        ),
         folder / "index.html",
     )
 
@@ -269,9 +270,7 @@ def run_review(
     write_csv(agreement, folder / "agreement.csv")
     write_csv(agreement[agreement["pair"] == SLOT_PAIR], out / "review_agreement.csv")
 
-    records = [
-        ErrorRecord(_error_path(out, returned, p.source), STAGE, p.reason) for p in problems
-    ]
+    records = [ErrorRecord(_error_path(out, returned, p.source), STAGE, p.reason) for p in problems]
     write_stage_errors(out, STAGE, records)
     write_state(out, state)
 

@@ -178,9 +178,11 @@ def _rich_sentences(items: pd.DataFrame) -> dict[str, Any]:
                 parts.append(TextBlock(trigger, f"«{text}»"))
             else:
                 parts.append(text)
-        result[item] = CellRichText(*parts) if any(k for _, k in sentence_segments(
-            sentence, term, trig
-        )) else sentence
+        result[item] = (
+            CellRichText(*parts)
+            if any(k for _, k in sentence_segments(sentence, term, trig))
+            else sentence
+        )
     return result
 
 
@@ -216,9 +218,10 @@ def sheet_values(path: Path) -> dict[str, list[list[str]]]:
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
         return {
-            sheet.title: [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(
-                values_only=True
-            )]
+            sheet.title: [
+                ["" if v is None else str(v) for v in row]
+                for row in sheet.iter_rows(values_only=True)
+            ]
             for sheet in workbook.worksheets
         }
     finally:

@@ -30,6 +30,7 @@ from imncohort.tables.coverage import (
     smallest_margin,
 )
 from imncohort.tables.detection import confirmed_patients, modality_detection_table
+from imncohort.tables.gallery import gallery_html
 from imncohort.tables.growth import growth_direction_table, laterality_table
 from imncohort.tables.inputs import (
     normalise_cohort,
@@ -44,7 +45,6 @@ from imncohort.tables.inputs import (
     read_reports,
     read_run_json,
 )
-from imncohort.tables.gallery import gallery_html
 from imncohort.tables.intercostal import intercostal_table
 from imncohort.tables.report import ReportContent, ReportFigure, ReportTable, render_report
 

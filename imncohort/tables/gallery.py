@@ -48,7 +48,7 @@ def gallery_html(nodes: pd.DataFrame, out: Path) -> str:
     if nodes.empty or "qc_png" not in nodes.columns:
         return '<p class="empty">No measured node: no QC picture.</p>'
     parts = [
-        '<p>Every measured node\'s QC picture (reference slice, outline, IMV and margins), '
+        "<p>Every measured node's QC picture (reference slice, outline, IMV and margins), "
         "by patient key; click a picture for the full size.</p>",
         '<div id="qc-gallery">',
     ]

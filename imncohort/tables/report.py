@@ -1,9 +1,10 @@
 """``report.html``: one self-contained page for clinicians.
 
-Inline CSS, figures and QC thumbnails as base64 ``data:`` URIs, no script and no
-external resource (a thumbnail links to its full QC picture under ``qc/``); every text taken from data goes through :func:`html.escape`. The
+Inline CSS, figures as base64 ``data:`` URIs, no script and no external
+resource; every text taken from data goes through :func:`html.escape`. The
 data-quality section shows counts of bad inputs by stage and reason only
-(quoted paths and values are masked), never paths or identifiers.
+(quoted paths and values are masked), never paths or identifiers. The QC
+gallery's thumbnails are ``data:`` URIs too, each linking to its picture in ``qc/``.
 """
 
 from __future__ import annotations

@@ -179,9 +179,11 @@ def test_two_readers_kappa_outcome_and_worklist(reviewed: Any) -> None:
     # to_annotate: the consensus-positive patients without annotated nodes.
     nodes = pd.read_csv(out / "nodes.csv", dtype=str, keep_default_na=False)
     ids = {r["patient_key"]: r["PatientID"] for r in first}
-    want = sorted(ids[k] for k, s in expected.items() if s == "positive" and k not in set(
-        nodes["patient_key"]
-    ))
+    want = sorted(
+        ids[k]
+        for k, s in expected.items()
+        if s == "positive" and k not in set(nodes["patient_key"])
+    )
     annotate = pd.read_csv(folder / "to_annotate.csv", dtype=str, keep_default_na=False)
     assert sorted(annotate["PatientID"]) == want
     assert len(want) >= 1
@@ -200,7 +202,10 @@ def test_two_readers_kappa_outcome_and_worklist(reviewed: Any) -> None:
         assert r["outcome"] == plan[r["item_id"]][3]
     assert summary["decided"] == len(decided) and summary["errors"] == 0
     report = (out / "report.html").read_text("utf-8")
-    assert 'id="review"' in report and f"<dt>Decided (consensus reached)</dt><dd>{len(decided)}" in report
+    assert (
+        'id="review"' in report
+        and f"<dt>Decided (consensus reached)</dt><dd>{len(decided)}" in report
+    )
 
 
 def test_decisions_survive_and_same_content_without_new_candidates(
@@ -230,8 +235,10 @@ def test_nothing_identifying_outside_restricted(reviewed: Any) -> None:
     }
     needles |= {str(v).replace("^", " ") for v in identities["PatientName"]}
     needles |= {str(v) for v in identities["PatientName"]}
-    needles |= {s.replace("[", "").replace("]", "").replace("«", "").replace("»", "")[:40]
-                for s in review["sentence"]}
+    needles |= {
+        s.replace("[", "").replace("]", "").replace("«", "").replace("»", "")[:40]
+        for s in review["sentence"]
+    }
     checked = 0
     for path in out.rglob("*"):
         if not path.is_file() or "restricted" in path.relative_to(out).parts:
@@ -293,7 +300,9 @@ def test_new_reports_are_the_only_new_items(
     new = [r for r in review if r["status"] == "new"]
     assert sorted(r["report_id"] for r in new) == ["ris_followup.csv#1", "ris_followup.csv#2"]
     assert sorted(r["PatientID"] for r in new) == ["DEMO0005", "DEMO0009"]
-    old = {r["item_id"] for r in _sheet(run20 / "restricted" / "review" / "worklist.xlsx", "review")}
+    old = {
+        r["item_id"] for r in _sheet(run20 / "restricted" / "review" / "worklist.xlsx", "review")
+    }
     assert {r["item_id"] for r in review if r["status"] != "new"} == old
     assert {r["status"] for r in review if r["item_id"] in old} == {"awaiting_review"}
     assert [r["status"] for r in review[:2]] == ["new", "new"]  # new items come first

@@ -43,8 +43,12 @@ def test_item_id_is_keyed_and_stable() -> None:
         ("No change in the left IMN.", "imn", "", "No change in the left [IMN]."),
         ("IMN history.", "imn", "section:history", "[IMN] history."),
         ("右侧内乳淋巴结，转移可能。", "内乳淋巴结", "可能", "右侧[内乳淋巴结]，转移«可能»。"),
-        ("Enlarged internal mammary nodes", "internal mammary node", "", "Enlarged "
-         "[internal mammary node]s"),
+        (
+            "Enlarged internal mammary nodes",
+            "internal mammary node",
+            "",
+            "Enlarged [internal mammary node]s",
+        ),
     ],
 )
 def test_marked_sentence(sentence: str, term: str, trigger: str, marked: str) -> None:
@@ -77,12 +81,17 @@ def _d(item: str, slot: str, decision: str, source: str = "a.xlsx", row: int = 2
 
 def test_status_new_only_for_the_latest_batch() -> None:
     seen = {"a": "2026-01-01", "b": "2026-01-02", "c": "2026-01-02", "d": "2026-01-01"}
-    kept = {("c", "reader_1"): _d("c", "reader_1", MET), ("d", "reader_1"): _d("d", "reader_1", NOT),
-            ("d", "reader_2"): _d("d", "reader_2", NOT)}
+    kept = {
+        ("c", "reader_1"): _d("c", "reader_1", MET),
+        ("d", "reader_1"): _d("d", "reader_1", NOT),
+        ("d", "reader_2"): _d("d", "reader_2", NOT),
+    }
     table = status_table(["a", "b", "c", "d"], seen, kept).set_index("item_id")
     assert list(table["status"]) == ["awaiting_review", "new", "awaiting_review", "decided"]
     assert list(table["outcome"]) == ["not_reviewed", "not_reviewed", "pending", "negative"]
-    statuses = patient_status(pd.Series(["p", "p", "q", "r"]), table["outcome"].reset_index(drop=True))
+    statuses = patient_status(
+        pd.Series(["p", "p", "q", "r"]), table["outcome"].reset_index(drop=True)
+    )
     assert statuses == {"p": "not_reviewed", "q": "pending", "r": "negative"}
     cohort = pd.DataFrame({"patient_key": ["p", "r", "z"], "status": ["candidate"] * 3})
     assert list(cohort_with_review_status(cohort, statuses)["review_status"]) == [
@@ -158,8 +167,9 @@ def test_agreement_table_rows() -> None:
         }
     )
     table = agreement_table(items)
-    assert list(zip(table["pair"], table["modality"], table["items"], table["agreed"],
-                    strict=True)) == [
+    assert list(
+        zip(table["pair"], table["modality"], table["items"], table["agreed"], strict=True)
+    ) == [
         ("reader_1 vs reader_2", "all", 4, 3),
         ("reader_1 vs reader_2", "CT", 2, 2),
         ("reader_1 vs reader_2", "MR", 2, 1),
