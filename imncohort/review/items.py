@@ -152,7 +152,7 @@ def build_items(mentions: pd.DataFrame, secret: bytes) -> pd.DataFrame:
     rows = []
     seen: dict[tuple[str, str, str], int] = {}
     for r in positive.to_dict("records"):
-        text = {k: "" if pd.isna(r[k]) else str(r[k]) for k in needed if k.endswith("_mm") is False}
+        text = {k: "" if pd.isna(r[k]) else str(r[k]) for k in needed if not k.endswith("_mm")}
         sentence = normalise_sentence(text["sentence"])
         pair = (text["report_id"], sentence, text["term"].lower())
         seen[pair] = seen.get(pair, 0) + 1

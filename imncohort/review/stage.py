@@ -254,11 +254,11 @@ def run_review(
     with_keys = items[["item_id", "patient_key"]].merge(statuses, on="item_id")
     state.patients = patient_status(with_keys["patient_key"], with_keys["outcome"])
     cohort = _read_csv(out / "cohort.csv")
+    cohort_status: Counter[str] = Counter()
     if cohort is not None:
-        write_csv(cohort_with_review_status(cohort, state.patients), out / "cohort.csv")
-        cohort_status = Counter(cohort_with_review_status(cohort, state.patients)["review_status"])
-    else:
-        cohort_status = Counter()
+        cohort = cohort_with_review_status(cohort, state.patients)
+        write_csv(cohort, out / "cohort.csv")
+        cohort_status = Counter(cohort["review_status"])
 
     studies_path = out / "index" / "studies.parquet"
     studies = pd.read_parquet(studies_path) if studies_path.exists() else None

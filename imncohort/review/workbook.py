@@ -134,8 +134,9 @@ def _fill_sheet(sheet: Any, rows: pd.DataFrame, segments: dict[str, Any]) -> Non
     for r, values in enumerate(rows.itertuples(index=False, name=None), start=2):
         for n, value in enumerate(values, start=1):
             cell = sheet.cell(row=r, column=n)
-            if n == sentence_column and values[0] in segments:
-                cell.value = segments[values[0]]
+            rich = segments.get(values[0]) if n == sentence_column else None
+            if rich is not None and not isinstance(rich, str):
+                cell.value = rich
             else:
                 cell.value = str(value)
                 cell.data_type = "s"  # a sentence starting with "=" is text, not a formula
@@ -170,19 +171,19 @@ def _rich_sentences(items: pd.DataFrame) -> dict[str, Any]:
     for item, sentence, term, trig in zip(
         items["item_id"], items["sentence"], items["term"], items["trigger"], strict=True
     ):
+        pieces = sentence_segments(sentence, term, trig)
+        if not any(kind for _, kind in pieces):
+            result[item] = sentence
+            continue
         parts: list[Any] = []
-        for text, kind in sentence_segments(sentence, term, trig):
+        for text, kind in pieces:
             if kind == "term":
                 parts.append(TextBlock(bold, f"[{text}]"))
             elif kind == "trigger":
                 parts.append(TextBlock(trigger, f"«{text}»"))
             else:
                 parts.append(text)
-        result[item] = (
-            CellRichText(*parts)
-            if any(k for _, k in sentence_segments(sentence, term, trig))
-            else sentence
-        )
+        result[item] = CellRichText(*parts)
     return result
 
 
