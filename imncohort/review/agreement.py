@@ -3,7 +3,8 @@
 Kappa and its 95% confidence interval come from statsmodels'
 ``statsmodels.stats.inter_rater.cohens_kappa`` (unweighted kappa over the three answers
 ``metastatic IMN`` / ``not metastatic`` / ``unsure``; asymptotic standard error of
-Fleiss, Cohen and Everitt 1969; interval kappa +- 1.96 SE). Only items both readers
+Fleiss, Cohen and Everitt 1969; interval kappa +- 1.96 SE, clipped to [-1, 1], the range
+of kappa). Only items both readers
 answered count. Kappa is undefined (NaN) when chance agreement is 1 (both readers used a
 single answer throughout) or no item has two answers; the interval is NaN below two items.
 """
@@ -60,7 +61,7 @@ def kappa_with_ci(table: np.ndarray) -> tuple[float, float, float]:
     variance = float(result.var_kappa)
     if n < 2 or not variance >= 0:
         return (kappa, math.nan, math.nan)
-    return (kappa, float(result.kappa_low), float(result.kappa_upp))
+    return (kappa, max(-1.0, float(result.kappa_low)), min(1.0, float(result.kappa_upp)))
 
 
 def _row(pair: str, modality: str, frame: pd.DataFrame) -> dict[str, object]:

@@ -154,6 +154,10 @@ def test_kappa_matches_the_formula_and_its_edge_cases() -> None:
     assert all(math.isnan(v) for v in kappa_with_ci(np.zeros((3, 3))))
     perfect = kappa_with_ci(np.diag([3, 2, 0]))
     assert perfect[0] == pytest.approx(1.0)
+    degenerate = kappa_with_ci(np.array([[2, 0, 0], [1, 0, 0], [0, 0, 0]]))
+    assert degenerate[0] == 0.0 and math.isnan(degenerate[1])  # negative variance: no CI
+    wide = kappa_with_ci(np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0]]))
+    assert wide[0] == pytest.approx(0.4) and wide[2] == 1.0  # 0.4 + 1.96 SE > 1: clipped
 
 
 def test_agreement_table_rows() -> None:
