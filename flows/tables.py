@@ -16,6 +16,7 @@ from prefect.exceptions import MissingContextError
 from flows.runtime import StageSettings
 from imncohort.config import secret_from_env
 from imncohort.keys import load_or_create_secret
+from imncohort.review.stage import run_review
 from imncohort.tables.build import build_tables
 from imncohort.tables.inputs import find_clinical_table
 
@@ -46,6 +47,17 @@ def _run_logger() -> Any:
         return logger
 
 
+@task(name="review", retries=0)
+def review_task(settings: StageSettings) -> dict[str, Any]:
+    """Read returned review workbooks; write the new workbook, review page and outcome."""
+    out = Path(settings.out)
+    summary = run_review(out, settings.config(), load_or_create_secret(out, secret_from_env()))
+    _run_logger().info(
+        "review: %d items, %d new, %d decided", summary["items"], summary["new"], summary["decided"]
+    )
+    return summary
+
+
 @flow(name="tables", log_prints=False)
 def tables_flow(
     export: str,
@@ -55,11 +67,19 @@ def tables_flow(
     dask_address: str | None = None,
     strict: bool = False,
 ) -> dict[str, Any]:
-    """Write the tables, ``tables.xlsx``, ``figures/*.png`` and ``report.html`` in ``out``."""
+    """Write the tables, ``tables.xlsx``, ``figures/*.png`` and ``report.html`` in ``out``.
+
+    The review step runs first (``restricted/review/``, ``review_status`` in ``cohort.csv``)
+    so the report shows this run's review counts.
+    """
     settings = StageSettings.from_parameters(
         export, out, config_path, workers, dask_address, strict
     )
-    return build_tables_task(settings)
+    review = review_task(settings)
+    summary = build_tables_task(settings)
+    summary["review"] = review
+    summary["errors"] = summary.get("errors", 0) + review["errors"]
+    return summary
 
 
 def run_tables(settings: StageSettings) -> dict[str, Any]:

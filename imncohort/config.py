@@ -167,6 +167,11 @@ class Tables(_Section):
     study_selection: Literal["most_evident", "earliest", "latest", "all"] = "most_evident"
 
 
+class Review(_Section):
+    #: Folder of completed review workbooks/CSVs; relative paths are relative to OUT.
+    returned: Path | None = None
+
+
 class Config(_Section):
     """The resolved configuration of one run."""
 
@@ -180,6 +185,7 @@ class Config(_Section):
     schedule: Schedule
     qc: Qc
     tables: Tables = Tables()
+    review: Review = Review()
 
 
 def default_config_text() -> str:

@@ -155,7 +155,7 @@ def write_stage_errors(out: Path, stage: str, records: Iterable[ErrorRecord]) ->
     return merge_errors(out)
 
 
-STAGE_ORDER = ("index", "reports", "measure", "tables")
+STAGE_ORDER = ("index", "reports", "measure", "review", "tables")
 
 
 def merge_errors(out: Path) -> Path:

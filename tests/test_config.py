@@ -15,7 +15,7 @@ CASES = [
     (
         "nodez: 1\n",
         "config key 'nodez' is not known; allowed keys here: names, nodes, margins, reports, "
-        "clinical, index, dask, schedule, qc, tables",
+        "clinical, index, dask, schedule, qc, tables, review",
     ),
     (
         "nodes: {min_short: 3}\n",

@@ -33,6 +33,8 @@ from imncohort.measure.study import StudyResult, measure_study
 from imncohort.outputs import ErrorRecord, write_csv, write_json, write_parquet, write_stage_errors
 from imncohort.privacy import PathScrubber
 from imncohort.reports.cohort import build_cohort
+from imncohort.review.consensus import cohort_with_review_status
+from imncohort.review.state import kept_review_status
 from imncohort.tables.inputs import read_study_dates
 from imncohort.tables.selection import select_studies
 
@@ -226,6 +228,7 @@ def rebuild_cohort(out: Path, nodes: pd.DataFrame | None = None) -> Path | None:
     if nodes is None:
         nodes = pd.read_csv(Path(out) / "nodes.csv", dtype={"patient_key": str, "study_key": str})
     cohort = build_cohort(pd.read_parquet(mentions_path), nodes)
+    cohort = cohort_with_review_status(cohort, kept_review_status(Path(out)))
     return write_csv(cohort, Path(out) / "cohort.csv", spreadsheet=True)
 
 

@@ -32,6 +32,8 @@ from imncohort.reports.cohort import POSITIVE, build_cohort
 from imncohort.reports.io import ReportSource, ReportText, read_source
 from imncohort.reports.lexicon import Lexicon, load_lexicon
 from imncohort.reports.mentions import MENTION_COLUMNS, mine_reports, resolve_modality
+from imncohort.review.consensus import cohort_with_review_status
+from imncohort.review.state import kept_review_status
 
 log = logging.getLogger(__name__)
 
@@ -370,7 +372,7 @@ def write_outputs(
     )
     write_csv(_worklist(mentions, reports), restricted / "worklist.csv", spreadsheet=True)
     nodes = read_nodes(out)
-    cohort = build_cohort(public, nodes)
+    cohort = cohort_with_review_status(build_cohort(public, nodes), kept_review_status(out))
     write_csv(cohort, out / "cohort.csv", spreadsheet=True)
     write_stage_errors(out, STAGE, errors)
     return {

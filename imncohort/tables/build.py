@@ -18,6 +18,7 @@ import pandas as pd
 from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.outputs import ErrorRecord, atomic_path, write_csv, write_stage_errors
+from imncohort.review.report import read_review_outputs, review_section_html
 from imncohort.tables import figures
 from imncohort.tables.characteristics import characteristics_table
 from imncohort.tables.coverage import (
@@ -29,6 +30,7 @@ from imncohort.tables.coverage import (
     smallest_margin,
 )
 from imncohort.tables.detection import confirmed_patients, modality_detection_table
+from imncohort.tables.gallery import gallery_html
 from imncohort.tables.growth import growth_direction_table, laterality_table
 from imncohort.tables.inputs import (
     CLINICAL_TABLE2,
@@ -545,6 +547,10 @@ def build_tables(
         errors=errors,
         run=read_run_json(out),
         generated=dt.datetime.now(tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        sections=[
+            ("review", "Review", review_section_html(*read_review_outputs(out))),
+            ("qc-gallery", "QC gallery", gallery_html(nodes, out)),
+        ],
     )
     report = out / "report.html"
     with atomic_path(report) as tmp:

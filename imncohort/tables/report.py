@@ -3,7 +3,8 @@
 Inline CSS, figures as base64 ``data:`` URIs, no script and no external
 resource; every text taken from data goes through :func:`html.escape`. The
 data-quality section shows counts of bad inputs by stage and reason only
-(quoted paths and values are masked), never paths or identifiers.
+(quoted paths and values are masked), never paths or identifiers. The QC
+gallery's thumbnails are ``data:`` URIs too, each linking to its picture in ``qc/``.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class ReportContent:
     errors: pd.DataFrame
     run: Mapping[str, Any] | None
     generated: str = field(default="")
+    #: Extra sections (id, title, HTML body made by their own modules), before Data quality.
+    sections: Sequence[tuple[str, str, str]] = ()
 
 
 def _e(value: Any) -> str:
@@ -235,6 +238,9 @@ def render_report(content: ReportContent) -> str:
         if table.empty_reason:
             out.append(f'<p class="empty">{_e(table.empty_reason)}</p>')
         out.append(html_table(table.frame, f"table-{table.name}"))
+    for section_id, title, body in content.sections:
+        out.append(f'<h2 id="{_e(section_id)}">{_e(title)}</h2>')
+        out.append(body)
     out.append('<h2 id="data-quality">Data quality</h2>')
     counts = error_counts(content.errors)
     if counts.empty:

@@ -43,7 +43,15 @@ def test_run_reproduces_ground_truth(demo20: tuple[Path, dict[str, Any]], run20:
     scrub = PathScrubber.from_out(run20)
     junk = sorted(scrub(j["path"]) for j in truth["junk"])
     assert sorted(errors.loc[errors["stage"] == "index", "path"]) == junk
-    for name in ("errors.csv", "cohort.csv", "nodes.csv", "report.html", "run.json"):
+    for name in (
+        "errors.csv",
+        "cohort.csv",
+        "nodes.csv",
+        "report.html",
+        "run.json",
+        "review_summary.json",
+        "review_agreement.csv",
+    ):
         assert "DEMO0" not in (run20 / name).read_text("utf-8"), name
     for name in ("mentions.parquet", "reports.parquet"):
         assert (

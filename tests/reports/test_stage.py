@@ -150,6 +150,11 @@ def test_worklist_and_cohort(ran: dict[str, object], out: Path) -> None:
 
 
 def test_no_sentence_text_outside_restricted(ran: dict[str, object], out: Path) -> None:
+    from imncohort.review.stage import run_review
+
+    run_review(out, load_config(), SECRET)  # its public outputs are covered too
+    assert (out / "review_summary.json").exists()
+    assert "PAT001" in (out / "restricted" / "review" / "worklist.csv").read_text("utf-8-sig")
     needles = [
         SENTENCE_AFFIRMED,
         "enlarged left IMN",
