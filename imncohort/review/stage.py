@@ -32,6 +32,7 @@ import pandas as pd
 
 from imncohort.config import Config
 from imncohort.keys import restricted_dir
+from imncohort.layout import index_table
 from imncohort.outputs import ErrorRecord, write_csv, write_json, write_stage_errors
 from imncohort.review.agreement import SLOT_PAIR, agreement_table
 from imncohort.review.consensus import cohort_with_review_status, patient_status, status_table
@@ -257,13 +258,13 @@ def run_review(
     cohort_status: Counter[str] = Counter()
     if cohort is not None:
         cohort = cohort_with_review_status(cohort, state.patients)
-        write_csv(cohort, out / "cohort.csv")
+        write_csv(cohort, out / "cohort.csv", spreadsheet=True)
         cohort_status = Counter(cohort["review_status"])
 
-    studies_path = out / "index" / "studies.parquet"
+    studies_path = index_table(out, "studies")
     studies = pd.read_parquet(studies_path) if studies_path.exists() else None
     annotate = to_annotate(items, statuses, state.patients, nodes, studies)
-    write_csv(annotate, folder / "to_annotate.csv")
+    write_csv(annotate, folder / "to_annotate.csv", spreadsheet=True)
 
     decisions = items[["item_id", "modality"]].merge(statuses, on="item_id")
     agreement = agreement_table(decisions)
