@@ -65,7 +65,6 @@ def _warm_worker() -> bool:
     import imncohort.index.build
     import imncohort.measure.stage
     import imncohort.reports.stage  # noqa: F401
-    from imncohort import logsafe
 
     logsafe.install()
     return True

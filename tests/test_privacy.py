@@ -104,7 +104,7 @@ def test_warnings_and_foreign_records_reach_the_terminal_scrubbed() -> None:
         try:
             raise FileNotFoundError(2, "No such file", "/export/DOE^JOHN/IM1")
         except OSError:
-            logging.getLogger("a_foreign_library").exception("Encountered exception")
+            logging.getLogger("pydicom").exception("Encountered exception")
     finally:
         warnings.showwarning = saved
         root.removeHandler(keep)
