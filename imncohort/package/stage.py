@@ -216,7 +216,12 @@ def clean_nifti(source: Path, target: Path) -> None:
 
 
 def _package_nifti(
-    job: PatientJob, item: SourceFile, export: Path, staging: Path, secret: bytes, result: BatchResult
+    job: PatientJob,
+    item: SourceFile,
+    export: Path,
+    staging: Path,
+    secret: bytes,
+    result: BatchResult,
 ) -> None:
     sidecar = read_sidecar(export / item.sidecar)
     uid = new_uid(secret, str(sidecar["SeriesInstanceUID"]))
@@ -310,9 +315,7 @@ def _map_series_key(secret: bytes, key: str) -> str:
     return new_uid(secret, uid) + (sep + rest if sep else "")
 
 
-def package_tables(
-    out: Path, patients: Sequence[str], secret: bytes
-) -> dict[str, pd.DataFrame]:
+def package_tables(out: Path, patients: Sequence[str], secret: bytes) -> dict[str, pd.DataFrame]:
     """The pseudonymous research tables of ``patients``, dates moved by each one's shift."""
     keep = set(patients)
     shifts = {p: date_shift_days(secret, p) for p in keep}
@@ -347,8 +350,10 @@ def package_tables(
             for d, p in zip(mentions["study_date"], mentions["patient_key"], strict=True)
         ]
         tables["mentions"] = mentions.drop(columns=["source_path", "report_id"], errors="ignore")
-    return {name: frame.sort_values(list(frame.columns[:2]), kind="stable").reset_index(drop=True)
-            for name, frame in tables.items()}
+    return {
+        name: frame.sort_values(list(frame.columns[:2]), kind="stable").reset_index(drop=True)
+        for name, frame in tables.items()
+    }
 
 
 def check_target(to: Path, export: Path, out: Path, overwrite: bool) -> Path:
@@ -360,7 +365,9 @@ def check_target(to: Path, export: Path, out: Path, overwrite: bool) -> Path:
         if resolved == base or base in resolved.parents:
             raise ImnCohortError(f"--to '{to}' lies inside {what}; choose a directory outside it")
     if (to.exists() or to.is_symlink()) and not overwrite:
-        raise ImnCohortError(f"package directory '{to}' already exists; pass --overwrite to replace it")
+        raise ImnCohortError(
+            f"package directory '{to}' already exists; pass --overwrite to replace it"
+        )
     return to
 
 
