@@ -139,6 +139,7 @@ _REMOVED = (
     "PerformedLocation",
     "PerformedProcedureCodeSequence",
     "PerformedProcedureStepDescription",
+    "PerformedProtocolCodeSequence",
     "PerformedProcedureStepID",
     "PerformedStationAETitle",
     "PerformedStationGeographicLocationCodeSequence",
