@@ -27,12 +27,15 @@ from importlib.metadata import version
 from typing import Any
 
 import pydicom
-from dicognito.anonymizer import Anonymizer
+from dicognito.addressanonymizer import AddressAnonymizer
 from dicognito.datetimeanonymizer import DateTimeAnonymizer
 from dicognito.element_anonymizer import ElementAnonymizer
-from dicognito.unwantedelements import UnwantedElementsStripper
+from dicognito.equipmentanonymizer import EquipmentAnonymizer
+from dicognito.idanonymizer import IDAnonymizer
+from dicognito.pnanonymizer import PNAnonymizer
+from dicognito.randomizer import Randomizer
+from pydicom.datadict import dictionary_VR, keyword_dict, tag_for_keyword
 from pydicom.dataset import Dataset
-from pydicom.datadict import keyword_dict
 from pydicom.sequence import Sequence
 
 from imncohort import __version__
@@ -114,6 +117,7 @@ _REMOVED = (
     "MilitaryRank",
     "ModifiedAttributesSequence",
     "NetworkID",
+    "Occupation",
     "OperatorIdentificationSequence",
     "OrderCallbackPhoneNumber",
     "OrderEnteredBy",
@@ -203,6 +207,29 @@ _REMOVED = (
 )
 REMOVED_KEYWORDS = tuple(k for k in _REMOVED if k in keyword_dict)
 EMPTIED_KEYWORDS = ("PatientBirthDate", "AccessionNumber")
+# dicognito's own list of unstructured IDs it replaces.
+ID_KEYWORDS = (
+    "AccessionNumber",
+    "OtherPatientIDs",
+    "FillerOrderNumberImagingServiceRequest",
+    "FillerOrderNumberImagingServiceRequestRetired",
+    "FillerOrderNumberProcedure",
+    "PatientID",
+    "PerformedProcedureStepID",
+    "PlacerOrderNumberImagingServiceRequest",
+    "PlacerOrderNumberImagingServiceRequestRetired",
+    "PlacerOrderNumberProcedure",
+    "RequestedProcedureID",
+    "ScheduledProcedureStepID",
+    "StationName",
+    "StudyID",
+)
+_REMOVED_TAGS = frozenset(int(tag_for_keyword(k) or 0) for k in REMOVED_KEYWORDS)
+# No dicognito handler acts on these value representations: their values are not
+# decoded (RTSTRUCT contour points, pixel data, lookup tables).
+_UNTOUCHED_VRS = frozenset(
+    "DS IS FL FD US UL SS SL SV UV OB OW OF OD OL OV UN AT".split()
+)
 
 
 def new_uid(secret: bytes, uid: str) -> str:
@@ -261,23 +288,63 @@ class _KeyedUids(ElementAnonymizer):
 
 
 class Deidentifier:
-    """De-identify the datasets of one patient (one dicognito ``Anonymizer`` per patient)."""
+    """De-identify the datasets of one patient (dicognito's handlers, seeded per patient).
+
+    The elements are visited by :meth:`_visit` rather than dicognito's ``Anonymizer``:
+    private elements and :data:`REMOVED_KEYWORDS` are dropped without decoding them,
+    and values no handler changes (numbers, binary data) are not decoded either,
+    which keeps RTSTRUCT contour points and pixel data as they are and saves most of
+    the time.
+    """
 
     def __init__(self, secret: bytes, patient_key: str) -> None:
         self.patient_key = patient_key
         self.shift_days = date_shift_days(secret, patient_key)
         seed = hmac.new(secret, b"package-seed\0" + patient_key.encode(), "sha256").hexdigest()
-        self._anonymizer = Anonymizer(seed=seed)
-        # Handlers added later run first: dates by whole days, keyed UIDs, removals.
-        self._anonymizer.add_element_handler(DateTimeAnonymizer(self.shift_days * 24))
-        self._anonymizer.add_element_handler(_KeyedUids(secret))
-        self._anonymizer.add_element_handler(UnwantedElementsStripper(*REMOVED_KEYWORDS))
+        randomizer = Randomizer(seed)
+        address = AddressAnonymizer(randomizer)
+        self._handlers: list[ElementAnonymizer] = [
+            _KeyedUids(secret),
+            PNAnonymizer(randomizer),
+            IDAnonymizer(randomizer, "", "", *ID_KEYWORDS),
+            address,
+            EquipmentAnonymizer(address),
+            DateTimeAnonymizer(self.shift_days * 24),
+        ]
+
+    def _visit(self, ds: Dataset) -> None:
+        for tag in list(ds.keys()):
+            raw = ds.get_item(tag)
+            if raw is None:
+                continue
+            if tag.is_private or int(tag) in _REMOVED_TAGS:
+                del ds[tag]
+                continue
+            vr = raw.VR
+            if vr is None or vr == "UN":  # implicit VR, or a known element stored as UN
+                try:
+                    vr = dictionary_VR(tag)
+                except KeyError:
+                    vr = "UN"
+            if vr == "SQ":
+                for item in ds[tag].value or []:
+                    self._visit(item)
+                continue
+            if all(part in _UNTOUCHED_VRS for part in str(vr).split(" or ")):
+                continue
+            if tag not in ds:  # removed by a handler along with another element
+                continue
+            element = ds[tag]
+            for handler in self._handlers:
+                if handler(ds, element):
+                    break
 
     def __call__(self, ds: Dataset) -> Dataset:
         """De-identify ``ds`` in place and return it."""
-        ds.remove_private_tags()
         ds.preamble = b"\0" * 128
-        self._anonymizer.anonymize(ds)
+        if getattr(ds, "file_meta", None) is not None:
+            self._visit(ds.file_meta)
+        self._visit(ds)
         for keyword in EMPTIED_KEYWORDS:
             if keyword in ds:
                 setattr(ds, keyword, "")

@@ -37,6 +37,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pydicom
+from pydicom.datadict import DicomDictionary, tag_for_keyword
 from pydicom.dataset import Dataset
 
 from imncohort import __version__
@@ -85,6 +86,8 @@ REFERENCE_KEYWORDS = {
     "FrameOfReferenceUID",
     "ReferencedFrameOfReferenceUID",
 }
+_REFERENCE_TAGS = frozenset(int(tag_for_keyword(k) or 0) for k in REFERENCE_KEYWORDS)
+_SEQUENCE_TAGS = frozenset(t for t, entry in DicomDictionary.items() if entry[0] == "SQ")
 OWN_KEYWORDS = ("SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", "FrameOfReferenceUID")
 NIFTI_TEXT_FIELDS = ("descrip", "aux_file", "db_name", "intent_name")
 
@@ -114,14 +117,24 @@ def shift_date(value: Any, days: int) -> str:
 
 
 def _references(ds: Dataset, path: str, parent: str = "") -> Iterator[tuple[str, str, str]]:
-    for elem in ds:
-        if elem.VR == "SQ":
+    """(path, attribute path, UID) of every UID a nested item of ``ds`` refers to.
+
+    Only sequences and the reference elements are decoded (not contour points).
+    """
+    for tag in list(ds.keys()):
+        raw = ds.get_item(tag)
+        if raw is None:
+            continue
+        if raw.VR == "SQ" or (raw.VR is None and int(tag) in _SEQUENCE_TAGS):
+            elem = ds[tag]
             for item in elem.value or []:
                 yield from _references(item, path, f"{parent}{elem.keyword}>")
-        elif parent and elem.keyword in REFERENCE_KEYWORDS and elem.value:
+        elif parent and int(tag) in _REFERENCE_TAGS:
+            elem = ds[tag]
             values = elem.value if isinstance(elem.value, list | tuple) else [elem.value]
             for value in values:
-                yield path, parent + elem.keyword, str(value)
+                if value:
+                    yield path, parent + elem.keyword, str(value)
 
 
 def _own_uids(ds: Dataset) -> set[str]:
