@@ -227,9 +227,8 @@ ID_KEYWORDS = (
 _REMOVED_TAGS = frozenset(int(tag_for_keyword(k) or 0) for k in REMOVED_KEYWORDS)
 # No dicognito handler acts on these value representations: their values are not
 # decoded (RTSTRUCT contour points, pixel data, lookup tables).
-_UNTOUCHED_VRS = frozenset(
-    "DS IS FL FD US UL SS SL SV UV OB OW OF OD OL OV UN AT".split()
-)
+_NUMBER_VRS = ("DS", "IS", "FL", "FD", "US", "UL", "SS", "SL", "SV", "UV", "AT")
+_UNTOUCHED_VRS = frozenset((*_NUMBER_VRS, "OB", "OW", "OF", "OD", "OL", "OV", "UN"))
 
 
 def new_uid(secret: bytes, uid: str) -> str:

@@ -209,8 +209,8 @@ def _package_dicom(
 
 def clean_nifti(source: Path, target: Path) -> None:
     """Copy a NIfTI image with its free-text header fields emptied and extensions dropped."""
-    img = nib.load(str(source))
-    header = img.header.copy()
+    img: Any = nib.load(str(source))
+    header: Any = img.header.copy()
     for name in NIFTI_TEXT_FIELDS:
         if name in header:
             header[name] = b""
@@ -220,7 +220,7 @@ def clean_nifti(source: Path, target: Path) -> None:
         data = img.dataobj  # scaled data: let nibabel keep the stored values and scaling
     else:
         data = np.asanyarray(img.dataobj)
-    copy = type(img)(data, img.affine, header=header)
+    copy: Any = type(img)(data, img.affine, header=header)
     copy.set_data_dtype(img.get_data_dtype())
     copy.set_qform(img.get_qform(), code=int(img.header["qform_code"]))
     copy.set_sform(img.get_sform(), code=int(img.header["sform_code"]))
@@ -407,7 +407,7 @@ def staging_dir(to: Path) -> Iterator[Path]:
 
 def _public(rows: Sequence[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows), columns=[*columns, "source_path"])
-    return frame.sort_values(columns[:1] + ["source_path"], kind="stable").reset_index(drop=True)
+    return frame.sort_values([*columns[:1], "source_path"], kind="stable").reset_index(drop=True)
 
 
 def finish_package(

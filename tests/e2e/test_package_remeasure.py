@@ -38,27 +38,45 @@ NUMBERS = [
     "volume_ml",
     "ctv_coverage",
 ]
-SAME = ["side", "quadrant", "towards_sternum", "metastatic", "imv_extrapolated", "intercostal_spaces"]
+SAME = [
+    "side",
+    "quadrant",
+    "towards_sternum",
+    "metastatic",
+    "imv_extrapolated",
+    "intercostal_spaces",
+]
 
 
 def _nodes(out: Path) -> pd.DataFrame:
     return pd.read_csv(
-        out / "nodes.csv", dtype={"patient_key": str, "intercostal_spaces": str}, keep_default_na=True
+        out / "nodes.csv",
+        dtype={"patient_key": str, "intercostal_spaces": str},
+        keep_default_na=True,
     )
 
 
 def test_package_remeasures_the_same_nodes(
-    demo_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    demo_export: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("IMNCOHORT_SECRET", FIRST)
     source = tmp_path / "source"
     assert main(["run", str(demo_export), "--out", str(source), "--workers", "2"]) == 0
     package = tmp_path / "package"
-    assert main(["package", str(source), "--to", str(package), "--patients", "all", "--workers", "2"]) == 0
+    assert (
+        main(["package", str(source), "--to", str(package), "--patients", "all", "--workers", "2"])
+        == 0
+    )
     assert "package: 6 patients, 335 files, 0 left out" in capsys.readouterr().out
     assert main(["package", str(source), "--to", str(package)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"imncohort: error: package directory '{package}' already exists; pass --overwrite to replace it"]
+    assert err == [
+        f"imncohort: error: package directory '{package}' already exists; "
+        "pass --overwrite to replace it"
+    ]
 
     monkeypatch.setenv("IMNCOHORT_SECRET", SECOND)
     again = tmp_path / "again"

@@ -142,7 +142,8 @@ def deid_export(demo_export: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             original = pydicom.dcmread(DATA / name, stop_before_pixels=True)
             wanted |= identifiers(original)
             rows = instances[
-                (instances["study_key"] == study) & instances["kind"].isin(["image", "rtstruct", "seg"])
+                (instances["study_key"] == study)
+                & instances["kind"].isin(["image", "rtstruct", "seg"])
             ]
             for path in rows["path"]:
                 ds = pydicom.dcmread(export / path)
