@@ -292,7 +292,10 @@ def package_batch(
                 else:
                     _package_dicom(job, item, Path(export), Path(staging), deid, result)
             except (OSError, ValueError, TypeError, KeyError, InputError) as exc:
-                log.warning("package: a file of patient %s failed (%s)", job.patient_key, exc)
+                # The message may quote the source path: only the error's type is logged.
+                log.warning(
+                    "package: a file of patient %s failed (%s)", job.patient_key, type(exc).__name__
+                )
                 result.excluded.append(
                     {
                         "patient_key": job.patient_key,
