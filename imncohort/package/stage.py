@@ -45,7 +45,7 @@ from imncohort.annotations.nifti import label_names, read_sidecar
 from imncohort.annotations.rtstruct import frame_of_reference_uid, referenced_series_uids
 from imncohort.config import Config, config_as_dict, secret_from_env
 from imncohort.errors import ImnCohortError, InputError
-from imncohort.keys import load_or_create_secret, restricted_dir
+from imncohort.keys import load_or_create_secret, pseudonym, restricted_dir
 from imncohort.outputs import write_csv, write_json
 from imncohort.package.deid import (
     Deidentifier,
@@ -364,6 +364,10 @@ def package_tables(out: Path, patients: Sequence[str], secret: bytes) -> dict[st
         mentions["study_date"] = [
             shift_date(d, shifts[str(p)])
             for d, p in zip(mentions["study_date"], mentions["patient_key"], strict=True)
+        ]
+        # mention_id is an unkeyed hash of the report's UID or path: keyed again here.
+        mentions["mention_id"] = [
+            pseudonym(secret, f"package-mention\0{m}") for m in mentions["mention_id"]
         ]
         tables["mentions"] = mentions.drop(columns=["source_path", "report_id"], errors="ignore")
     return {

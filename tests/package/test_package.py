@@ -164,6 +164,14 @@ def test_manifest_hashes_and_counts(package_all: Path) -> None:
     assert set(nodes["series_key"]) <= set(manifest["series_instance_uid"])
 
 
+def test_mentions_table_carries_no_source_link(audited_demo: Path, package_all: Path) -> None:
+    source = pd.read_parquet(audited_demo / "mentions.parquet")
+    mentions = pd.read_csv(package_all / "tables" / "mentions.csv", dtype=str)
+    assert len(mentions) == len(source) > 0
+    assert not set(mentions["mention_id"]) & set(source["mention_id"])
+    assert not {"source_path", "report_id"} & set(mentions.columns)
+
+
 def test_restricted_keeps_the_shifts_and_the_source_paths(
     audited_demo: Path, demo_export: Path, package_all: Path
 ) -> None:
