@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pydicom
 import pytest
-from conftest import audit_in_process, copy_export
+from pkgsupport import audit_in_process, copy_export
 
 from imncohort.config import load_config
 
@@ -127,7 +127,7 @@ def transplant(source: pydicom.Dataset, target: pydicom.Dataset) -> None:
 def deid_export(demo_export: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("deid-data")
     mp = pytest.MonkeyPatch()
-    from conftest import SECRET
+    from pkgsupport import PACKAGE_SECRET as SECRET
 
     mp.setenv("IMNCOHORT_SECRET", SECRET)
     try:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pydicom
 import pytest
-from conftest import SECRET, audit_in_process, copy_export
+from pkgsupport import PACKAGE_SECRET as SECRET
+from pkgsupport import audit_in_process, copy_export
 
 from imncohort.config import load_config
 from imncohort.errors import ImnCohortError
