@@ -1,9 +1,16 @@
-"""Helpers of the package tests: an in-process audit and a writable export copy."""
+"""Helpers and fixtures of the package tests (imported by the test modules).
+
+No conftest.py here: a second module named ``conftest`` would answer other
+directories' ``from conftest import ...`` when several test paths are given.
+"""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from imncohort.config import load_config
 from imncohort.index.build import index_export
@@ -30,3 +37,20 @@ def copy_export(demo_export: Path, target: Path) -> Path:
     """A writable copy of the demo export."""
     shutil.copytree(demo_export, target)
     return target
+
+
+@pytest.fixture(autouse=True)
+def package_secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("IMNCOHORT_SECRET", PACKAGE_SECRET)
+    yield PACKAGE_SECRET
+
+
+@pytest.fixture(scope="session")
+def audited_demo(demo_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """OUT of the shared 6-patient demo export."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("IMNCOHORT_SECRET", PACKAGE_SECRET)
+    try:
+        return audit_in_process(demo_export, tmp_path_factory.mktemp("pkg-out") / "out")
+    finally:
+        mp.undo()

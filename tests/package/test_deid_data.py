@@ -16,7 +16,12 @@ from typing import Any
 import pandas as pd
 import pydicom
 import pytest
-from pkgsupport import audit_in_process, copy_export
+from pkgsupport import (  # noqa: F401 (fixtures)
+    audit_in_process,
+    audited_demo,
+    copy_export,
+    package_secret,
+)
 
 from imncohort.config import load_config
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from pkgsupport are parameters here)
 """The research package, written in this process from an in-process audit of the demo."""
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ import pandas as pd
 import pydicom
 import pytest
 from pkgsupport import PACKAGE_SECRET as SECRET
-from pkgsupport import audit_in_process, copy_export
+from pkgsupport import (  # noqa: F401 (fixtures)
+    audit_in_process,
+    audited_demo,
+    copy_export,
+    package_secret,
+)
 
 from imncohort.config import load_config
 from imncohort.errors import ImnCohortError
