@@ -81,6 +81,10 @@ def run_command(args: argparse.Namespace) -> int:
         from flows.serve import serve
 
         return serve(args)
+    if args.command == "package":
+        from flows.package import run_package_command
+
+        return run_package_command(args)
     settings = settings_from_args(args)
     from flows.audit import run_stages
 

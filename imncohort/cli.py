@@ -1,7 +1,7 @@
 """The ``imncohort`` command line.
 
 Stage commands (``run``, ``index``, ``reports``, ``measure``, ``tables``,
-``serve``) are handed to :mod:`flows.cli`, which runs them as Prefect flows on
+``package``, ``serve``) are handed to :mod:`flows.cli`, which runs them as Prefect flows on
 Dask; ``demo`` and ``classify`` run in-process.
 """
 
@@ -69,6 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--target", help="the phrase whose assertion is wanted")
     classify.add_argument("--tsv", type=Path, help="TSV with columns target and sentence")
     classify.add_argument("sentence", nargs="?", help="the sentence (with --target)")
+
+    package = sub.add_parser(
+        "package", help="write a de-identified research package of the audited cohort"
+    )
+    package.add_argument("out", type=Path, help="the audit's output directory")
+    package.add_argument("--to", type=Path, required=True, help="package directory to create")
+    package.add_argument(
+        "--patients",
+        choices=("confirmed", "candidates", "all"),
+        default="confirmed",
+        help="which patients (default confirmed; candidates include the confirmed)",
+    )
+    package.add_argument("--config", type=Path, help="YAML file overriding config/default.yaml")
+    package.add_argument("--overwrite", action="store_true", help="replace an existing --to")
+    package.add_argument("--workers", type=int, help="local Dask workers (default: config)")
+    package.add_argument("--dask-address", help="address of an existing Dask scheduler")
 
     serve = sub.add_parser("serve", help="serve the scheduled audit deployment")
     serve.add_argument(

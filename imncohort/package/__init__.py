@@ -1,0 +1,1 @@
+"""The research cohort package: de-identified images, annotations and tables."""
