@@ -139,7 +139,7 @@ def deid_export(demo_export: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         export = copy_export(demo_export, base / "export")
         first = audit_in_process(export, base / "first")
         nodes = pd.read_csv(first / "nodes.csv", dtype=str)
-        instances = pd.read_parquet(first / "index" / "instances.parquet")
+        instances = pd.read_parquet(first / "restricted" / "index" / "instances.parquet")
         studies = sorted(set(nodes["study_key"]))
         assert len(studies) == len(SOURCES)
         wanted: set[str] = set()

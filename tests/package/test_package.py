@@ -54,7 +54,7 @@ def test_dates_shift_alike_within_a_patient_and_differ_across(
     audited_demo: Path, package_all: Path
 ) -> None:
     secret = SECRET.encode()
-    studies = pd.read_parquet(audited_demo / "index" / "studies.parquet")
+    studies = pd.read_parquet(audited_demo / "restricted" / "index" / "studies.parquet")
     by_new_uid = {
         new_uid(secret, str(uid)): str(date)
         for uid, date in zip(studies["study_instance_uid"], studies["study_date"], strict=True)
@@ -134,7 +134,7 @@ def test_references_resolve_and_no_source_uid_is_left(
     assert len(refs) > 325  # every RTSTRUCT contour image and SEG source frame
     assert set(refs) <= own
     assert pd.read_csv(package_all / "unresolved_references.csv").empty
-    instances = pd.read_parquet(audited_demo / "index" / "instances.parquet")
+    instances = pd.read_parquet(audited_demo / "restricted" / "index" / "instances.parquet")
     source_uids = set(instances["sop_instance_uid"]) | set(instances["series_instance_uid"])
     source_uids |= set(instances["study_instance_uid"])
     assert not own & source_uids
@@ -246,7 +246,7 @@ def test_existing_directory_refused_and_interruption_leaves_nothing(
 
 def _mark_missing_reference_and_burned_in(export: Path, out: Path) -> tuple[str, str]:
     """Add a contour image reference to a slice that is not in the export; flag one slice."""
-    instances = pd.read_parquet(out / "index" / "instances.parquet")
+    instances = pd.read_parquet(out / "restricted" / "index" / "instances.parquet")
     rt = instances[instances["kind"] == "rtstruct"].iloc[0]
     ds = pydicom.dcmread(export / rt["path"])
     series = ds.ReferencedFrameOfReferenceSequence[0].RTReferencedStudySequence[0]
@@ -258,7 +258,9 @@ def _mark_missing_reference_and_burned_in(export: Path, out: Path) -> tuple[str,
     ds.save_as(export / rt["path"])
     nodes = pd.read_csv(out / "nodes.csv", dtype=str)
     nifti_series = nodes.loc[nodes["annotation"] == "nifti", "series_key"].iloc[0]
-    slices = pd.read_parquet(out / "index" / "series.parquet").set_index("series_key")
+    slices = pd.read_parquet(out / "restricted" / "index" / "series.parquet").set_index(
+        "series_key"
+    )
     path = sorted(slices.loc[nifti_series, "paths"])[0]
     flagged = pydicom.dcmread(export / path)
     flagged.BurnedInAnnotation = "YES"
