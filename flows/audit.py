@@ -20,7 +20,7 @@ from typing import Any
 
 from prefect import flow
 
-from flows.runtime import StageSettings
+from flows.runtime import AuditParameters, StageSettings
 from imncohort import __version__
 from imncohort.config import Config, config_as_dict
 from imncohort.errors import ImnCohortError
@@ -118,29 +118,97 @@ def _progress(message: str) -> None:
     sys.stderr.flush()
 
 
-def run_stages(settings: StageSettings, stages: tuple[str, ...]) -> dict[str, Any]:
-    """Run ``stages`` in order on one Dask cluster; write ``run.json``; return it."""
+def stage_body(stage: str) -> Callable[..., dict[str, Any]]:
+    """Return the body of ``flows/<stage>.py``'s flow, to run inside the audit's flow run."""
+    if stage == "index":
+        from flows.index import index_flow
+
+        return index_flow.fn  # type: ignore[no-any-return]
+    if stage == "reports":
+        from flows.reports import reports_flow
+
+        return reports_flow.fn  # type: ignore[no-any-return]
+    if stage == "measure":
+        from flows.measure import measure_flow
+
+        return measure_flow.fn  # type: ignore[no-any-return]
+    if stage == "tables":
+        from flows.tables import tables_flow
+
+        return tables_flow.fn  # type: ignore[no-any-return]
+    raise ValueError(f'Argument "stage" must be one of {STAGE_NAMES}, got {stage!r}.')
+
+
+def run_stages(
+    settings: StageSettings,
+    stages: tuple[str, ...],
+    dashboard: bool = False,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Run ``stages`` as ONE Prefect flow run on one task runner; write ``run.json``; return it.
+
+    The whole audit is one run of the ``audit`` flow; a single stage is one run of its
+    own flow. The Prefect API and the task runner come from :mod:`flows.execute`.
+    """
+    from flows.execute import runtime
+    from flows.runtime import AuditParameters
+
+    config = settings.config()
+    with runtime(
+        config, settings.export, stages, settings.workers, settings.dask_address, dashboard
+    ) as rt:
+        shared = replace(settings, dask_address=rt.dask_address)
+        if len(stages) == 1:
+            return _single_stage(shared, stages[0], rt.runner, settings)
+        parameters = AuditParameters.from_settings(shared, stages, run_id)
+        record: dict[str, Any] = audit_flow.with_options(task_runner=rt.runner)(parameters)
+        return record
+
+
+def _single_stage(
+    shared: StageSettings, stage: str, runner: Any, settings: StageSettings
+) -> dict[str, Any]:
+    config = settings.config()
+    started = time.time()
+    _progress(f"[1/1] {stage} ...")
+    t0 = time.perf_counter()
+    flow_object = _flow_of(stage)
+    summary = dict(flow_object.with_options(task_runner=runner)(**shared.as_parameters()))
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    _progress(f"[1/1] {stage} done in {summary['seconds']:.1f} s")
+    record = run_record(shared, config, {stage: summary}, started)
+    write_json(record, Path(settings.out) / "run.json")
+    return record
+
+
+def _flow_of(stage: str) -> Any:
+    """Return the Prefect flow object of one stage."""
+    import importlib
+
+    return getattr(importlib.import_module(f"flows.{stage}"), f"{stage}_flow")
+
+
+def run_stages_in_flow(settings: StageSettings, stages: tuple[str, ...]) -> dict[str, Any]:
+    """Run the stage bodies in order inside the current flow run; write ``run.json``."""
     config = settings.config()
     started = time.time()
     summaries: dict[str, Any] = {}
     record: dict[str, Any] = {}
-    with dask_scheduler(config, settings) as address:
-        shared = replace(settings, dask_address=address)
-        for number, stage in enumerate(stages, start=1):
-            _progress(f"[{number}/{len(stages)}] {stage} ...")
-            t0 = time.perf_counter()
-            summary = dict(stage_runner(stage)(shared))
-            summary["seconds"] = round(time.perf_counter() - t0, 3)
-            summaries[stage] = summary
-            _progress(f"[{number}/{len(stages)}] {stage} done in {summary['seconds']:.1f} s")
-            # Written after every stage, so the report of this run shows this run's metadata.
-            record = run_record(settings, config, summaries, started)
-            write_json(record, Path(settings.out) / "run.json")
-            if settings.strict and summary.get("errors"):
-                raise ImnCohortError(
-                    f"{stage} met {summary['errors']} bad input(s) under --strict; "
-                    f"see {Path(settings.out) / 'errors.csv'}"
-                )
+    for number, stage in enumerate(stages, start=1):
+        _progress(f"[{number}/{len(stages)}] {stage} ...")
+        t0 = time.perf_counter()
+        summary = dict(stage_body(stage)(**settings.as_parameters()))
+        summary["seconds"] = round(time.perf_counter() - t0, 3)
+        summaries[stage] = summary
+        _progress(f"[{number}/{len(stages)}] {stage} done in {summary['seconds']:.1f} s")
+        # Written after every stage, so the report of this run shows this run's metadata.
+        record = run_record(settings, config, summaries, started)
+        write_json(record, Path(settings.out) / "run.json")
+        if settings.strict and summary.get("errors"):
+            raise ImnCohortError(
+                f"{stage} met {summary['errors']} bad input(s) under --strict; "
+                f"see {Path(settings.out) / 'errors.csv'}"
+            )
     return record
 
 
@@ -166,16 +234,6 @@ def run_record(
 
 
 @flow(name="audit", log_prints=False)
-def audit_flow(
-    export: str,
-    out: str,
-    config_path: str | None = None,
-    workers: int | None = None,
-    dask_address: str | None = None,
-    strict: bool = False,
-) -> dict[str, Any]:
-    """The whole audit: index, reports, measure and tables (the scheduled deployment)."""
-    settings = StageSettings.from_parameters(
-        export, out, config_path, workers, dask_address, strict
-    )
-    return run_stages(settings, STAGE_NAMES)
+def audit_flow(parameters: AuditParameters) -> dict[str, Any]:
+    """The whole audit: index, reports, measure and tables in one flow run."""
+    return run_stages_in_flow(parameters.settings(), tuple(parameters.stages))

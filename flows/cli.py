@@ -77,13 +77,22 @@ def run_command(args: argparse.Namespace) -> int:
         from flows.serve import serve
 
         return serve(args)
+    if args.command == "server":
+        from flows.server import server_command
+
+        return server_command(args)
+    if args.command == "config":
+        from flows.checks import config_command
+
+        return config_command(args)
     settings = settings_from_args(args)
     from flows.audit import run_stages
 
     stages = STAGE_ORDER if args.command == "run" else (args.command,)
     if args.command != "run":
         check_stage_inputs(settings.out, args.command)
-    run_stages(settings, stages)
+    config = load_config(settings.config_path)
+    run_stages(settings, stages, dashboard=bool(getattr(args, "dashboard", False) or config.prefect.dashboard))
     for line in summary_lines(settings.out):
         sys.stdout.write(line + "\n")
     bad = _bad_inputs(settings.out)

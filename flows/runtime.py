@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from imncohort.config import Config, load_config, prefect_home
 
 
@@ -25,8 +27,8 @@ def configure_prefect_environment() -> Path:
     defaults = {
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        "PREFECT_LOGGING_TO_API_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "PREFECT_LOGGING_TO_API_ENABLED": "true",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
         "PREFECT_UI_ENABLED": "false",
@@ -149,3 +151,35 @@ def run_stage_flow(stage_flow: Any, settings: StageSettings) -> dict[str, Any]:
     runner = task_runner(settings.config(), settings.workers, settings.dask_address)
     result: dict[str, Any] = stage_flow.with_options(task_runner=runner)(**settings.as_parameters())
     return result
+
+
+class AuditParameters(BaseModel):
+    """The parameters of one audit flow run (one pydantic model, as Prefect shows them)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    export: str
+    out: str
+    config_path: str | None = None
+    workers: int | None = None
+    dask_address: str | None = None
+    strict: bool = False
+    stages: tuple[str, ...] = ("index", "reports", "measure", "tables")
+    run_id: str | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: StageSettings, stages: tuple[str, ...] | None = None, run_id: str | None = None
+    ) -> AuditParameters:
+        """Return the parameters of an audit of ``settings``."""
+        values: dict[str, Any] = dict(settings.as_parameters())
+        if stages is not None:
+            values["stages"] = tuple(stages)
+        values["run_id"] = run_id
+        return cls(**values)
+
+    def settings(self) -> StageSettings:
+        """Return the stage settings these parameters describe."""
+        return StageSettings.from_parameters(
+            self.export, self.out, self.config_path, self.workers, self.dask_address, self.strict
+        )
