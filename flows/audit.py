@@ -20,13 +20,14 @@ from typing import Any
 
 from prefect import flow
 
+from flows.notify import on_audit_failure
 from flows.runtime import AuditParameters, StageSettings
 from imncohort import __version__
 from imncohort.config import Config, config_as_dict
 from imncohort.errors import ImnCohortError
 from imncohort.outputs import write_json
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("imncohort")
 
 STAGE_NAMES = ("index", "reports", "measure", "tables")
 
@@ -188,10 +189,20 @@ def _flow_of(stage: str) -> Any:
     return getattr(importlib.import_module(f"flows.{stage}"), f"{stage}_flow")
 
 
-def run_stages_in_flow(settings: StageSettings, stages: tuple[str, ...]) -> dict[str, Any]:
-    """Run the stage bodies in order inside the current flow run; write ``run.json``."""
+def run_stages_in_flow(
+    settings: StageSettings, stages: tuple[str, ...], run_id: str | None = None
+) -> dict[str, Any]:
+    """Run the stage bodies in order inside the current flow run; write ``run.json``.
+
+    After a full audit the run is kept in ``OUT/runs/<run id>/``, compared with the
+    previous one (``OUT/changes.csv``, report section), summarised in a Prefect
+    markdown artifact, and new candidates are notified.
+    """
+    from imncohort.history import new_run_id
+
     config = settings.config()
     started = time.time()
+    run_id = run_id or new_run_id()
     summaries: dict[str, Any] = {}
     record: dict[str, Any] = {}
     for number, stage in enumerate(stages, start=1):
@@ -202,13 +213,49 @@ def run_stages_in_flow(settings: StageSettings, stages: tuple[str, ...]) -> dict
         summaries[stage] = summary
         _progress(f"[{number}/{len(stages)}] {stage} done in {summary['seconds']:.1f} s")
         # Written after every stage, so the report of this run shows this run's metadata.
-        record = run_record(settings, config, summaries, started)
+        record = {"run_id": run_id, **run_record(settings, config, summaries, started)}
         write_json(record, Path(settings.out) / "run.json")
         if settings.strict and summary.get("errors"):
             raise ImnCohortError(
                 f"{stage} met {summary['errors']} bad input(s) under --strict; "
                 f"see {Path(settings.out) / 'errors.csv'}"
             )
+    if "tables" in stages:
+        record = _after_audit(settings, config, record, run_id)
+    return record
+
+
+def _after_audit(
+    settings: StageSettings, config: Config, record: dict[str, Any], run_id: str
+) -> dict[str, Any]:
+    """History, artifact and notification of a finished audit; return the final record."""
+    from flows.artifact import publish
+    from flows.notify import send
+    from imncohort.history import record_run
+
+    out = Path(settings.out)
+    changes = record_run(out, run_id, config.history.keep, config.margins.guideline_mm)
+    record = {**record, "changes": changes}
+    write_json(record, out / "run.json")
+    write_json(record, out / "runs" / run_id / "run.json")
+    logger.info(
+        "audit %s: %d new candidates, %d new confirmed, %d new / %d removed nodes since %s",
+        run_id,
+        changes["new_candidate"],
+        changes["new_confirmed"],
+        changes["new_node"],
+        changes["removed_node"],
+        changes["previous_run"] or "no earlier audit",
+    )
+    publish(out, record)
+    if config.notifications.on_new_candidates and changes["new_candidate"]:
+        send(
+            config,
+            f"imncohort audit {run_id}: {changes['new_candidate']} new candidate(s)",
+            f"{changes['new_candidate']} new candidate patient(s), "
+            f"{changes['new_confirmed']} new confirmed since the last audit. "
+            f"Report: {(out / 'report.html').resolve()}",
+        )
     return record
 
 
@@ -233,7 +280,7 @@ def run_record(
     }
 
 
-@flow(name="audit", log_prints=False)
+@flow(name="audit", log_prints=False, on_failure=[on_audit_failure])
 def audit_flow(parameters: AuditParameters) -> dict[str, Any]:
     """The whole audit: index, reports, measure and tables in one flow run."""
-    return run_stages_in_flow(parameters.settings(), tuple(parameters.stages))
+    return run_stages_in_flow(parameters.settings(), tuple(parameters.stages), parameters.run_id)
