@@ -124,19 +124,19 @@ def stage_body(stage: str) -> Callable[..., dict[str, Any]]:
     if stage == "index":
         from flows.index import index_flow
 
-        return index_flow.fn  # type: ignore[no-any-return]
+        return index_flow.fn
     if stage == "reports":
         from flows.reports import reports_flow
 
-        return reports_flow.fn  # type: ignore[no-any-return]
+        return reports_flow.fn
     if stage == "measure":
         from flows.measure import measure_flow
 
-        return measure_flow.fn  # type: ignore[no-any-return]
+        return measure_flow.fn
     if stage == "tables":
         from flows.tables import tables_flow
 
-        return tables_flow.fn  # type: ignore[no-any-return]
+        return tables_flow.fn
     raise ValueError(f'Argument "stage" must be one of {STAGE_NAMES}, got {stage!r}.')
 
 

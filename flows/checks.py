@@ -26,9 +26,8 @@ def check_schedule(config: Config) -> str:
     import datetime
     from zoneinfo import ZoneInfo
 
-    from pydantic import ValidationError
-
     from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
 
     try:
         schedule = CronSchedule(cron=config.schedule.cron, timezone=config.schedule.timezone)
@@ -57,7 +56,9 @@ def config_command(args: argparse.Namespace) -> int:
     config = load_config(path)
     line = check_schedule(config)
     if args.action == "show":
-        sys.stdout.write(yaml.safe_dump(config_as_dict(config), sort_keys=False, allow_unicode=True))
+        sys.stdout.write(
+            yaml.safe_dump(config_as_dict(config), sort_keys=False, allow_unicode=True)
+        )
         sys.stdout.write(f"# {line}\n")
         return 0
     sys.stdout.write(f"{path}: valid\n{line}\n")

@@ -92,7 +92,11 @@ def run_command(args: argparse.Namespace) -> int:
     if args.command != "run":
         check_stage_inputs(settings.out, args.command)
     config = load_config(settings.config_path)
-    run_stages(settings, stages, dashboard=bool(getattr(args, "dashboard", False) or config.prefect.dashboard))
+    run_stages(
+        settings,
+        stages,
+        dashboard=bool(getattr(args, "dashboard", False) or config.prefect.dashboard),
+    )
     for line in summary_lines(settings.out):
         sys.stdout.write(line + "\n")
     bad = _bad_inputs(settings.out)

@@ -161,7 +161,21 @@ def _api_url(config: Config, closers: list[Any]) -> tuple[str | None, Any]:
     return url, wait_embedded
 
 
-def wants_dask(config: Config, export: Path, stages: tuple[str, ...], dask_address: str | None) -> bool:
+def drain_api_logs() -> None:
+    """Send the log lines still queued for the Prefect API (before its server may stop)."""
+    import sys
+
+    if "prefect.logging.handlers" not in sys.modules:
+        return
+    from prefect.logging.handlers import APILogWorker
+
+    with contextlib.suppress(Exception):
+        APILogWorker.drain_all(timeout=5)
+
+
+def wants_dask(
+    config: Config, export: Path, stages: tuple[str, ...], dask_address: str | None
+) -> bool:
     """Return True when the run's tasks go to Dask (see the module docstring)."""
     if dask_address:
         return True
@@ -235,6 +249,7 @@ def runtime(
             dashboard_url,
         )
     finally:
+        drain_api_logs()
         with contextlib.suppress(Exception):
             settings_context.__exit__(None, None, None)
         if saved is None:
@@ -243,7 +258,11 @@ def runtime(
             os.environ["PREFECT_API_URL"] = saved
         if starter is not None and starter.is_alive():
             starter.join()
-        if starter is not None and starter.cluster is not None and starter.cluster.close not in closers:
+        if (
+            starter is not None
+            and starter.cluster is not None
+            and starter.cluster.close not in closers
+        ):
             closers.append(starter.cluster.close)
         for close in reversed(closers):
             with contextlib.suppress(Exception):

@@ -33,6 +33,8 @@ def notification_block(config: Config) -> Any:
             url=settings.webhook_url,
             json_data={"title": "{{subject}}", "text": "{{body}}"},
             allow_private_urls=True,  # hospital intranet receivers
+            headers=None,
+            cookies=None,
         )
         try:
             block.save(BLOCK_NAME, overwrite=True)

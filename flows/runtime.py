@@ -170,7 +170,10 @@ class AuditParameters(BaseModel):
 
     @classmethod
     def from_settings(
-        cls, settings: StageSettings, stages: tuple[str, ...] | None = None, run_id: str | None = None
+        cls,
+        settings: StageSettings,
+        stages: tuple[str, ...] | None = None,
+        run_id: str | None = None,
     ) -> AuditParameters:
         """Return the parameters of an audit of ``settings``."""
         values: dict[str, Any] = dict(settings.as_parameters())

@@ -27,7 +27,13 @@ from imncohort.outputs import atomic_path, write_json
 logger = logging.getLogger(__name__)
 
 RUNS_DIR = "runs"
-KEPT_TABLES = ("cohort.csv", "coverage.csv", "modality_detection.csv", "intercostal.csv", "nodes.csv")
+KEPT_TABLES = (
+    "cohort.csv",
+    "coverage.csv",
+    "modality_detection.csv",
+    "intercostal.csv",
+    "nodes.csv",
+)
 CHANGE_COLUMNS = [
     "change",
     "key",
@@ -145,8 +151,9 @@ def compare_runs(previous: Path | None, current: Path) -> pd.DataFrame:
         rows.append(_row("new_candidate", key))
     for key in sorted(_status_set(new_cohort, "confirmed") - _status_set(old_cohort, "confirmed")):
         rows.append(_row("new_confirmed", key))
-    old_nodes, new_nodes = _node_keys(_read(previous, "nodes.csv")), _node_keys(
-        _read(current, "nodes.csv")
+    old_nodes, new_nodes = (
+        _node_keys(_read(previous, "nodes.csv")),
+        _node_keys(_read(current, "nodes.csv")),
     )
     rows += [_row("new_node", key) for key in sorted(new_nodes - old_nodes)]
     rows += [_row("removed_node", key) for key in sorted(old_nodes - new_nodes)]
@@ -214,7 +221,10 @@ def since_last_section(
         shown = ", ".join(e(str(k)) for k in keys[:20]) + (" ..." if len(keys) > 20 else "")
         parts.append(f"<li>{len(keys)} {label}{': ' + shown if keys else ''}</li>")
     parts.append("</ul>")
-    for change, title in (("coverage", "Coverage by margin"), ("detection", "Detection by modality")):
+    for change, title in (
+        ("coverage", "Coverage by margin"),
+        ("detection", "Detection by modality"),
+    ):
         frame = changes[changes["change"] == change]
         if frame.empty:
             continue
@@ -300,8 +310,10 @@ def runs_lines(out: Path) -> list[str]:
     folders = run_dirs(out)
     if not folders:
         return [f"no runs kept in {Path(out) / RUNS_DIR}"]
-    lines = [f"{'run id':<24}{'started (UTC)':<22}{'seconds':>8}{'candidates':>12}{'confirmed':>11}"
-             f"{'nodes':>7}{'new cand.':>11}"]
+    lines = [
+        f"{'run id':<24}{'started (UTC)':<22}{'seconds':>8}{'candidates':>12}{'confirmed':>11}"
+        f"{'nodes':>7}{'new cand.':>11}"
+    ]
     for folder in folders:
         record = json.loads((folder / "run.json").read_text("utf-8"))
         started = datetime.datetime.fromtimestamp(record.get("started_unix", 0), datetime.UTC)
@@ -309,9 +321,11 @@ def runs_lines(out: Path) -> list[str]:
         nodes = _read(folder, "nodes.csv")
         change_file = folder / "changes.json"
         new = json.loads(change_file.read_text("utf-8")) if change_file.exists() else {}
+        candidates = len(_status_set(cohort, "candidate"))
+        confirmed = len(_status_set(cohort, "confirmed"))
         lines.append(
             f"{folder.name:<24}{started:%Y-%m-%d %H:%M:%S}   {record.get('seconds', 0):>7.1f}"
-            f"{len(_status_set(cohort, 'candidate')):>12}{len(_status_set(cohort, 'confirmed')):>11}"
+            f"{candidates:>12}{confirmed:>11}"
             f"{0 if nodes is None else len(nodes):>7}{new.get('new_candidate', 0):>11}"
         )
     return lines

@@ -36,9 +36,10 @@ def _stop_shared_prefect_server() -> Iterator[None]:
     The session fails loudly if its process is still there afterwards.
     """
     yield
-    if "flows.server" not in sys.modules:
-        return
+    from flows.execute import drain_api_logs
     from flows.server import _alive, stop_server
+
+    drain_api_logs()
 
     stopped = stop_server()
     if stopped is not None:

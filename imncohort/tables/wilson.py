@@ -14,7 +14,6 @@ for coverage percentages near 100 %.
 from __future__ import annotations
 
 import math
-
 from statistics import NormalDist
 
 DEFAULT_CONFIDENCE = 0.95
