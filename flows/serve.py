@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,5 +59,26 @@ def serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     check_schedule(config)  # Prefect's own reading of the cron line and time zone
     deployment = build_deployment(config, serve_parameters(args, config))
-    prefect_serve(deployment, pause_on_shutdown=False)
+    with _shared_server(config):
+        prefect_serve(deployment, pause_on_shutdown=False)
     return 0
+
+
+@contextlib.contextmanager
+def _shared_server(config: Config) -> Iterator[None]:
+    """Serve against the shared local server (with its scheduler) unless an API is named."""
+    if os.environ.get("PREFECT_API_URL") or config.prefect.server != "reuse":
+        yield
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.server import Heartbeat, ensure_server
+
+    info = ensure_server(config.prefect.idle_minutes * 60, config.prefect.port)
+    beat = Heartbeat().start()
+    os.environ["PREFECT_API_URL"] = info.api_url  # the flow-run processes inherit it
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: info.api_url}):
+            yield
+    finally:
+        beat.stop()
