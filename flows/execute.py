@@ -21,7 +21,7 @@ import socket
 import threading
 import webbrowser
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,6 @@ class Runtime:
     runner: Any
     dask_address: str | None
     dashboard_url: str | None = None
-    _closers: list[Any] = field(default_factory=list)
 
 
 def count_files(root: Path, limit: int) -> int:
@@ -148,17 +147,15 @@ def _api_url(config: Config, closers: list[Any]) -> tuple[str | None, Any]:
             closers.append(beat.stop)
 
         return url, wait
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/api"
-
     def wait_embedded() -> None:
-        from prefect.server.api.server import SubprocessASGIServer
+        # The embedded API of flows.audit (one per process, stopped at exit).
+        from flows.audit import _start_prefect_api
 
-        server = SubprocessASGIServer(port=port)
-        server.start()
-        closers.append(server.stop)
+        started = _start_prefect_api()
+        if started:
+            os.environ["PREFECT_API_URL"] = started
 
-    return url, wait_embedded
+    return None, wait_embedded
 
 
 def drain_api_logs() -> None:
