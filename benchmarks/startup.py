@@ -51,7 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline", help="another installation's imncohort executable")
     parser.add_argument("--workdir", type=Path, help="where to write (default: a temp dir)")
+    parser.add_argument(
+        "--inputs",
+        default="empty,demo",
+        help="comma-separated: empty (an empty export), demo (a 1-patient demo export)",
+    )
     args = parser.parse_args(argv)
+    wanted = set(args.inputs.split(","))
 
     current = str(Path(sys.executable).parent / "imncohort")
     work = Path(tempfile.mkdtemp(prefix="imn-startup-", dir=args.workdir))
@@ -89,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.baseline:
         bins.append(("baseline", args.baseline, False))
     for label, binary, has_server_key in bins:
-        for name, export in (("empty", empty), ("1-patient demo", demo)):
+        inputs = [("empty", empty, "empty"), ("1-patient demo", demo, "demo")]
+        for name, export, _ in [i for i in inputs if i[2] in wanted]:
             run = [binary, "run", str(export), "--out"]
             if has_server_key:
                 embedded_run = [*run, "{out}", "--config", str(embedded)]
@@ -109,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     # Warm-up (first-run migrations, page cache), not timed.
-    for _, command, case_env in cases:
+    for _, command, case_env in cases[1:]:
         out = work / "out-warm"
         shutil.rmtree(out, ignore_errors=True)
         _timed([str(out) if c == "{out}" else c for c in command], case_env)

@@ -174,7 +174,7 @@ def wants_dask(
     config: Config, export: Path, stages: tuple[str, ...], dask_address: str | None
 ) -> bool:
     """Return True when the run's tasks go to Dask (see the module docstring)."""
-    if dask_address:
+    if dask_address or dashboard:
         return True
     if stages == ("tables",):
         return False
@@ -193,7 +193,7 @@ def runtime(
 ) -> Iterator[Runtime]:
     """Bring up the API and the task runner of one run; tear down what was started."""
     closers: list[Any] = []
-    use_dask = wants_dask(config, export, stages, dask_address)
+    use_dask = wants_dask(config, export, stages, dask_address, dashboard)
     n_workers = workers or config.dask.workers
     starter: _ClusterStarter | None = None
     saved = os.environ.get("PREFECT_API_URL")
@@ -234,7 +234,7 @@ def runtime(
             client.run(_warm_worker, url)
         dashboard_url = None
         if dashboard:
-            dashboard_url = f"http://{DASHBOARD_ADDRESS}/status"
+            dashboard_url = str(cluster.dashboard_link or f"http://{DASHBOARD_ADDRESS}/status")
             logger.info("Dask dashboard: %s", dashboard_url)
             with contextlib.suppress(Exception):
                 webbrowser.open(dashboard_url)

@@ -72,7 +72,10 @@ def on_audit_failure(flow: Any, flow_run: Any, state: Any) -> None:
         return
     if not config.notifications.on_failure:
         return
-    message = str(state.message or "failed")
+    from imncohort.privacy import PathScrubber
+
+    # An exception text may quote a raw path: known identifiers become their keys.
+    message = PathScrubber.from_out(settings.out)(str(state.message or "failed"))
     send(
         config,
         "imncohort audit failed",
