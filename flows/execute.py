@@ -147,6 +147,7 @@ def _api_url(config: Config, closers: list[Any]) -> tuple[str | None, Any]:
             closers.append(beat.stop)
 
         return url, wait
+
     def wait_embedded() -> None:
         # The embedded API of flows.audit (one per process, stopped at exit).
         from flows.audit import _start_prefect_api
@@ -171,7 +172,11 @@ def drain_api_logs() -> None:
 
 
 def wants_dask(
-    config: Config, export: Path, stages: tuple[str, ...], dask_address: str | None
+    config: Config,
+    export: Path,
+    stages: tuple[str, ...],
+    dask_address: str | None,
+    dashboard: bool = False,
 ) -> bool:
     """Return True when the run's tasks go to Dask (see the module docstring)."""
     if dask_address or dashboard:
