@@ -115,13 +115,13 @@ def main(argv: list[str] | None = None) -> int:
             ),
         )
 
-    # Warm-up (first-run migrations, page cache), not timed.
-    for _, command, case_env in cases[1:]:
-        out = work / "out-warm"
-        shutil.rmtree(out, ignore_errors=True)
-        _timed([str(out) if c == "{out}" else c for c in command], case_env)
     seconds: dict[str, list[float]] = {label: [] for label, *_ in cases}
     try:
+        # Warm-up (first-run migrations, page cache), not timed.
+        for _, command, case_env in cases[1:]:
+            out = work / "out-warm"
+            shutil.rmtree(out, ignore_errors=True)
+            _timed([str(out) if c == "{out}" else c for c in command], case_env)
         for repeat in range(args.repeats):
             for label, command, case_env in cases:
                 out = work / f"out-{repeat}-{abs(hash(label))}"
