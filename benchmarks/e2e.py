@@ -127,13 +127,16 @@ def whole_process(args: argparse.Namespace, export: Path, workdir: Path) -> None
     for repeat in range(args.repeats):
         for label, binary in bins:
             python = str(Path(binary).parent / "python")
+            case_env = dict(env)
+            if label == "baseline":
+                case_env.pop("PYTHONPATH", None)  # never this checkout
             for name, command in (
                 (f"{label}: imncohort run", [binary, "run", str(export), "--out"]),
                 (f"{label}: direct, 1 process", [python, "-c", DIRECT_SCRIPT, str(export)]),
             ):
                 out = workdir / "out-wp"
                 shutil.rmtree(out, ignore_errors=True)
-                seconds = _timed_process([*command, str(out)], env)
+                seconds = _timed_process([*command, str(out)], case_env)
                 rows.setdefault(name, []).append(seconds)
                 print(f"repeat {repeat + 1} {name}: {seconds:.1f} s", flush=True)
     print(f"\n{'whole process':<34}{'median s':>10}")

@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     # One shared server for the "running server" rows (started before timing).
     subprocess.run([current, "server", "start"], env=env, check=True, capture_output=True)
     server_url = _server_api_url(home)
-    with_url = {**env, "PREFECT_API_URL": server_url}
+    # The baseline installation must not import this checkout (PYTHONPATH of the caller).
+    base_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    base_url = {**base_env, "PREFECT_API_URL": server_url}
 
     cases: list[tuple[str, list[str], dict[str, str]]] = [
         (
@@ -103,15 +105,15 @@ def main(argv: list[str] | None = None) -> int:
                 cases.append((f"{label}: run {name}, embedded API", embedded_run, env))
                 cases.append((f"{label}: run {name}, running server", [*run, "{out}"], env))
             else:
-                cases.append((f"{label}: run {name}, embedded API", [*run, "{out}"], env))
-                cases.append((f"{label}: run {name}, running server", [*run, "{out}"], with_url))
+                cases.append((f"{label}: run {name}, embedded API", [*run, "{out}"], base_env))
+                cases.append((f"{label}: run {name}, running server", [*run, "{out}"], base_url))
     if args.baseline:
         cases.insert(
             1,
             (
                 "baseline floor: import prefect, distributed",
                 [_python_of(args.baseline), "-c", "import prefect, distributed"],
-                env,
+                {k: v for k, v in env.items() if k != "PYTHONPATH"},
             ),
         )
 
