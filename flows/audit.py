@@ -179,6 +179,11 @@ def _single_stage(
     _progress(f"[1/1] {stage} done in {summary['seconds']:.1f} s")
     record = run_record(shared, config, {stage: summary}, started)
     write_json(record, Path(settings.out) / "run.json")
+    if settings.strict and summary.get("errors"):
+        raise ImnCohortError(
+            f"{stage} met {summary['errors']} bad input(s) under --strict; "
+            f"see {Path(settings.out) / 'errors.csv'}"
+        )
     return record
 
 
