@@ -100,11 +100,14 @@ build_tables(out, config, secret, find_clinical_table(export, config), export=ex
 """
 
 
-def _timed_process(command: list[str], env: dict[str, str]) -> float:
+def _timed_process(command: list[str], env: dict[str, str], cwd: Path) -> float:
     import subprocess
 
     start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    # cwd outside any checkout: `python -c` puts the working directory first on sys.path.
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, check=False, cwd=str(cwd)
+    )
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command[:3])} failed:\n{done.stderr[-3000:]}")
     return time.perf_counter() - start
@@ -136,7 +139,7 @@ def whole_process(args: argparse.Namespace, export: Path, workdir: Path) -> None
             ):
                 out = workdir / "out-wp"
                 shutil.rmtree(out, ignore_errors=True)
-                seconds = _timed_process([*command, str(out)], case_env)
+                seconds = _timed_process([*command, str(out)], case_env, workdir)
                 rows.setdefault(name, []).append(seconds)
                 print(f"repeat {repeat + 1} {name}: {seconds:.1f} s", flush=True)
     print(f"\n{'whole process':<34}{'median s':>10}")
