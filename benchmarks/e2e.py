@@ -15,6 +15,10 @@ ratios, not the absolute seconds.
 Usage::
 
     python benchmarks/e2e.py --patients 200 --workdir /tmp/imn-e2e
+    python benchmarks/e2e.py --whole-process --baseline OTHER/bin/imncohort
+
+``--whole-process`` measures both sides as whole processes instead (``imncohort run``
+as a user types it vs one ``python -c`` doing the library calls).
 """
 
 from __future__ import annotations
@@ -75,6 +79,81 @@ def run_orchestrated(export: Path, out: Path, workers: int) -> dict[str, float]:
     return seconds
 
 
+DIRECT_SCRIPT = """
+import sys, time
+from pathlib import Path
+from imncohort.config import load_config
+from imncohort.index.build import index_export
+from imncohort.keys import load_or_create_secret
+from imncohort.measure.stage import rebuild_cohort, run_measure_stage
+from imncohort.reports.stage import run_reports_stage
+from imncohort.tables.build import build_tables
+from imncohort.tables.inputs import find_clinical_table
+export, out = Path(sys.argv[1]), Path(sys.argv[2])
+config = load_config()
+secret = load_or_create_secret(out, b"benchmark-secret")
+index_export(export, out, chunk_size=config.index.chunk_size, secret=secret)
+run_reports_stage(export, out, config, secret)
+run_measure_stage(export, out, config, qc=True)
+rebuild_cohort(out)
+build_tables(out, config, secret, find_clinical_table(export, config), export=export)
+"""
+
+
+def _timed_process(command: list[str], env: dict[str, str], cwd: Path) -> float:
+    import subprocess
+
+    start = time.perf_counter()
+    # cwd outside any checkout: `python -c` puts the working directory first on sys.path.
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, check=False, cwd=str(cwd)
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:3])} failed:\n{done.stderr[-3000:]}")
+    return time.perf_counter() - start
+
+
+def whole_process(args: argparse.Namespace, export: Path, workdir: Path) -> None:
+    """(A) ``imncohort run`` as a user types it vs (B) the library calls in one process.
+
+    Both are whole processes (interpreter start, imports, teardown included); the share
+    ``(A - B) / A`` is what Prefect, Dask and the start-up cost on top of the work.
+    """
+    import os
+    import sys
+
+    env = {**os.environ, "IMNCOHORT_SECRET": SECRET.decode(), "CI": "1"}
+    bins = [("this", str(Path(sys.executable).parent / "imncohort"))]
+    if args.baseline:
+        bins.append(("baseline", args.baseline))
+    rows: dict[str, list[float]] = {}
+    for repeat in range(args.repeats):
+        for label, binary in bins:
+            python = str(Path(binary).parent / "python")
+            case_env = dict(env)
+            if label == "baseline":
+                case_env.pop("PYTHONPATH", None)  # never this checkout
+            for name, command in (
+                (f"{label}: imncohort run", [binary, "run", str(export), "--out"]),
+                (f"{label}: direct, 1 process", [python, "-c", DIRECT_SCRIPT, str(export)]),
+            ):
+                out = workdir / "out-wp"
+                shutil.rmtree(out, ignore_errors=True)
+                seconds = _timed_process([*command, str(out)], case_env, workdir)
+                rows.setdefault(name, []).append(seconds)
+                print(f"repeat {repeat + 1} {name}: {seconds:.1f} s", flush=True)
+    print(f"\n{'whole process':<34}{'median s':>10}")
+    for name, values in rows.items():
+        print(f"{name:<34}{statistics.median(values):>10.2f}")
+    for label, _ in bins:
+        a = statistics.median(rows[f"{label}: imncohort run"])
+        b = statistics.median(rows[f"{label}: direct, 1 process"])
+        print(
+            f"{label}: orchestration share (A - B) / A = {(a - b) / a:.1%}  "
+            f"(target <= 20%; {args.patients} patients, medians of {args.repeats})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--patients", type=int, default=200)
@@ -82,6 +161,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--workdir", type=Path, help="keep the export here (reused if present)")
+    parser.add_argument(
+        "--whole-process",
+        action="store_true",
+        help="time `imncohort run` and the direct calls as whole processes (the issue's measure)",
+    )
+    parser.add_argument("--baseline", help="another installation's imncohort (whole process)")
     args = parser.parse_args()
 
     import os
@@ -92,6 +177,9 @@ def main() -> None:
     t0 = time.perf_counter()
     write_demo_export(export, n_patients=args.patients, seed=args.seed)
     print(f"demo export: {args.patients} patients in {time.perf_counter() - t0:.1f} s")
+    if args.whole_process:
+        whole_process(args, export, workdir)
+        return
 
     direct: list[dict[str, float]] = []
     orchestrated: list[dict[str, float]] = []

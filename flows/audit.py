@@ -20,7 +20,15 @@ from typing import Any
 
 from prefect import flow
 
-from flows.runtime import StageSettings, clear_flow_results
+from flows.notify import on_audit_failure
+from flows.runtime import (
+    FLOW_RESULTS,
+    AuditParameters,
+    StageSettings,
+    clear_flow_results,
+    result_storage,
+    stage_parameters,
+)
 from imncohort import __version__, logsafe
 from imncohort.config import Config, config_as_dict
 from imncohort.errors import ImnCohortError
@@ -31,7 +39,7 @@ from imncohort.procguard import start_guard, stop_guard
 from imncohort.runlock import out_lock
 from imncohort.runstate import clean_leftovers, mark_report_stale
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("imncohort")
 
 STAGE_NAMES = ("index", "reports", "measure", "tables")
 
@@ -124,57 +132,206 @@ def _progress(message: str) -> None:
     sys.stderr.flush()
 
 
-def run_stages(settings: StageSettings, stages: tuple[str, ...]) -> dict[str, Any]:
-    """Run ``stages`` in order on one Dask cluster; write ``run.json``; return it.
+#: OUT folders this process holds the run lock of (a scheduled audit's flow run inside
+#: ``run_stages`` must not take it twice).
+_HELD: set[Path] = set()
 
-    The run holds the OUT lock throughout; ``run.json`` says ``"complete": false`` from
-    before the first change until the last stage is done.
+
+@contextlib.contextmanager
+def guarded_run(out: Path) -> Iterator[None]:
+    """Hold OUT's run lock, watch the run's helper processes and tidy OUT around a run.
+
+    A second run on the same OUT stops at once (:func:`imncohort.runlock.out_lock`); a
+    watchdog ends the Prefect/Dask helpers of a SIGKILLed run; leftovers of an earlier,
+    interrupted run are removed first; pickled flow results (they may quote raw paths)
+    are removed last. Re-entrant within one process.
     """
-    config = settings.config()
-    started = time.time()
-    out = Path(settings.out)
+    out = Path(out).resolve()
+    if out in _HELD:
+        yield
+        return
     with out_lock(out):
+        _HELD.add(out)
         guard = start_guard()
         try:
-            return _run_locked(settings, config, stages, started)
+            publish_main_pid()
+            remove_legacy_public(out)  # OUT/index, OUT/state of older versions: raw paths
+            clean_leftovers(out)
+            yield
         finally:
-            clear_flow_results(out)  # pickled exceptions quote raw paths
+            _HELD.discard(out)
+            clear_flow_results(out)
             stop_guard(guard)
 
 
-def _run_locked(
-    settings: StageSettings, config: Config, stages: tuple[str, ...], started: float
+def stage_body(stage: str) -> Callable[..., dict[str, Any]]:
+    """Return the body of ``flows/<stage>.py``'s flow, to run inside the audit's flow run."""
+    if stage == "index":
+        from flows.index import index_flow
+
+        return index_flow.fn
+    if stage == "reports":
+        from flows.reports import reports_flow
+
+        return reports_flow.fn
+    if stage == "measure":
+        from flows.measure import measure_flow
+
+        return measure_flow.fn
+    if stage == "tables":
+        from flows.tables import tables_flow
+
+        return tables_flow.fn
+    raise ValueError(f'Argument "stage" must be one of {STAGE_NAMES}, got {stage!r}.')
+
+
+def run_stages(
+    settings: StageSettings,
+    stages: tuple[str, ...],
+    dashboard: bool = False,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
+    """Run ``stages`` as ONE Prefect flow run on one task runner; write ``run.json``; return it.
+
+    The whole audit is one run of the ``audit`` flow; a single stage is one run of its
+    own flow. The Prefect API and the task runner come from :mod:`flows.execute`.
+    """
+    from flows.execute import runtime
+    from flows.runtime import AuditParameters
+
+    config = settings.config()
+    with (
+        guarded_run(Path(settings.out)),
+        runtime(
+            config, settings.export, stages, settings.workers, settings.dask_address, dashboard
+        ) as rt,
+    ):
+        logsafe.install()  # Prefect's handlers exist by now
+        shared = replace(settings, dask_address=rt.dask_address)
+        if len(stages) == 1:
+            return _single_stage(shared, stages[0], rt.runner, settings)
+        parameters = AuditParameters.from_settings(shared, stages, run_id)
+        storage = result_storage(Path(settings.out), FLOW_RESULTS)  # not the Prefect home
+        audit = audit_flow.with_options(task_runner=rt.runner, result_storage=storage)
+        record: dict[str, Any] = audit(parameters)
+        return record
+
+
+def _single_stage(
+    shared: StageSettings, stage: str, runner: Any, settings: StageSettings
+) -> dict[str, Any]:
+    config = settings.config()
+    started = time.time()
     out = Path(settings.out)
-    logsafe.install()  # Prefect's handlers exist by now
-    publish_main_pid()
-    remove_legacy_public(out)  # OUT/index, OUT/state of older versions: raw paths
-    clean_leftovers(out)
+    write_json(run_record(shared, config, {}, started), out / "run.json")  # complete: false
+    mark_report_stale(out, started)
+    _progress(f"[1/1] {stage} ...")
+    checkpoint(f"stage.{stage}.start")
+    t0 = time.perf_counter()
+    flow_object = _flow_of(stage).with_options(
+        task_runner=runner, result_storage=result_storage(out, FLOW_RESULTS)
+    )
+    summary = dict(flow_object(**stage_parameters(shared, stage)))
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    checkpoint(f"stage.{stage}.done")
+    _progress(f"[1/1] {stage} done in {summary['seconds']:.1f} s")
+    record = run_record(shared, config, {stage: summary}, started, complete=True)
+    write_json(record, out / "run.json")
+    if settings.strict and summary.get("errors"):
+        raise ImnCohortError(
+            f"{stage} met {summary['errors']} bad input(s) under --strict; "
+            f"see {Path(settings.out) / 'errors.csv'}"
+        )
+    return record
+
+
+def _flow_of(stage: str) -> Any:
+    """Return the Prefect flow object of one stage."""
+    import importlib
+
+    return getattr(importlib.import_module(f"flows.{stage}"), f"{stage}_flow")
+
+
+def run_stages_in_flow(
+    settings: StageSettings, stages: tuple[str, ...], run_id: str | None = None
+) -> dict[str, Any]:
+    """Run the stage bodies in order inside the current flow run; write ``run.json``.
+
+    After a full audit the run is kept in ``OUT/runs/<run id>/``, compared with the
+    previous one (``OUT/changes.csv``, report section), summarised in a Prefect
+    markdown artifact, and new candidates are notified.
+    """
+    from imncohort.history import new_run_id
+
+    with guarded_run(Path(settings.out)):
+        return _stages_in_flow(settings, stages, run_id or new_run_id())
+
+
+def _stages_in_flow(
+    settings: StageSettings, stages: tuple[str, ...], run_id: str
+) -> dict[str, Any]:
+    config = settings.config()
+    started = time.time()
+    out = Path(settings.out)
     summaries: dict[str, Any] = {}
-    record = run_record(settings, config, summaries, started)
+    record: dict[str, Any] = {"run_id": run_id, **run_record(settings, config, {}, started)}
     write_json(record, out / "run.json")  # "complete": false before anything changes
     mark_report_stale(out, started)
-    with dask_scheduler(config, settings) as address:
-        shared = replace(settings, dask_address=address)
-        for number, stage in enumerate(stages, start=1):
-            _progress(f"[{number}/{len(stages)}] {stage} ...")
-            checkpoint(f"stage.{stage}.start")
-            t0 = time.perf_counter()
-            summary = dict(stage_runner(stage)(shared))
-            summary["seconds"] = round(time.perf_counter() - t0, 3)
-            summaries[stage] = summary
-            checkpoint(f"stage.{stage}.done")
-            _progress(f"[{number}/{len(stages)}] {stage} done in {summary['seconds']:.1f} s")
-            # Written after every stage, so the report of this run shows this run's metadata.
-            record = run_record(settings, config, summaries, started)
-            write_json(record, out / "run.json")
-            if settings.strict and summary.get("errors"):
-                raise ImnCohortError(
-                    f"{stage} met {summary['errors']} bad input(s) under --strict; "
-                    f"see {out / 'errors.csv'}"
-                )
-    record = run_record(settings, config, summaries, started, complete=True)
+    for number, stage in enumerate(stages, start=1):
+        _progress(f"[{number}/{len(stages)}] {stage} ...")
+        checkpoint(f"stage.{stage}.start")
+        t0 = time.perf_counter()
+        summary = dict(stage_body(stage)(**stage_parameters(settings, stage)))
+        summary["seconds"] = round(time.perf_counter() - t0, 3)
+        summaries[stage] = summary
+        checkpoint(f"stage.{stage}.done")
+        _progress(f"[{number}/{len(stages)}] {stage} done in {summary['seconds']:.1f} s")
+        # Written after every stage, so the report of this run shows this run's metadata.
+        record = {"run_id": run_id, **run_record(settings, config, summaries, started)}
+        write_json(record, Path(settings.out) / "run.json")
+        if settings.strict and summary.get("errors"):
+            raise ImnCohortError(
+                f"{stage} met {summary['errors']} bad input(s) under --strict; "
+                f"see {Path(settings.out) / 'errors.csv'}"
+            )
+    record = {"run_id": run_id, **run_record(settings, config, summaries, started, True)}
     write_json(record, out / "run.json")
+    if "tables" in stages:
+        record = _after_audit(settings, config, record, run_id)
+    return record
+
+
+def _after_audit(
+    settings: StageSettings, config: Config, record: dict[str, Any], run_id: str
+) -> dict[str, Any]:
+    """History, artifact and notification of a finished audit; return the final record."""
+    from flows.artifact import publish
+    from flows.notify import send
+    from imncohort.history import record_run
+
+    out = Path(settings.out)
+    changes = record_run(out, run_id, config.history.keep, config.margins.guideline_mm)
+    record = {**record, "changes": changes}
+    write_json(record, out / "run.json")
+    write_json(record, out / "runs" / run_id / "run.json")
+    logger.info(
+        "audit %s: %d new candidates, %d new confirmed, %d new / %d removed nodes since %s",
+        run_id,
+        changes["new_candidate"],
+        changes["new_confirmed"],
+        changes["new_node"],
+        changes["removed_node"],
+        changes["previous_run"] or "no earlier audit",
+    )
+    publish(out, record)
+    if config.notifications.on_new_candidates and changes["new_candidate"]:
+        send(
+            config,
+            f"imncohort audit {run_id}: {changes['new_candidate']} new candidate(s)",
+            f"{changes['new_candidate']} new candidate patient(s), "
+            f"{changes['new_confirmed']} new confirmed since the last audit. "
+            f"Report: {(out / 'report.html').resolve()}",
+        )
     return record
 
 
@@ -204,17 +361,7 @@ def run_record(
     }
 
 
-@flow(name="audit", log_prints=False)
-def audit_flow(
-    export: str,
-    out: str,
-    config_path: str | None = None,
-    workers: int | None = None,
-    dask_address: str | None = None,
-    strict: bool = False,
-) -> dict[str, Any]:
-    """The whole audit: index, reports, measure and tables (the scheduled deployment)."""
-    settings = StageSettings.from_parameters(
-        export, out, config_path, workers, dask_address, strict
-    )
-    return run_stages(settings, STAGE_NAMES)
+@flow(name="audit", log_prints=False, on_failure=[on_audit_failure])
+def audit_flow(parameters: AuditParameters) -> dict[str, Any]:
+    """The whole audit: index, reports, measure and tables in one flow run."""
+    return run_stages_in_flow(parameters.settings(), tuple(parameters.stages), parameters.run_id)

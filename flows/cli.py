@@ -75,6 +75,21 @@ def _bad_inputs(out: Path) -> int:
     return len(pd.read_csv(errors)) if errors.exists() else 0
 
 
+def warn_new_out_without_secret(out: Path) -> bool:
+    """Warn (stderr) when OUT has no secret yet and ``IMNCOHORT_SECRET`` is unset."""
+    from imncohort.config import SECRET_ENV, secret_from_env
+
+    if secret_from_env() is not None or (Path(out) / "restricted" / "secret").exists():
+        return False
+    sys.stderr.write(
+        f"imncohort: warning: {out} is a new output directory and {SECRET_ENV} is not set: "
+        "a new random secret gives every patient new keys here, so this OUT cannot be "
+        f"compared with earlier audits; set {SECRET_ENV} to the site's secret for "
+        "longitudinal audits\n"
+    )
+    return True
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run ``run``, one stage, or ``serve``; return the exit status."""
     if args.command == "serve":
@@ -85,13 +100,29 @@ def run_command(args: argparse.Namespace) -> int:
         from flows.package import run_package_command
 
         return run_package_command(args)
+    if args.command == "server":
+        from flows.server import server_command
+
+        return server_command(args)
+    if args.command == "config":
+        from flows.checks import config_command
+
+        return config_command(args)
+    new_out = not (Path(args.out) / "restricted" / "secret").exists()
     settings = settings_from_args(args)
     from flows.audit import run_stages
 
     stages = STAGE_ORDER if args.command == "run" else (args.command,)
     if args.command != "run":
         check_stage_inputs(settings.out, args.command)
-    run_stages(settings, stages)
+    if new_out:
+        warn_new_out_without_secret(settings.out)
+    config = load_config(settings.config_path)
+    run_stages(
+        settings,
+        stages,
+        dashboard=bool(getattr(args, "dashboard", False) or config.prefect.dashboard),
+    )
     for line in summary_lines(settings.out):
         sys.stdout.write(line + "\n")
     bad = _bad_inputs(settings.out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -13,6 +12,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed, wait
 
+from flows.progress import StageProgress
 from flows.runtime import StageSettings, run_stage_flow
 from imncohort.config import load_config, secret_from_env
 from imncohort.index.build import finalize_index, plan_index
@@ -105,7 +105,7 @@ def index_flow(
         plan.files_to_read,
         len(plan.chunks),
     )
-    progress = ProgressBar(sys.stderr, progress_enabled(config.index.progress, sys.stderr))
+    progress = StageProgress("index", plan.files_to_read, "files", config.index.progress)
     read_start = time.perf_counter()
     files_read = 0
     if plan.chunks:
@@ -115,12 +115,12 @@ def index_flow(
             shard=[c.shard for c in plan.chunks],
             entries=[[(e.path, e.size, e.mtime_ns) for e in c.entries] for c in plan.chunks],
         )
-        total = plan.files_to_read
-        progress(0, total)
         for future in as_completed(list(futures)):
-            files_read += int(future.result()["files_read"])
-            progress(files_read, total)
+            chunk_read = int(future.result()["files_read"])
+            files_read += chunk_read
+            progress.advance(chunk_read)
         wait(list(futures))
+    progress.close()
     summary = finalize_index(plan, files_read, time.perf_counter() - read_start)
     summary["seconds"] = round(time.perf_counter() - start, 3)
     logger.info(

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.futures import as_completed
 
+from flows.progress import StageProgress
 from flows.runtime import StageSettings, run_stage_flow
 from imncohort.config import Config, load_config
 from imncohort.measure.plan import StudyJob
@@ -66,6 +68,10 @@ def measure_flow(
     n_workers = workers or config.dask.workers
     groups = batches(todo, max(1, n_workers * BATCHES_PER_WORKER))
     futures = [measure_batch_task.submit(g, str(export), str(out_path), config) for g in groups]
+    progress = StageProgress("measure", len(todo), "studies", config.index.progress)
+    for future in as_completed(futures):
+        progress.advance(len(future.result()))
+    progress.close()
     results = kept + [r for f in futures for r in f.result()]
     summary = finish_stage(out_path, results, plan_errors, time.perf_counter() - start, config)
     summary["remeasured"] = len(todo)

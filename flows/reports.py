@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.futures import as_completed
 
+from flows.progress import StageProgress
 from flows.runtime import StageSettings, content_key, result_storage, run_stage_flow
 from imncohort.config import load_config, secret_from_env
 from imncohort.errors import ExportError
@@ -82,6 +84,11 @@ def reports_flow(
             number=list(range(1, len(chunks) + 1)),
             sources=[[(s.path, s.kind) for s in chunk] for chunk in chunks],
         )
+        progress = StageProgress("reports", len(chunks), "chunks", config.index.progress)
+        for future in as_completed(list(futures)):
+            future.result()
+            progress.advance()
+        progress.close()
         results = [f.result() for f in futures]
         cached = sum(1 for f in futures if f.state.name == "Cached")
     else:

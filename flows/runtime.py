@@ -7,9 +7,11 @@ package ``flows`` calls it on import.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from imncohort.config import Config, load_config, prefect_home
 
@@ -25,8 +27,9 @@ def configure_prefect_environment() -> Path:
     defaults = {
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        "PREFECT_LOGGING_TO_API_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "PREFECT_LOGGING_TO_API_ENABLED": "true",
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "imncohort",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
         "PREFECT_UI_ENABLED": "false",
@@ -179,3 +182,49 @@ def run_stage_flow(stage_flow: Any, settings: StageSettings) -> dict[str, Any]:
         **parameters
     )
     return result
+
+
+class AuditParameters(BaseModel):
+    """The parameters of one audit flow run (one pydantic model, as Prefect shows them)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    export: str
+    out: str
+    config_path: str | None = None
+    workers: int | None = None
+    dask_address: str | None = None
+    strict: bool = False
+    stages: tuple[str, ...] = ("index", "reports", "measure", "tables")
+    run_id: str | None = None
+    rehash: bool = False  # index only: compare content hashes, not just size and mtime
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: StageSettings,
+        stages: tuple[str, ...] | None = None,
+        run_id: str | None = None,
+    ) -> AuditParameters:
+        """Return the parameters of an audit of ``settings``."""
+        values: dict[str, Any] = dict(settings.as_parameters())
+        if stages is not None:
+            values["stages"] = tuple(stages)
+        values["run_id"] = run_id
+        values["rehash"] = settings.rehash
+        return cls(**values)
+
+    def settings(self) -> StageSettings:
+        """Return the stage settings these parameters describe."""
+        settings = StageSettings.from_parameters(
+            self.export, self.out, self.config_path, self.workers, self.dask_address, self.strict
+        )
+        return replace(settings, rehash=self.rehash)
+
+
+def stage_parameters(settings: StageSettings, stage: str) -> dict[str, Any]:
+    """Return the keyword arguments of ``stage``'s flow (``rehash`` for the index only)."""
+    parameters = settings.as_parameters()
+    if stage == "index":
+        parameters["rehash"] = settings.rehash
+    return parameters

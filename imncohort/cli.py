@@ -38,6 +38,9 @@ def _add_stage_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="index: also compare content hashes (reads every file; see README)",
     )
+    parser.add_argument(
+        "--dashboard", action="store_true", help="open the Dask dashboard on 127.0.0.1:8787"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="YAML file overriding config/default.yaml")
     serve.add_argument("--workers", type=int, help="local Dask workers (default: config)")
     serve.add_argument("--dask-address", help="address of an existing Dask scheduler")
+
+    server = sub.add_parser("server", help="the shared local Prefect server (API and UI)")
+    server.add_argument("action", choices=("start", "status", "stop"))
+    server.add_argument("--config", type=Path, help="YAML file overriding config/default.yaml")
+
+    runs = sub.add_parser("runs", help="list the runs kept in OUT/runs")
+    runs.add_argument("out", type=Path, help="output directory of earlier runs")
+
+    config = sub.add_parser("config", help="show the resolved config or check a config file")
+    config.add_argument("action", choices=("show", "check"))
+    config.add_argument("file", type=Path, nargs="?", help="YAML file (check: required)")
     return parser
 
 
@@ -151,6 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_demo(args)
         if args.command == "classify":
             return _run_classify(args)
+        if args.command == "runs":
+            from imncohort.history import runs_lines
+
+            sys.stdout.write("\n".join(runs_lines(args.out)) + "\n")
+            return 0
         from flows.cli import run_command
 
         return run_command(args)

@@ -136,7 +136,8 @@ class Dask(_Section):
     threads_per_worker: int = Field(ge=1, le=64)
 
 
-_CRON_FIELD = re.compile(r"^[\d*/,\-]+$")
+_CRON_FIELD = re.compile(r"^[\dA-Za-z*/,\-?#]+$")
+CRON_ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
 
 class Schedule(_Section):
@@ -149,9 +150,23 @@ class Schedule(_Section):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
+        if value.strip().lower() in CRON_ALIASES:
+            return value
         fields = value.split()
         if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-            raise ValueError("must be a 5-field cron expression such as '0 2 * * *'")
+            raise ValueError(
+                "must be a 5-field cron expression such as '0 2 * * *' or '30 1 * * MON-FRI', "
+                f"or one of {', '.join(CRON_ALIASES)}"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import available_timezones
+
+        if value not in available_timezones():
+            raise ValueError("must be an IANA time zone such as 'UTC' or 'Europe/Berlin'")
         return value
 
 
@@ -160,6 +175,36 @@ class Qc(_Section):
     window_width_hu: float = Field(gt=0)
     crop_mm: float = Field(gt=0, le=500)
     margins_mm: list[float]
+
+
+class Prefect(_Section):
+    """How runs reach a Prefect API and which task runner small jobs use."""
+
+    server: Literal["reuse", "embedded"]
+    idle_minutes: float = Field(gt=0, le=7 * 24 * 60)
+    port: int = Field(ge=0, le=65535)
+    local_below_files: int = Field(ge=0)
+    dashboard: bool
+
+
+class History(_Section):
+    keep: int = Field(ge=1, le=10_000)
+
+
+class Notifications(_Section):
+    """Prefect notification block used when an audit fails or finds new candidates."""
+
+    webhook_url: str | None = None
+    block: str | None = None
+    on_failure: bool
+    on_new_candidates: bool
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
 
 
 class Tables(_Section):
@@ -184,6 +229,9 @@ class Config(_Section):
     dask: Dask
     schedule: Schedule
     qc: Qc
+    prefect: Prefect
+    history: History
+    notifications: Notifications
     tables: Tables = Tables()
     review: Review = Review()
 

@@ -27,3 +27,20 @@ def _stop_embedded_prefect_api() -> Iterator[None]:
         from prefect.server.api.server import SubprocessASGIServer
 
         SubprocessASGIServer().stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_shared_prefect_server() -> Iterator[None]:
+    """Stop the shared Prefect server the tests started (a run starts it on first use).
+
+    The session fails loudly if its process is still there afterwards.
+    """
+    yield
+    from flows.execute import drain_api_logs
+    from flows.server import _alive, stop_server
+
+    drain_api_logs()
+
+    stopped = stop_server()
+    if stopped is not None:
+        assert not _alive(stopped.pid), f"Prefect server pid {stopped.pid} survived the session"

@@ -124,3 +124,42 @@ def test_lock_of_a_killed_run_does_not_block(tmp_path: Path) -> None:
     assert (tmp_path / LOCK_NAME).read_text().strip().isdigit()  # the dead run's pid is left
     with out_lock(tmp_path) as path:
         assert path.read_text() == f"{os.getpid()}\n"
+
+
+def test_new_out_without_secret_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.cli import warn_new_out_without_secret
+
+    monkeypatch.delenv("IMNCOHORT_SECRET", raising=False)
+    assert warn_new_out_without_secret(tmp_path / "out") is True
+    assert "IMNCOHORT_SECRET is not set" in capsys.readouterr().err
+    (tmp_path / "out" / "restricted").mkdir(parents=True)
+    (tmp_path / "out" / "restricted" / "secret").write_bytes(b"x" * 32)
+    assert warn_new_out_without_secret(tmp_path / "out") is False
+    monkeypatch.setenv("IMNCOHORT_SECRET", "site")
+    assert warn_new_out_without_secret(tmp_path / "new") is False
+    assert capsys.readouterr().err == ""
+
+
+def test_config_check_accepts_prefect_cron_forms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for cron in ("30 1 * * MON-FRI", "@daily"):
+        site = tmp_path / "site.yaml"
+        site.write_text(f"schedule: {{cron: '{cron}', timezone: Europe/Berlin}}\n", "utf-8")
+        assert main(["config", "check", str(site)]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"{site}: valid\nschedule: '{cron}' in Europe/Berlin; next audit ")
+    site.write_text("schedule: {cron: '61 1 * * *'}\n", "utf-8")
+    assert main(["config", "check", str(site)]) == 2
+    assert 'Invalid cron string: "61 1 * * *"' in capsys.readouterr().err
+
+
+def test_config_show_prints_the_resolved_config(capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    assert main(["config", "show"]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["prefect"]["server"] == "reuse"
+    assert shown["schedule"]["cron"] == "0 2 * * *"

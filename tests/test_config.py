@@ -15,7 +15,7 @@ CASES = [
     (
         "nodez: 1\n",
         "config key 'nodez' is not known; allowed keys here: names, nodes, margins, reports, "
-        "clinical, index, dask, schedule, qc, tables, review",
+        "clinical, index, dask, schedule, qc, prefect, history, notifications, tables, review",
     ),
     (
         "nodes: {min_short: 3}\n",
@@ -60,7 +60,13 @@ CASES = [
     (
         "schedule: {cron: every day}\n",
         "config key 'schedule.cron' has value 'every day': must be a 5-field cron expression "
-        "such as '0 2 * * *'",
+        "such as '0 2 * * *' or '30 1 * * MON-FRI', or one of @yearly, @annually, @monthly, "
+        "@weekly, @daily, @midnight, @hourly",
+    ),
+    (
+        "schedule: {timezone: Mars/Olympus}\n",
+        "config key 'schedule.timezone' has value 'Mars/Olympus': must be an IANA time zone "
+        "such as 'UTC' or 'Europe/Berlin'",
     ),
     (
         "reports: {fallback_encodings: [klingon]}\n",

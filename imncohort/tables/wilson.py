@@ -14,8 +14,7 @@ for coverage percentages near 100 %.
 from __future__ import annotations
 
 import math
-
-from scipy.stats import norm
+from statistics import NormalDist
 
 DEFAULT_CONFIDENCE = 0.95
 
@@ -47,7 +46,7 @@ def wilson_interval(
         raise ValueError(f'Argument "confidence" must lie in (0, 1), got {confidence}.')
     if trials == 0:
         return (math.nan, math.nan)
-    z = float(norm.ppf(0.5 + confidence / 2.0))
+    z = float(NormalDist().inv_cdf(0.5 + confidence / 2.0))
     z2 = z * z
     n = float(trials)
     k = float(successes)

@@ -27,8 +27,14 @@ def test_deployment_carries_cron_and_parameters(tmp_path: Path) -> None:
     schedule = deployment.schedules[0].schedule
     assert schedule.cron == "30 3 * * 1-5"
     assert schedule.timezone == "Europe/Berlin"
-    assert deployment.parameters["export"] == str(export.resolve())
-    assert deployment.parameters["workers"] == 3
+    assert deployment.parameters["parameters"]["export"] == str(export.resolve())
+    assert deployment.parameters["parameters"]["workers"] == 3
+    assert deployment.parameters["parameters"]["stages"] == [
+        "index",
+        "reports",
+        "measure",
+        "tables",
+    ]
 
 
 def test_serve_without_export_names_the_keys(tmp_path: Path) -> None:

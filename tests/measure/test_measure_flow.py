@@ -28,7 +28,7 @@ def test_measure_flow_on_dask(tmp_path: Path) -> None:
         write_rtstruct(scene, ct, export / f"s{n}" / "rs.dcm")
     index_export(export, out)
     settings = StageSettings(export, out, None, workers=1, dask_address=None, strict=False)
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=180):  # a loaded 2-core machine
         summary = run_measure(settings)
     assert summary["studies"] == 3
     assert summary["nodes"] == 3

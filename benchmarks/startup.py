@@ -1,0 +1,158 @@
+"""Benchmark: the fixed start-up cost of ``imncohort run``, whole process, side by side.
+
+Runs, interleaved, ``--repeats`` times each and prints medians and ratios:
+
+* the floor: ``python -c "import prefect, distributed"``;
+* ``imncohort run`` on an empty export and on a 1-patient demo export (fresh OUT every
+  time), each (1) with the embedded default of a temporary API per run (this version:
+  ``prefect.server: embedded``; a version without that key: no config) and (2) with an
+  already running Prefect server (this version: the shared server it finds by itself;
+  a version without one: ``PREFECT_API_URL`` pointing at that same server).
+
+``--baseline BIN`` adds the same rows for another installation's ``imncohort`` (for
+example an untouched checkout of an earlier commit in its own venv). Every command
+runs with its own interpreter; the machine is shared, so read ratios, not seconds.
+
+Usage::
+
+    python benchmarks/startup.py --repeats 3 --baseline /tmp/base/.venv/bin/imncohort
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SECRET = "benchmark-secret"
+
+
+def _timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return seconds
+
+
+def _python_of(binary: str) -> str:
+    return str(Path(binary).resolve().parent / "python")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", help="another installation's imncohort executable")
+    parser.add_argument("--workdir", type=Path, help="where to write (default: a temp dir)")
+    parser.add_argument(
+        "--inputs",
+        default="empty,demo",
+        help="comma-separated: empty (an empty export), demo (a 1-patient demo export)",
+    )
+    args = parser.parse_args(argv)
+    wanted = set(args.inputs.split(","))
+
+    current = str(Path(sys.executable).parent / "imncohort")
+    work = Path(tempfile.mkdtemp(prefix="imn-startup-", dir=args.workdir))
+    home = work / "prefect-home"
+    env = {
+        **os.environ,
+        "IMNCOHORT_SECRET": SECRET,
+        "IMNCOHORT_PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "CI": "1",
+    }
+    env.pop("PREFECT_API_URL", None)
+    empty = work / "empty"
+    empty.mkdir()
+    demo = work / "demo1"
+    subprocess.run(
+        [current, "demo", str(demo), "--patients", "1"], env=env, check=True, capture_output=True
+    )
+    embedded = work / "embedded.yaml"
+    embedded.write_text("prefect: {server: embedded}\n", "utf-8")
+
+    # One shared server for the "running server" rows (started before timing).
+    subprocess.run([current, "server", "start"], env=env, check=True, capture_output=True)
+    server_url = _server_api_url(home)
+    # The baseline installation must not import this checkout (PYTHONPATH of the caller).
+    base_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    base_url = {**base_env, "PREFECT_API_URL": server_url}
+
+    cases: list[tuple[str, list[str], dict[str, str]]] = [
+        (
+            "floor: python -c 'import prefect, distributed'",
+            [sys.executable, "-c", "import prefect, distributed"],
+            env,
+        ),
+    ]
+    bins = [("this", current, True)]
+    if args.baseline:
+        bins.append(("baseline", args.baseline, False))
+    for label, binary, has_server_key in bins:
+        inputs = [("empty", empty, "empty"), ("1-patient demo", demo, "demo")]
+        for name, export, _ in [i for i in inputs if i[2] in wanted]:
+            run = [binary, "run", str(export), "--out"]
+            if has_server_key:
+                embedded_run = [*run, "{out}", "--config", str(embedded)]
+                cases.append((f"{label}: run {name}, embedded API", embedded_run, env))
+                cases.append((f"{label}: run {name}, running server", [*run, "{out}"], env))
+            else:
+                cases.append((f"{label}: run {name}, embedded API", [*run, "{out}"], base_env))
+                cases.append((f"{label}: run {name}, running server", [*run, "{out}"], base_url))
+    if args.baseline:
+        cases.insert(
+            1,
+            (
+                "baseline floor: import prefect, distributed",
+                [_python_of(args.baseline), "-c", "import prefect, distributed"],
+                {k: v for k, v in env.items() if k != "PYTHONPATH"},
+            ),
+        )
+
+    seconds: dict[str, list[float]] = {label: [] for label, *_ in cases}
+    try:
+        # Warm-up (first-run migrations, page cache), not timed.
+        for _, command, case_env in cases[1:]:
+            out = work / "out-warm"
+            shutil.rmtree(out, ignore_errors=True)
+            _timed([str(out) if c == "{out}" else c for c in command], case_env)
+        for repeat in range(args.repeats):
+            for label, command, case_env in cases:
+                out = work / f"out-{repeat}-{abs(hash(label))}"
+                shutil.rmtree(out, ignore_errors=True)
+                seconds[label].append(
+                    _timed([str(out) if c == "{out}" else c for c in command], case_env)
+                )
+            print(f"repeat {repeat + 1}/{args.repeats} done", flush=True)
+    finally:
+        subprocess.run([current, "server", "stop"], env=env, check=False, capture_output=True)
+    floor = statistics.median(seconds[cases[0][0]])
+    print(f"\n{'case':<52}{'median s':>10}{'x floor':>9}")
+    for label, *_ in cases:
+        value = statistics.median(seconds[label])
+        print(f"{label:<52}{value:>10.2f}{value / floor:>9.2f}")
+    print(
+        "\ntargets: empty run <= 3x floor with a running server, <= 6x embedded "
+        f"({args.repeats} repeats, whole process)"
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _server_api_url(home: Path) -> str:
+    import json
+
+    info = json.loads((home / "server" / "server.json").read_text("utf-8"))
+    return str(info["url"]).rstrip("/") + "/api"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""Start what a run needs, as fast as it can: the Prefect API, then the task runner.
+
+* The Prefect API: ``PREFECT_API_URL`` when set; else the shared local server
+  (``prefect.server: reuse``, :mod:`flows.server`) or a temporary embedded API
+  (``embedded``). Its URL is known before it answers, so the Dask cluster starts
+  in parallel with it.
+* The task runner: an existing Dask scheduler (``--dask-address``); Prefect's
+  ``ThreadPoolTaskRunner`` in this process for small exports (fewer files than
+  ``prefect.local_below_files``) and for the ``tables`` stage alone; else a local
+  Dask process cluster on 127.0.0.1 whose workers import the stage code up front.
+
+Nothing here imports Prefect before the API URL is in the environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import webbrowser
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from imncohort.config import Config
+
+logger = logging.getLogger("imncohort")
+
+DASHBOARD_ADDRESS = "127.0.0.1:8787"
+
+
+@dataclass
+class Runtime:
+    """The Prefect API and task runner of one run."""
+
+    api_url: str | None
+    mode: str  # "threads", "dask-local" or "dask-external"
+    runner: Any
+    dask_address: str | None
+    dashboard_url: str | None = None
+
+
+def count_files(root: Path, limit: int) -> int:
+    """Count the regular files under ``root``, stopping once ``limit`` is reached."""
+    count = 0
+    stack = [Path(root)]
+    while stack and count < limit:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        count += 1
+                        if count >= limit:
+                            break
+        except OSError:
+            continue
+    return count
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _warm_worker(api_url: str | None) -> bool:
+    """Point a Dask worker at the run's API and import what every stage task needs."""
+    if api_url:
+        os.environ["PREFECT_API_URL"] = api_url
+    import prefect.task_engine  # noqa: F401
+    import prefect_dask  # noqa: F401
+
+    import imncohort.index.build
+    import imncohort.measure.stage
+    import imncohort.reports.stage  # noqa: F401
+
+    return True
+
+
+class _ClusterStarter(threading.Thread):
+    """Start a LocalCluster in the background while the Prefect API comes up."""
+
+    def __init__(self, n_workers: int, threads: int, dashboard: bool) -> None:
+        super().__init__(name="imncohort-dask-start", daemon=True)
+        self.n_workers = n_workers
+        self.threads = threads
+        self.dashboard = dashboard
+        self.cluster: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            from distributed import LocalCluster
+
+            self.cluster = LocalCluster(
+                n_workers=self.n_workers,
+                threads_per_worker=self.threads,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=DASHBOARD_ADDRESS if self.dashboard else None,
+            )
+        except BaseException as exc:  # re-raised in the main thread
+            self.error = exc
+
+
+def _api_url(config: Config, closers: list[Any]) -> tuple[str | None, Any]:
+    """Return (API URL, a callable that waits until it answers)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"], lambda: None
+    if os.environ.get("PREFECT_SERVER_EPHEMERAL_ENABLED", "").lower() in ("0", "false"):
+        return None, lambda: None
+    if config.prefect.server == "reuse":
+        from flows.server import Heartbeat, ensure_server, healthy, read_info
+
+        idle = config.prefect.idle_minutes * 60
+        info = read_info()
+        if info is not None and healthy(info):
+            beat = Heartbeat().start()
+            closers.append(beat.stop)
+            return info.api_url, lambda: None
+        port = config.prefect.port or _free_port()
+        url = f"http://127.0.0.1:{port}/api"
+        result: dict[str, Any] = {}
+
+        def start() -> None:
+            try:
+                result["info"] = ensure_server(idle, port)
+            except BaseException as exc:
+                result["error"] = exc
+
+        thread = threading.Thread(target=start, name="imncohort-server-start", daemon=True)
+        thread.start()
+
+        def wait() -> None:
+            thread.join()
+            if "error" in result:
+                raise result["error"]
+            if result["info"].api_url != url:  # another run started one first
+                os.environ["PREFECT_API_URL"] = result["info"].api_url
+            beat = Heartbeat().start()
+            closers.append(beat.stop)
+
+        return url, wait
+
+    def wait_embedded() -> None:
+        # The embedded API of flows.audit (one per process, stopped at exit).
+        from flows.audit import _start_prefect_api
+
+        started = _start_prefect_api()
+        if started:
+            os.environ["PREFECT_API_URL"] = started
+
+    return None, wait_embedded
+
+
+def drain_api_logs() -> None:
+    """Send the log lines still queued for the Prefect API (before its server may stop)."""
+    import sys
+
+    if "prefect.logging.handlers" not in sys.modules:
+        return
+    from prefect.logging.handlers import APILogWorker
+
+    with contextlib.suppress(Exception):
+        APILogWorker.drain_all(timeout=5)
+
+
+def wants_dask(
+    config: Config,
+    export: Path,
+    stages: tuple[str, ...],
+    dask_address: str | None,
+    dashboard: bool = False,
+) -> bool:
+    """Return True when the run's tasks go to Dask (see the module docstring)."""
+    if dask_address or dashboard:
+        return True
+    if stages == ("tables",):
+        return False
+    limit = config.prefect.local_below_files
+    return limit <= 0 or count_files(export, limit) >= limit
+
+
+@contextlib.contextmanager
+def runtime(
+    config: Config,
+    export: Path,
+    stages: tuple[str, ...],
+    workers: int | None,
+    dask_address: str | None,
+    dashboard: bool = False,
+) -> Iterator[Runtime]:
+    """Bring up the API and the task runner of one run; tear down what was started."""
+    closers: list[Any] = []
+    use_dask = wants_dask(config, export, stages, dask_address, dashboard)
+    n_workers = workers or config.dask.workers
+    starter: _ClusterStarter | None = None
+    saved = os.environ.get("PREFECT_API_URL")
+    settings_context: Any = contextlib.nullcontext()
+    try:
+        url, wait_api = _api_url(config, closers)
+        if url:
+            os.environ["PREFECT_API_URL"] = url  # inherited by the Dask workers spawned below
+        if use_dask and not dask_address:
+            starter = _ClusterStarter(n_workers, config.dask.threads_per_worker, dashboard)
+            starter.start()
+        wait_api()
+        url = os.environ.get("PREFECT_API_URL") or url
+        if url:
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+
+            settings_context = temporary_settings(updates={PREFECT_API_URL: url})
+        settings_context.__enter__()
+        if not use_dask:
+            from prefect.task_runners import ThreadPoolTaskRunner
+
+            yield Runtime(url, "threads", ThreadPoolTaskRunner(max_workers=n_workers), None)
+            return
+        from prefect_dask import DaskTaskRunner
+
+        if dask_address:
+            yield Runtime(url, "dask-external", DaskTaskRunner(address=dask_address), dask_address)
+            return
+        assert starter is not None
+        starter.join()
+        if starter.error is not None:
+            raise starter.error
+        cluster = starter.cluster
+        closers.append(cluster.close)
+        from distributed import Client
+
+        with Client(cluster.scheduler_address) as client:
+            client.run(_warm_worker, url)
+        dashboard_url = None
+        if dashboard:
+            dashboard_url = str(cluster.dashboard_link or f"http://{DASHBOARD_ADDRESS}/status")
+            logger.info("Dask dashboard: %s", dashboard_url)
+            with contextlib.suppress(Exception):
+                webbrowser.open(dashboard_url)
+        yield Runtime(
+            url,
+            "dask-local",
+            DaskTaskRunner(address=cluster.scheduler_address),
+            cluster.scheduler_address,
+            dashboard_url,
+        )
+    finally:
+        drain_api_logs()
+        with contextlib.suppress(Exception):
+            settings_context.__exit__(None, None, None)
+        if saved is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = saved
+        if starter is not None and starter.is_alive():
+            starter.join()
+        if (
+            starter is not None
+            and starter.cluster is not None
+            and starter.cluster.close not in closers
+        ):
+            closers.append(starter.cluster.close)
+        for close in reversed(closers):
+            with contextlib.suppress(Exception):
+                close()

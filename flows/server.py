@@ -1,0 +1,334 @@
+"""One local Prefect server shared by runs: started on first use, found again, stopped when idle.
+
+The server is a detached process (its own session) serving Prefect's API and UI on
+127.0.0.1. It writes ``server.json`` (pid, url) under ``IMNCOHORT_PREFECT_HOME/server``
+once it answers. Every run that uses it touches ``heartbeat`` every few seconds from a
+daemon thread; the server exits by itself when the heartbeat is older than its idle
+timeout, so a run killed with SIGKILL leaves at most an idle server that goes away.
+
+``python -m flows.server --idle-seconds N --port P`` is the server process itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from imncohort.config import prefect_home
+
+HEARTBEAT_SECONDS = 5.0
+START_TIMEOUT_SECONDS = 180.0
+
+
+def server_dir() -> Path:
+    """Return the directory of the shared server's pid/URL file, heartbeat and log."""
+    path = prefect_home() / "server"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What ``server.json`` holds about a running shared server."""
+
+    pid: int
+    url: str
+    started_unix: float
+    idle_seconds: float
+
+    @property
+    def api_url(self) -> str:
+        return self.url.rstrip("/") + "/api"
+
+
+def read_info() -> ServerInfo | None:
+    """Return the recorded server, or None when none is recorded or its process is gone."""
+    path = server_dir() / "server.json"
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        info = ServerInfo(
+            pid=int(data["pid"]),
+            url=str(data["url"]),
+            started_unix=float(data["started_unix"]),
+            idle_seconds=float(data["idle_seconds"]),
+        )
+    except (OSError, ValueError, KeyError):
+        return None
+    return info if _alive(info.pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child (never reaped) still answers kill(0); treat it as gone.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def healthy(info: ServerInfo, timeout: float = 2.0) -> bool:
+    """Return True when the server answers ``/api/health``."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(info.api_url + "/health", timeout=timeout) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def touch_heartbeat() -> None:
+    """Tell the shared server it is in use (resets its idle clock)."""
+    path = server_dir() / "heartbeat"
+    path.touch()
+    os.utime(path)
+
+
+class Heartbeat:
+    """A daemon thread touching the heartbeat while a run uses the shared server."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="imncohort-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            with contextlib.suppress(OSError):
+                touch_heartbeat()
+
+    def start(self) -> Heartbeat:
+        touch_heartbeat()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            touch_heartbeat()
+
+
+@contextlib.contextmanager
+def _start_lock() -> Iterator[None]:
+    """Serialise server start-up between runs started at the same moment."""
+    with open(server_dir() / "start.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_server(idle_seconds: float, port: int = 0) -> ServerInfo:
+    """Return the running shared server, starting it (detached) when none answers."""
+    info = read_info()
+    if info is not None and healthy(info):
+        touch_heartbeat()
+        return info
+    with _start_lock():
+        info = read_info()
+        if info is not None and healthy(info):
+            touch_heartbeat()
+            return info
+        if info is not None:  # recorded but not answering: replace it
+            _terminate(info.pid)
+        return _spawn(idle_seconds, port)
+
+
+def _spawn(idle_seconds: float, port: int) -> ServerInfo:
+    folder = server_dir()
+    with contextlib.suppress(FileNotFoundError):
+        (folder / "server.json").unlink()
+    touch_heartbeat()
+    log = open(folder / "server.log", "ab")  # noqa: SIM115 (handed to the child)
+    env = dict(os.environ)
+    env.pop("PREFECT_API_URL", None)
+    env["PREFECT_UI_ENABLED"] = "true"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flows.server",
+            "--idle-seconds",
+            str(idle_seconds),
+            "--port",
+            str(port),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        env=env,
+        cwd=str(Path(__file__).resolve().parent.parent),
+        start_new_session=True,  # not in the run's process group: a ^C of the run spares it
+    )
+    log.close()
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            raise RuntimeError(
+                f"the shared Prefect server exited with code {code} while starting; "
+                f"see {folder / 'server.log'}"
+            )
+        info = read_info()
+        if info is not None and info.pid == process.pid and healthy(info):
+            _reap_later(process)
+            return info
+        time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError(
+        f"the shared Prefect server did not answer within {START_TIMEOUT_SECONDS:.0f} s; "
+        f"see {folder / 'server.log'}"
+    )
+
+
+def _reap_later(process: subprocess.Popen[Any]) -> None:
+    """Reap the detached child if it exits while this process still runs (no zombie)."""
+    threading.Thread(target=process.wait, name="imncohort-server-reaper", daemon=True).start()
+
+
+def _terminate(pid: int, timeout: float = 15.0) -> bool:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return True
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return False
+
+
+def stop_server() -> ServerInfo | None:
+    """Stop the shared server if one runs; return what was stopped."""
+    info = read_info()
+    if info is None:
+        return None
+    _terminate(info.pid)
+    with contextlib.suppress(FileNotFoundError):
+        (server_dir() / "server.json").unlink()
+    return info
+
+
+def idle_for() -> float:
+    """Seconds since the last heartbeat (infinity when there never was one)."""
+    try:
+        return time.time() - (server_dir() / "heartbeat").stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
+def status_lines() -> list[str]:
+    """Return the ``imncohort server status`` lines."""
+    info = read_info()
+    if info is None:
+        return ["no shared Prefect server is running"]
+    state = "answering" if healthy(info) else "not answering"
+    left = max(0.0, info.idle_seconds - idle_for())
+    return [
+        f"Prefect server {state}: pid {info.pid}",
+        f"UI: {info.url}",
+        f"API: {info.api_url}",
+        f"stops after {left / 60:.1f} more idle minutes (imncohort server stop to stop now)",
+    ]
+
+
+def server_command(args: argparse.Namespace) -> int:
+    """``imncohort server start|status|stop``."""
+    from imncohort.config import load_config
+
+    if args.action == "start":
+        config = load_config(getattr(args, "config", None))
+        info = ensure_server(config.prefect.idle_minutes * 60, config.prefect.port)
+        sys.stdout.write(f"Prefect server: pid {info.pid}\nUI: {info.url}\nAPI: {info.api_url}\n")
+        return 0
+    if args.action == "stop":
+        stopped = stop_server()
+        message = f"stopped pid {stopped.pid}" if stopped else "no shared Prefect server is running"
+        sys.stdout.write(message + "\n")
+        return 0
+    sys.stdout.write("\n".join(status_lines()) + "\n")
+    return 0
+
+
+def _serve(idle_seconds: float, port: int) -> None:
+    """The server process: Prefect's API + UI on 127.0.0.1 until idle or SIGTERM."""
+    import uvicorn
+
+    from flows.runtime import configure_prefect_environment
+
+    configure_prefect_environment()
+    from prefect.server.api.server import create_app
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    bound = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{bound}"
+    os.environ["PREFECT_UI_API_URL"] = url + "/api"
+    app = create_app(final=True)
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    )
+
+    def watch() -> None:
+        while not server.started:
+            time.sleep(0.05)
+        record = {
+            "pid": os.getpid(),
+            "url": url,
+            "started_unix": time.time(),
+            "idle_seconds": idle_seconds,
+        }
+        target = server_dir() / "server.json"
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record), "utf-8")
+        os.replace(tmp, target)
+        while not server.should_exit:
+            if idle_for() > idle_seconds:
+                server.should_exit = True
+                break
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="idle-watch", daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        target = server_dir() / "server.json"
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            if int(json.loads(target.read_text("utf-8"))["pid"]) == os.getpid():
+                target.unlink()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.server")
+    parser.add_argument("--idle-seconds", type=float, required=True)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    _serve(args.idle_seconds, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
