@@ -16,6 +16,9 @@ from imncohort.measure.plan import plan_jobs
 from imncohort.measure.series import load_index
 from imncohort.measure.stage import run_measure_stage
 
+# keys are hex: "2882e81166936497" would otherwise be read as a float (inf)
+KEYS = {"patient_key": str, "study_key": str}
+
 
 def _small_export(base: Path) -> tuple[Path, Path]:
     export, out = base / "export", base / "out"
@@ -33,7 +36,7 @@ def test_qc_incremental_and_task(tmp_path: Path) -> None:
     config = load_config()
     first = run_measure_stage(export, out, config, qc=True)
     assert first["nodes"] == 1 and first["remeasured"] == 1 and first["errors"] == 0
-    nodes = pd.read_csv(out / "nodes.csv")
+    nodes = pd.read_csv(out / "nodes.csv", dtype=KEYS)
     png = out / nodes.loc[0, "qc_png"]
     assert (
         nodes.loc[0, "qc_png"]
@@ -47,7 +50,7 @@ def test_qc_incremental_and_task(tmp_path: Path) -> None:
 
     second = run_measure_stage(export, out, config, qc=True)
     assert second["remeasured"] == 0
-    assert pd.read_csv(out / "nodes.csv").equals(nodes)
+    assert pd.read_csv(out / "nodes.csv", dtype=KEYS).equals(nodes)
 
     rs = export / "s" / "rs.dcm"
     stat = rs.stat()
@@ -55,7 +58,7 @@ def test_qc_incremental_and_task(tmp_path: Path) -> None:
     index_export(export, out)
     third = run_measure_stage(export, out, config, qc=True)
     assert third["remeasured"] == 1
-    assert pd.read_csv(out / "nodes.csv").equals(nodes)
+    assert pd.read_csv(out / "nodes.csv", dtype=KEYS).equals(nodes)
 
     import flows.measure as measure_flows
 
