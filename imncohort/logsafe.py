@@ -19,9 +19,26 @@ _QUOTED = re.compile(r"""b?'(?:[^'\\\n]|\\.)*'|b?"(?:[^"\\\n]|\\.)*\"""")
 _LOGGER = logging.getLogger("imncohort.warnings")
 
 
+#: Quoted literals kept as they are: the names of imncohort's own flows (Prefect's
+#: "Beginning flow run '…' for flow 'audit'"), which can never carry an identifier.
+SAFE_LITERALS = frozenset(
+    f"{quote}{name}{quote}"
+    for name in ("audit", "index", "reports", "measure", "tables", "package")
+    for quote in ("'", '"')
+)
+
+
+def _scrub_match(match: re.Match[str]) -> str:
+    literal = match.group(0)
+    return literal if literal in SAFE_LITERALS else "'…'"
+
+
 def scrub_text(text: str) -> str:
-    """Return ``text`` with every quoted literal (a value, a path) replaced by ``'…'``."""
-    return _QUOTED.sub("'…'", text)
+    """Return ``text`` with every quoted literal (a value, a path) replaced by ``'…'``.
+
+    Only the quoted names of imncohort's own flows (:data:`SAFE_LITERALS`) stay.
+    """
+    return _QUOTED.sub(_scrub_match, text)
 
 
 class ScrubFilter(logging.Filter):

@@ -332,40 +332,45 @@ def _map_series_key(secret: bytes, key: str) -> str:
     return new_uid(secret, uid) + (sep + rest if sep else "")
 
 
+def _shift_dates(frame: pd.DataFrame, shifts: dict[str, int]) -> pd.DataFrame:
+    """Move every ``*_date`` column (``YYYYMMDD``) of ``frame`` by its patient's shift."""
+    frame = frame.copy()
+    for column in [c for c in frame.columns if str(c).endswith("_date")]:
+        frame[column] = [
+            shift_date(d, shifts[str(p)])
+            for d, p in zip(frame[column], frame["patient_key"], strict=True)
+        ]
+    return frame
+
+
 def package_tables(out: Path, patients: Sequence[str], secret: bytes) -> dict[str, pd.DataFrame]:
-    """The pseudonymous research tables of ``patients``, dates moved by each one's shift."""
+    """The pseudonymous research tables of ``patients``, dates moved by each one's shift.
+
+    Every ``*_date`` column is shifted (``study_date`` of nodes, studies and mentions,
+    ``first_mention_date`` of the cohort).
+    """
     keep = set(patients)
     shifts = {p: date_shift_days(secret, p) for p in keep}
     tables: dict[str, pd.DataFrame] = {}
     nodes = read_nodes(out)
     nodes = nodes[nodes["patient_key"].isin(keep)].drop(columns=["qc_png"], errors="ignore")
     nodes["series_key"] = [_map_series_key(secret, k) for k in nodes["series_key"]]
-    tables["nodes"] = nodes
+    tables["nodes"] = _shift_dates(nodes, shifts)
     studies = read_index_table(out, "studies")
     studies = studies[studies["patient_key"].astype(str).isin(keep)].copy()
     studies["study_instance_uid"] = [new_uid(secret, str(u)) for u in studies["study_instance_uid"]]
-    studies["study_date"] = [
-        shift_date(d, shifts[str(p)])
-        for d, p in zip(studies["study_date"], studies["patient_key"], strict=True)
-    ]
+    studies = _shift_dates(studies, shifts)
     tables["studies"] = studies.drop(columns=["study_description"], errors="ignore")
     cohort_path = Path(out) / "cohort.csv"
     if cohort_path.exists():
         cohort = pd.read_csv(cohort_path, dtype=str, keep_default_na=False)
         cohort = cohort[cohort["patient_key"].isin(keep)].copy()
-        cohort["first_mention_date"] = [
-            shift_date(d, shifts[p])
-            for d, p in zip(cohort["first_mention_date"], cohort["patient_key"], strict=True)
-        ]
-        tables["cohort"] = cohort
+        tables["cohort"] = _shift_dates(cohort, shifts)
     mentions_path = Path(out) / "mentions.parquet"
     if mentions_path.exists():
         mentions = pd.read_parquet(mentions_path)
         mentions = mentions[mentions["patient_key"].astype(str).isin(keep)].copy()
-        mentions["study_date"] = [
-            shift_date(d, shifts[str(p)])
-            for d, p in zip(mentions["study_date"], mentions["patient_key"], strict=True)
-        ]
+        mentions = _shift_dates(mentions, shifts)
         # mention_id is an unkeyed hash of the report's UID or path: keyed again here.
         mentions["mention_id"] = [
             pseudonym(secret, f"package-mention\0{m}") for m in mentions["mention_id"]

@@ -70,7 +70,7 @@ def test_package_remeasures_the_same_nodes(
         main(["package", str(source), "--to", str(package), "--patients", "all", "--workers", "2"])
         == 0
     )
-    assert "package: 6 patients, 335 files, 0 left out" in capsys.readouterr().out
+    assert "package: 6 patients, 337 files, 0 left out" in capsys.readouterr().out
     assert main(["package", str(source), "--to", str(package)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
@@ -83,7 +83,9 @@ def test_package_remeasures_the_same_nodes(
     assert main(["run", str(package / "dicom"), "--out", str(again), "--workers", "2"]) == 0
 
     before, after = _nodes(source), _nodes(again)
-    series = pd.read_parquet(source / "index" / "series.parquet").set_index("series_key")
+    series = pd.read_parquet(source / "restricted" / "index" / "series.parquet").set_index(
+        "series_key"
+    )
     positions = {series.loc[k, "patient_position"] for k in before["series_key"]}
     assert positions == {"HFS", "FFS"}
     assert set(before["annotation"]) == {"rtstruct", "seg", "nifti"}

@@ -72,6 +72,8 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> str:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "IMNCOHORT_SECRET": SECRET, "CI": "1"}
+    # as a user types it: an API URL an earlier in-process test left must not redirect it
+    env.pop("PREFECT_API_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "imncohort.cli", *args],
         capture_output=True,
@@ -82,8 +84,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _read_artifact(api_url: str) -> str:
-    """Return the newest ``imncohort-audit`` artifact's markdown, read over the REST API."""
+def _read_artifacts(api_url: str) -> list[str]:
+    """Return the markdown of the ``imncohort-audit`` artifacts, newest first (REST API)."""
     import httpx
 
     response = httpx.post(
@@ -91,12 +93,12 @@ def _read_artifact(api_url: str) -> str:
         json={
             "artifacts": {"key": {"any_": ["imncohort-audit"]}},
             "sort": "CREATED_DESC",
-            "limit": 1,
+            "limit": 50,
         },
         timeout=30,
     )
     response.raise_for_status()
-    return str(response.json()[0]["data"])
+    return [str(item["data"]) for item in response.json()]
 
 
 def test_run_is_watchable_and_reuses_the_server(tmp_path: Path) -> None:
@@ -119,9 +121,13 @@ def test_run_is_watchable_and_reuses_the_server(tmp_path: Path) -> None:
         assert "DEMO0" not in stream
     server = read_info()
     assert server is not None
-    markdown = _read_artifact(server.api_url)
     record = json.loads((out / "run.json").read_text("utf-8"))
-    assert f"# imncohort audit {record['run_id']}" in markdown
+    # other tests' audits share the server: find this run's artifact by its run id
+    ours = [
+        m for m in _read_artifacts(server.api_url) if f"# imncohort audit {record['run_id']}" in m
+    ]
+    assert len(ours) == 1
+    markdown = ours[0]
     assert str((out / "report.html").resolve()) in markdown
     confirmed = int((pd.read_csv(out / "cohort.csv")["status"] == "confirmed").sum())
     assert f"confirmed patients: {confirmed}" in markdown

@@ -46,7 +46,7 @@ def write_export(export: Path, out: Path, reports: list[tuple[str, ...]]) -> Non
             "ReportText",
         ],
     ).to_csv(export / "ris.csv", index=False)
-    index = out / "index"
+    index = out / "restricted" / "index"
     index.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(columns=["path", "kind"]).to_parquet(index / "instances.parquet")
     pd.DataFrame([("ris.csv", "table")], columns=["path", "kind"]).to_parquet(

@@ -49,7 +49,7 @@ def test_first_review_lists_every_positive_mention_as_new(reviewed_out: Path) ->
     assert [r["PatientID"] for r in rows] == ["P001", "P001", "P002", "P004", "P005"]
     assert {r["status"] for r in rows} == {"new"}
     assert rows[1]["sentence"] == (
-        "There is an enlarged left [IMN] in the 2nd intercostal space measuring 1.2 x 0.8 cm."
+        "There is an «enlarged» left [IMN] in the 2nd intercostal space measuring 1.2 x 0.8 cm."
     )
     assert rows[0]["sentence"] == "«Possible» left [IMN]."
     assert (rows[1]["side"], rows[1]["intercostal_space"], rows[1]["size"]) == (
