@@ -265,6 +265,15 @@ def fuzz(clean: Path, target: Path, truth: dict[str, Any], seed: int) -> Fuzzed:
         new = str(Path(old).parent / new_name)
         (target / old).rename(target / new)
         result.renamed[old] = new
+    # Links: one out of the export (to /: never walked) and a second path to a slice of a
+    # mutated study (one file indexed once); both are listed by their own path.
+    links = target / "links"
+    links.mkdir()
+    (links / "to-root").symlink_to("/")
+    result.mutated_files["links/to-root"] = "symlink out of the export"
+    some_slice = next(p for p, m in result.mutated_files.items() if m in CT_MUTATIONS)
+    (links / "again.dcm").symlink_to(target / some_slice)
+    result.mutated_files["links/again.dcm"] = "second path to one file"
     return result
 
 
@@ -349,7 +358,7 @@ def test_fuzzed_run_exits_0_without_traceback(runs: dict[str, Any]) -> None:
 def test_every_mutated_file_is_listed_by_its_own_path(runs: dict[str, Any]) -> None:
     _, _, out = runs["run"]
     fuzzed: Fuzzed = runs["fuzzed"]
-    assert len(fuzzed.mutated_files) == 2 * N_MUTATED_STUDIES + 2
+    assert len(fuzzed.mutated_files) == 2 * N_MUTATED_STUDIES + 4
     errors = pd.read_csv(out / "errors.csv", dtype=str, keep_default_na=False)
     scrub = PathScrubber.from_out(out)
     listed = set(errors["path"])
