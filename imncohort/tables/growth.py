@@ -9,6 +9,7 @@ nodes with ``long_axis_mm`` above ``nodes.growth_min_long_axis_mm`` count.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,38 +77,38 @@ def growth_direction_table(nodes: pd.DataFrame, min_long_axis_mm: float) -> pd.D
     labelled = [*zip(QUADRANTS, counts, strict=True)]
     labelled += [("towards_sternum", medial), ("away_from_sternum", lateral), ("all", total)]
     for label, count in labelled:
-        percent, low, high = wilson_percent(count, total)
         is_all = label == "all"
         rows.append(
-            (
+            _growth_row(
                 label,
                 count,
-                round(percent, 4),
-                round(low, 4),
-                round(high, 4),
+                total,
                 round(chi2, 6) if is_all else math.nan,
                 p_value if is_all else math.nan,
-                total,
             )
         )
     for label in STERNUM_ROWS:
         values = towards[label] if label in towards else pd.Series(dtype=object)
         flags = values[values.notna()]
-        count, measured = int(flags.astype(bool).sum()), len(flags)
-        percent, low, high = wilson_percent(count, measured)
-        rows.append(
-            (
-                label,
-                count,
-                round(percent, 4),
-                round(low, 4),
-                round(high, 4),
-                math.nan,
-                math.nan,
-                measured,
-            )
-        )
+        rows.append(_growth_row(label, int(flags.astype(bool).sum()), len(flags)))
     return pd.DataFrame(rows, columns=GROWTH_COLUMNS)
+
+
+def _growth_row(
+    label: str, count: int, denominator: int, chi2: float = math.nan, p_value: float = math.nan
+) -> tuple[Any, ...]:
+    """One ``growth_direction.csv`` row: count of ``denominator`` with its Wilson interval."""
+    percent, low, high = wilson_percent(count, denominator)
+    return (
+        label,
+        count,
+        round(percent, 4),
+        round(low, 4),
+        round(high, 4),
+        chi2,
+        p_value,
+        denominator,
+    )
 
 
 def laterality_table(nodes: pd.DataFrame) -> pd.DataFrame:
