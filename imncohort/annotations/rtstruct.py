@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.dataset import Dataset
 
-from imncohort.annotations import rawseq
 from imncohort.annotations.models import ContourRoi, RoiSet, SliceGrid
 from imncohort.annotations.names import NameMatcher
 from imncohort.errors import InputError
@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 STAGE = "measure"
 CONTOUR_DATA = 0x30060050
 ROI_CONTOUR_SEQUENCE = 0x30060039
-CONTOUR_SEQUENCE = 0x30060040
-CONTOUR_GEOMETRIC_TYPE = 0x30060042
-REFERENCED_ROI_NUMBER = 0x30060084
 
 # (referenced series UIDs, frame of reference UID) -> (series_key, grid) or None
 SeriesResolver = Callable[[list[str], str], "tuple[str, SliceGrid] | None"]
@@ -45,7 +42,7 @@ def z_tolerance_mm(grid: SliceGrid) -> float:
     return float(min(0.5, max(0.05, 0.25 * grid.slice_spacing_mm)))
 
 
-def referenced_series_uids(ds: Any) -> list[str]:
+def referenced_series_uids(ds: Dataset) -> list[str]:
     """Series Instance UIDs named in the structure set's referenced frame of reference."""
     uids: list[str] = []
     for frame in ds.get("ReferencedFrameOfReferenceSequence", []) or []:
@@ -57,7 +54,7 @@ def referenced_series_uids(ds: Any) -> list[str]:
     return uids
 
 
-def frame_of_reference_uid(ds: Any) -> str:
+def frame_of_reference_uid(ds: Dataset) -> str:
     """The structure set's Frame of Reference UID (own tag, else the referenced one)."""
     uid = str(ds.get("FrameOfReferenceUID", "") or "")
     if uid:
@@ -69,8 +66,12 @@ def frame_of_reference_uid(ds: Any) -> str:
     return ""
 
 
-def _contour_points(item: Any) -> np.ndarray:
-    """(N, 3) LPS points of one contour item, parsed from the raw bytes when possible."""
+def _contour_points(item: Dataset) -> np.ndarray:
+    """(N, 3) LPS points of one contour item.
+
+    ContourData is parsed from its still-raw element value when pydicom has not
+    converted it yet (one DSfloat per number would be about 30 times slower).
+    """
     raw = item.get_item(CONTOUR_DATA)
     if raw is None:
         return np.zeros((0, 3))
@@ -85,43 +86,10 @@ def _contour_points(item: Any) -> np.ndarray:
     return values.reshape(-1, 3)
 
 
-def _parse_points(value: bytes | memoryview) -> np.ndarray:
-    text = bytes(value).strip(b" \x00")
-    values = np.array(text.split(b"\\"), dtype=float) if text else np.zeros(0)
-    if values.size % 3:
-        raise InputError(f"ContourData holds {values.size} numbers, not a multiple of 3")
-    return values.reshape(-1, 3)
-
-
 def _roi_contours(
-    ds: Any, names: dict[int, str], matcher: NameMatcher
+    ds: Dataset, names: dict[int, str], matcher: NameMatcher
 ) -> list[tuple[int, list[tuple[str, np.ndarray]]]]:
-    """(ROI number, [(geometric type, (N, 3) points)]) of the wanted ROIs.
-
-    Walks the raw ROIContourSequence bytes when the file is explicit VR little
-    endian (fast path), else uses pydicom's data sets.
-    """
-    raw = rawseq.raw_sequence(ds, ROI_CONTOUR_SEQUENCE)
-    if raw is not None:
-        try:
-            out = []
-            for roi_item in rawseq.items(raw):
-                number = int(rawseq.text(roi_item, REFERENCED_ROI_NUMBER, "-1") or -1)
-                if not matcher.wanted(names.get(number, f"ROI{number}")):
-                    continue
-                contours = [
-                    (
-                        rawseq.text(item, CONTOUR_GEOMETRIC_TYPE, "CLOSED_PLANAR").upper(),
-                        _parse_points(item[CONTOUR_DATA][1])
-                        if CONTOUR_DATA in item
-                        else np.zeros((0, 3)),
-                    )
-                    for item in rawseq.nested(roi_item, CONTOUR_SEQUENCE)
-                ]
-                out.append((number, contours))
-            return out
-        except (rawseq.RawSequenceError, ValueError) as exc:
-            log.debug("raw contour walk failed (%s); using pydicom", exc)
+    """(ROI number, [(geometric type, (N, 3) points)]) of the wanted ROIs."""
     result = []
     for roi_contour in ds.get("ROIContourSequence", []) or []:
         number = int(roi_contour.get("ReferencedROINumber", -1))
@@ -162,7 +130,7 @@ class ContourProblems:
         return out
 
 
-def check_roi_contour_sequence(ds: Any) -> None:
+def check_roi_contour_sequence(ds: Dataset) -> None:
     """Raise :class:`InputError` when the ROIContourSequence is missing or empty."""
     element = ds.get_item(ROI_CONTOUR_SEQUENCE)
     if element is None:

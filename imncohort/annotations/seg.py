@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import highdicom as hd
 import numpy as np
 import pydicom
+from pydicom.dataset import Dataset
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
-from imncohort.annotations import rawseq
 from imncohort.annotations.models import MaskRoi, RoiSet, SliceGrid
 from imncohort.annotations.names import NameMatcher
 from imncohort.annotations.rtstruct import SeriesResolver, z_tolerance_mm
+from imncohort.dicom.sop import NON_PIXEL_SEG_SOP_CLASSES
 from imncohort.errors import InputError
-from imncohort.index.records import NON_PIXEL_SEG_SOP_CLASSES
+from imncohort.geometry.orientation import is_axial
 from imncohort.outputs import ErrorRecord
 from imncohort.textfmt import numbers as fmt_numbers
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 STAGE = "measure"
 
 
-def _referenced_series(ds: Any) -> list[str]:
+def _referenced_series(ds: Dataset) -> list[str]:
     uids: list[str] = []
     for item in ds.get("ReferencedSeriesSequence", []) or []:
         uid = str(item.get("SeriesInstanceUID", "") or "")
@@ -39,7 +40,7 @@ def _referenced_series(ds: Any) -> list[str]:
     return uids
 
 
-def _group(ds: Any, frame: Any, name: str) -> Any:
+def _group(ds: Dataset, frame: Dataset | None, name: str) -> Dataset | None:
     """Functional group ``name`` of one frame, else the shared one."""
     if frame is not None and name in frame:
         return frame[name].value[0]
@@ -49,10 +50,16 @@ def _group(ds: Any, frame: Any, name: str) -> Any:
     return None
 
 
-UNCOMPRESSED = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+def _native_pixels(ds: Dataset) -> bool:
+    """Whether the Pixel Data are native (not encapsulated) little-endian bytes.
+
+    Deflated data sets count as native: pydicom has inflated them on reading.
+    """
+    uid = UID(str(ds.file_meta.get("TransferSyntaxUID", ExplicitVRLittleEndian)))
+    return uid.is_transfer_syntax and uid.is_little_endian and not uid.is_encapsulated
 
 
-def _stored_frames(ds: Any, path: Path, indices: list[int]) -> dict[int, np.ndarray]:
+def _stored_frames(ds: Dataset, path: Path, indices: list[int]) -> dict[int, np.ndarray]:
     """Stored values of the 0-based frames ``indices``.
 
     Uncompressed data are sliced from the Pixel Data bytes (1-bit BINARY
@@ -61,9 +68,8 @@ def _stored_frames(ds: Any, path: Path, indices: list[int]) -> dict[int, np.ndar
     """
     rows, cols = int(ds.Rows), int(ds.Columns)
     n_pixels = rows * cols
-    syntax = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2.1"))
     bits = int(ds.get("BitsAllocated", 1))
-    if syntax in UNCOMPRESSED and bits in (1, 8, 16):
+    if _native_pixels(ds) and bits in (1, 8, 16):
         data = ds.PixelData
         out: dict[int, np.ndarray] = {}
         for index in indices:
@@ -86,42 +92,14 @@ def _stored_frames(ds: Any, path: Path, indices: list[int]) -> dict[int, np.ndar
 
 
 PER_FRAME = 0x52009230
-PLANE_POSITION = 0x00209113
-IMAGE_POSITION = 0x00200032
-SEGMENT_IDENTIFICATION = 0x0062000A
-REFERENCED_SEGMENT_NUMBER = 0x0062000B
 
 
-def _frame_info(ds: Any) -> list[tuple[int | None, np.ndarray | None]]:
+def _frame_info(ds: Dataset) -> list[tuple[int | None, np.ndarray | None]]:
     """(referenced segment number, ImagePositionPatient) of every frame.
 
-    Walks the raw per-frame functional groups when possible (fast path); the
-    shared functional groups supply what a frame does not hold.
+    The shared functional groups supply what a frame does not hold.
     """
-    shared_ident = _group(ds, None, "SegmentIdentificationSequence")
-    shared_pos = _group(ds, None, "PlanePositionSequence")
-    default_segment = int(shared_ident.ReferencedSegmentNumber) if shared_ident else None
-    default_ipp = np.asarray(shared_pos.ImagePositionPatient, dtype=float) if shared_pos else None
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
-    raw = rawseq.raw_sequence(ds, PER_FRAME)
-    if raw is not None:
-        try:
-            out: list[tuple[int | None, np.ndarray | None]] = []
-            for item in rawseq.items(raw):
-                ident = rawseq.nested(item, SEGMENT_IDENTIFICATION)
-                segment = rawseq.us(ident[0], REFERENCED_SEGMENT_NUMBER) if ident else None
-                pos = rawseq.nested(item, PLANE_POSITION)
-                ipp = rawseq.numbers(pos[0], IMAGE_POSITION) if pos else []
-                out.append(
-                    (
-                        segment if segment is not None else default_segment,
-                        np.asarray(ipp, dtype=float) if len(ipp) == 3 else default_ipp,
-                    )
-                )
-            if len(out) == n_frames:
-                return out
-        except (rawseq.RawSequenceError, ValueError) as exc:
-            log.debug("raw per-frame walk failed (%s); using pydicom", exc)
     frames = ds.get("PerFrameFunctionalGroupsSequence", []) or []
     result: list[tuple[int | None, np.ndarray | None]] = []
     for index in range(n_frames):
@@ -139,7 +117,7 @@ def _frame_info(ds: Any) -> list[tuple[int | None, np.ndarray | None]]:
     return result
 
 
-def seg_slice_step_mm(ct_grid: SliceGrid, measures: Any) -> float:
+def seg_slice_step_mm(ct_grid: SliceGrid, measures: Dataset) -> float:
     """Stated slice step of a SEG on a single-slice series, else 0 (spacing from positions).
 
     The series' own step (its SliceThickness) comes first, then the SEG's
@@ -180,20 +158,14 @@ def _cropped(name: str, planes: dict[int, np.ndarray], grid: SliceGrid) -> MaskR
     return MaskRoi(name, mask, grid.crop(k0, k1, j0, j1, i0, i1))
 
 
-def _per_frame_items(ds: Any) -> int | None:
+def _per_frame_items(ds: Dataset) -> int | None:
     """Number of PerFrameFunctionalGroupsSequence items (None when the sequence is absent)."""
-    raw = rawseq.raw_sequence(ds, PER_FRAME)
-    if raw is not None:
-        try:
-            return len(rawseq.items(raw))
-        except (rawseq.RawSequenceError, ValueError):
-            pass
     if ds.get_item(PER_FRAME) is None:
         return None
     return len(ds.get("PerFrameFunctionalGroupsSequence") or [])
 
 
-def check_frames(ds: Any) -> None:
+def check_frames(ds: Dataset) -> None:
     """Raise :class:`InputError` when the SEG's frame count does not hold together.
 
     NumberOfFrames must be at least 1, equal the number of per-frame functional
@@ -214,9 +186,8 @@ def check_frames(ds: Any) -> None:
             f"SEG declares NumberOfFrames {n_frames} but its per-frame functional groups hold "
             f"{items} item(s) (cut file or wrong header)"
         )
-    syntax = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2.1"))
     pixels = ds.get_item(0x7FE00010)
-    if syntax not in UNCOMPRESSED:
+    if not _native_pixels(ds):
         return
     if pixels is None or pixels.value is None:
         raise InputError("SEG has no Pixel Data")
@@ -306,7 +277,7 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
         )
     iop = np.asarray(orientation.ImageOrientationPatient, dtype=float)
     row_dir, col_dir = iop[:3], iop[3:]
-    if abs(np.cross(row_dir, col_dir)[2]) < 0.999:
+    if not is_axial(iop):
         raise InputError(f"SEG is not axial (orientation {fmt_numbers(np.round(iop, 4))}); skipped")
     spacing = np.asarray(measures.PixelSpacing, dtype=float)
     rows, cols = int(seg.Rows), int(seg.Columns)

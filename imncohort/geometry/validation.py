@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imncohort.errors import ImnCohortError
+from imncohort.geometry.orientation import in_plane_is_axial
 from imncohort.textfmt import value_text
 
 __all__ = [
@@ -112,8 +113,9 @@ def as_bool_volume(value: Any, name: str) -> npt.NDArray[np.bool_]:
 def as_affine(value: Any, name: str = "affine_ijk_to_lps") -> npt.NDArray[np.float64]:
     """Return a 4 x 4 voxel-index-to-LPS affine of an axial volume.
 
-    The in-plane columns (``i`` and ``j`` steps) must lie in the axial plane (no z
-    component) and the slice step must move along z; anything else is an oblique volume
+    The in-plane columns (``i`` and ``j`` steps) must lie in the axial plane (z component
+    within :data:`~imncohort.geometry.orientation.AXIAL_TOLERANCE`) and the slice step
+    must move along z; anything else is an oblique volume
     that the readers are expected to reject before geometry is called.
     """
     try:
@@ -128,8 +130,7 @@ def as_affine(value: Any, name: str = "affine_ijk_to_lps") -> npt.NDArray[np.flo
         raise GeometryError(f'Argument "{name}" must have last row [0, 0, 0, 1], got {arr[3]}.')
     col_i, col_j, col_k = arr[:3, 0], arr[:3, 1], arr[:3, 2]
     for label, col in (("i", col_i), ("j", col_j)):
-        norm = float(np.linalg.norm(col))
-        if norm == 0.0 or abs(col[2]) > 1e-4 * norm:
+        if not in_plane_is_axial(col):
             raise GeometryError(
                 f'Argument "{name}": the {label} step {col.tolist()} must lie in the axial '
                 "plane (z component 0); oblique volumes are not supported, resample or skip."
