@@ -144,7 +144,7 @@ def test_a_big_endian_file_is_refused_by_the_header_walk() -> None:
     ds.save_as(buf, implicit_vr=False, little_endian=False, enforce_file_format=True)
     raw = buf.getvalue()
     assert read_file_meta(raw, len(raw))[1] == ExplicitVRBigEndian
-    with pytest.raises(UnsupportedEncoding, match="transfer syntax 1.2.840.10008.1.2.2"):
+    with pytest.raises(UnsupportedEncoding, match=r"transfer syntax 1\.2\.840\.10008\.1\.2\.2"):
         parse_header(raw, len(raw))
 
 

@@ -79,5 +79,5 @@ def test_affine_in_plane_steps_use_the_same_tolerance(degrees: float, ok: bool) 
     if ok:
         assert as_affine(affine)[2, 1] == pytest.approx(0.8 * math.sin(math.radians(degrees)))
     else:
-        with pytest.raises(GeometryError, match="the j step .* must lie in the axial plane"):
+        with pytest.raises(GeometryError, match=r"the j step .* must lie in the axial plane"):
             as_affine(affine)
