@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 
-from imncohort.annotations.models import ContourRoi, RoiSet, SliceGrid
+from imncohort.annotations.models import ContourRoi, Roi, RoiSet, SliceGrid
 from imncohort.annotations.names import NameMatcher
 from imncohort.errors import InputError
 from imncohort.outputs import ErrorRecord
@@ -146,6 +145,65 @@ def check_roi_contour_sequence(ds: Dataset) -> None:
         )
 
 
+@dataclass
+class _Placed:
+    """Contours of one ROI sorted onto the slices (rings) or kept as points."""
+
+    rings: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    points: list[np.ndarray] = field(default_factory=list)
+    off: int = 0
+    problems: ContourProblems = field(default_factory=ContourProblems)
+
+
+def _place(contours: list[tuple[str, np.ndarray]], grid: SliceGrid, tol: float) -> _Placed:
+    """Sort one ROI's contours into slice rings, point marks and counted problems."""
+    placed = _Placed()
+    problems = placed.problems
+    for kind, pts in contours:
+        if len(pts) == 0:
+            problems.empty += 1
+        elif not np.all(np.isfinite(pts)):
+            problems.not_finite += 1
+        elif kind == "POINT" or len(pts) == 1:
+            if kind != "POINT":
+                problems.one_point += 1
+            placed.points.append(pts)
+        elif kind == "CLOSED_PLANAR" and len(pts) < 3:
+            problems.two_points += 1
+        elif kind == "CLOSED_PLANAR":
+            k = grid.slice_index(float(np.mean(pts[:, 2])), tol)
+            if k is None or float(np.ptp(pts[:, 2])) > tol:
+                placed.off += 1
+            else:
+                placed.rings.setdefault(k, []).append(pts[:, :2].copy())
+    return placed
+
+
+def _contour_roi(
+    name: str,
+    contours: list[tuple[str, np.ndarray]],
+    grid: SliceGrid,
+    tol: float,
+    series_key: str,
+) -> tuple[ContourRoi | None, list[str]]:
+    """One ROI from its contours, and the errors.csv messages about it."""
+    placed = _place(contours, grid, tol)
+    messages: list[str] = []
+    if placed.off:
+        messages.append(
+            f"ROI '{name}': {placed.off} contour(s) off every slice of series "
+            f"{series_key} (more than {tol:.2f} mm from a slice or not planar); skipped"
+        )
+    problems = placed.problems.lines()
+    messages.extend(f"ROI '{name}': {m}" for m in problems)
+    pts_all = np.concatenate(placed.points) if placed.points else np.zeros((0, 3))
+    if placed.rings or len(pts_all):
+        return ContourRoi(name=name, rings_by_slice=placed.rings, points_lps=pts_all), messages
+    if not placed.off and not problems:
+        messages.append(f"ROI '{name}' holds no closed contour or point; nothing to measure")
+    return None, messages
+
+
 def read_rtstruct(
     path: Path,
     rel_path: str,
@@ -197,60 +255,16 @@ def read_rtstruct(
     for item in ds.get("StructureSetROISequence", []) or []:
         names[int(item.ROINumber)] = str(item.get("ROIName", "") or "")
     tol = z_tolerance_mm(grid)
-    rois: list[ContourRoi | Any] = []
+    rois: list[Roi] = []
     errors: list[ErrorRecord] = []
     contoured: set[int] = set()
     for number, contours in _roi_contours(ds, names, matcher):
         name = names.get(number, f"ROI{number}")
         contoured.add(number)
-        rings: dict[int, list[np.ndarray]] = {}
-        points: list[np.ndarray] = []
-        off = 0
-        problems = ContourProblems()
-        for kind, pts in contours:
-            if len(pts) == 0:
-                problems.empty += 1
-                continue
-            if not np.all(np.isfinite(pts)):
-                problems.not_finite += 1
-                continue
-            if kind == "POINT" or len(pts) == 1:
-                if kind != "POINT":
-                    problems.one_point += 1
-                points.append(pts)
-                continue
-            if kind == "CLOSED_PLANAR" and len(pts) < 3:
-                problems.two_points += 1
-                continue
-            if kind != "CLOSED_PLANAR":
-                continue
-            z = float(np.mean(pts[:, 2]))
-            k = grid.slice_index(z, tol)
-            if k is None or float(np.ptp(pts[:, 2])) > tol:
-                off += 1
-                continue
-            rings.setdefault(k, []).append(pts[:, :2].copy())
-        if off:
-            errors.append(
-                ErrorRecord(
-                    rel_path,
-                    STAGE,
-                    f"ROI '{name}': {off} contour(s) off every slice of series "
-                    f"{series_key} (more than {tol:.2f} mm from a slice or not planar); skipped",
-                )
-            )
-        errors.extend(ErrorRecord(rel_path, STAGE, f"ROI '{name}': {m}") for m in problems.lines())
-        pts_all = np.concatenate(points) if points else np.zeros((0, 3))
-        if rings or len(pts_all):
-            rois.append(ContourRoi(name=name, rings_by_slice=rings, points_lps=pts_all))
-        elif not off and not problems.lines():
-            errors.append(
-                ErrorRecord(
-                    rel_path,
-                    STAGE,
-                    f"ROI '{name}' holds no closed contour or point; nothing to measure",
-                )
-            )
+        roi, messages = _contour_roi(name, contours, grid, tol, series_key)
+        if roi is not None:
+            rois.append(roi)
+        errors.extend(ErrorRecord(rel_path, STAGE, m) for m in messages)
     for number, name in sorted(names.items()):
         if number not in contoured and matcher.wanted(name):
             errors.append(

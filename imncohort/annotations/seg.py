@@ -9,6 +9,7 @@ grid is the SEG's own (orientation, pixel spacing, first frame's position).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import highdicom as hd
@@ -234,16 +235,7 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
     InputError
         Unreadable file, missing series or oblique segmentation.
     """
-    try:
-        seg = pydicom.dcmread(path)
-    except Exception as exc:
-        raise InputError(f"cannot read SEG: {exc}") from None
-    sop_class = str(seg.get("SOPClassUID", "") or "")
-    if sop_class in NON_PIXEL_SEG_SOP_CLASSES:
-        raise InputError(
-            f"{NON_PIXEL_SEG_SOP_CLASSES[sop_class]} object (SOP class {sop_class}) holds no "
-            "voxel mask; nodes are measured from Segmentation or Label Map Segmentation objects"
-        )
+    seg = _read_pixel_seg(path)
     check_frames(seg)
     resolved = resolve(_referenced_series(seg), str(seg.get("FrameOfReferenceUID", "") or ""))
     if resolved is None:
@@ -260,6 +252,57 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
     # Label 0 of a label map is the background (whatever its segment description says).
     wanted = {n for n, label in labels.items() if matcher.wanted(label) and n > 0}
     frame_info = _frame_info(seg)
+    iop, spacing, measures = _plane_geometry(seg)
+    placed = _place_frames(frame_info, seg_type, wanted, ct_grid)
+    errors = [ErrorRecord(rel_path, STAGE, m) for m in placed.messages(series_key)]
+    if placed.origin_xy is None:
+        return RoiSet(rel_path, "seg", series_key, ct_grid, [], errors)
+    origins = np.column_stack(
+        [
+            np.full(ct_grid.n_slices, placed.origin_xy[0]),
+            np.full(ct_grid.n_slices, placed.origin_xy[1]),
+            ct_grid.z_mm,
+        ]
+    )
+    grid = SliceGrid(
+        origins,
+        iop[:3],
+        iop[3:],
+        float(spacing[0]),
+        float(spacing[1]),
+        int(seg.Rows),
+        int(seg.Columns),
+        slice_step_mm=seg_slice_step_mm(ct_grid, measures),
+    )
+    rois = _segment_rois(seg, path, placed.per_segment, labels, grid)
+    log.debug("SEG %s: %d segments on series %s", rel_path, len(rois), series_key)
+    return RoiSet(rel_path, "seg", series_key, grid, list(rois), errors)
+
+
+def _read_pixel_seg(path: Path) -> Dataset:
+    """Read a SEG; raise for classes without a voxel mask (Surface, Heightmap)."""
+    try:
+        seg = pydicom.dcmread(path)
+    except Exception as exc:
+        raise InputError(f"cannot read SEG: {exc}") from None
+    sop_class = str(seg.get("SOPClassUID", "") or "")
+    if sop_class in NON_PIXEL_SEG_SOP_CLASSES:
+        raise InputError(
+            f"{NON_PIXEL_SEG_SOP_CLASSES[sop_class]} object (SOP class {sop_class}) holds no "
+            "voxel mask; nodes are measured from Segmentation or Label Map Segmentation objects"
+        )
+    return seg
+
+
+def _plane_geometry(seg: Dataset) -> tuple[np.ndarray, np.ndarray, Dataset]:
+    """(ImageOrientationPatient, PixelSpacing, Pixel Measures item) of an axial SEG.
+
+    Raises
+    ------
+    InputError
+        No orientation or spacing, not in patient coordinates, or not axial
+        (:func:`imncohort.geometry.orientation.is_axial`).
+    """
     first = None
     if (
         _group(seg, None, "PlaneOrientationSequence") is None
@@ -276,68 +319,79 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
             "PixelSpacing, e.g. a slide microscopy segmentation); cannot place it"
         )
     iop = np.asarray(orientation.ImageOrientationPatient, dtype=float)
-    row_dir, col_dir = iop[:3], iop[3:]
     if not is_axial(iop):
         raise InputError(f"SEG is not axial (orientation {fmt_numbers(np.round(iop, 4))}); skipped")
-    spacing = np.asarray(measures.PixelSpacing, dtype=float)
-    rows, cols = int(seg.Rows), int(seg.Columns)
-    tol = z_tolerance_mm(ct_grid)
-    per_segment: dict[int, list[tuple[int, int]]] = {}
+    return iop, np.asarray(measures.PixelSpacing, dtype=float), measures
+
+
+@dataclass
+class _PlacedFrames:
+    """Which frames go on which slice, per wanted segment."""
+
+    labelmap: bool
+    per_segment: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     origin_xy: np.ndarray | None = None
-    off = 0
+    off: int = 0
+    unnamed: int = 0
+
+    def messages(self, series_key: str) -> list[str]:
+        """The errors.csv messages about unplaced frames."""
+        out = []
+        if self.unnamed and not self.labelmap:
+            out.append(
+                f"{self.unnamed} SEG frame(s) name no segment (no SegmentIdentificationSequence); "
+                "skipped"
+            )
+        if self.off:
+            out.append(f"{self.off} SEG frame(s) off every slice of series {series_key}")
+        return out
+
+
+def _place_frames(
+    frame_info: list[tuple[int | None, np.ndarray | None]],
+    seg_type: str,
+    wanted: set[int],
+    ct_grid: SliceGrid,
+) -> _PlacedFrames:
+    """Map each frame of a wanted segment to the CT slice at its z (hand-written mapper).
+
+    Raises
+    ------
+    InputError
+        When a wanted frame has no plane position.
+    """
+    tol = z_tolerance_mm(ct_grid)
+    placed = _PlacedFrames(labelmap=seg_type == "LABELMAP")
+    placed.unnamed = sum(1 for segment, _ in frame_info if segment is None)
     for index, (segment, ipp) in enumerate(frame_info):
-        if seg_type == "LABELMAP":
+        if placed.labelmap:
             numbers = sorted(wanted)
+        elif segment is None or segment not in wanted:
+            continue
         else:
-            numbers = [segment] if segment is not None else []
-            if not numbers or numbers[0] not in wanted:
-                continue
+            numbers = [segment]
         if ipp is None:
             raise InputError(f"SEG frame {index + 1} has no plane position; cannot place it")
-        if origin_xy is None:
-            origin_xy = ipp[:2]
+        if placed.origin_xy is None:
+            placed.origin_xy = ipp[:2]
         k = ct_grid.slice_index(float(ipp[2]), tol)
         if k is None:
-            off += 1
+            placed.off += 1
             continue
         for number in numbers:
-            per_segment.setdefault(number, []).append((index, k))
-    errors: list[ErrorRecord] = []
-    unnamed = sum(1 for segment, _ in frame_info if segment is None)
-    if unnamed and seg_type != "LABELMAP":
-        errors.append(
-            ErrorRecord(
-                rel_path,
-                STAGE,
-                f"{unnamed} SEG frame(s) name no segment (no SegmentIdentificationSequence); "
-                "skipped",
-            )
-        )
-    if off:
-        errors.append(
-            ErrorRecord(
-                rel_path, STAGE, f"{off} SEG frame(s) off every slice of series {series_key}"
-            )
-        )
-    if origin_xy is None:
-        return RoiSet(rel_path, "seg", series_key, ct_grid, [], errors)
-    origins = np.column_stack(
-        [
-            np.full(ct_grid.n_slices, origin_xy[0]),
-            np.full(ct_grid.n_slices, origin_xy[1]),
-            ct_grid.z_mm,
-        ]
-    )
-    grid = SliceGrid(
-        origins,
-        row_dir,
-        col_dir,
-        float(spacing[0]),
-        float(spacing[1]),
-        rows,
-        cols,
-        slice_step_mm=seg_slice_step_mm(ct_grid, measures),
-    )
+            placed.per_segment.setdefault(number, []).append((index, k))
+    return placed
+
+
+def _segment_rois(
+    seg: Dataset,
+    path: Path,
+    per_segment: dict[int, list[tuple[int, int]]],
+    labels: dict[int, str],
+    grid: SliceGrid,
+) -> list[MaskRoi]:
+    """Decode the placed frames and build one cropped mask ROI per segment."""
+    seg_type = str(seg.get("SegmentationType", "BINARY")).upper()
     needed = sorted({index for pairs in per_segment.values() for index, _ in pairs})
     stored = _stored_frames(seg, path, needed) if needed else {}
     threshold = 0.5
@@ -358,5 +412,4 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
         roi = _cropped(labels[number], planes, grid)
         if roi is not None:
             rois.append(roi)
-    log.debug("SEG %s: %d segments on series %s", rel_path, len(rois), series_key)
-    return RoiSet(rel_path, "seg", series_key, grid, list(rois), errors)
+    return rois

@@ -7,7 +7,6 @@ the bad value and says what was expected.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,10 +32,10 @@ class GeometryError(ImnCohortError, ValueError):
     """
 
 
-def as_finite_float(value: Any, name: str) -> float:
+def as_finite_float(value: object, name: str) -> float:
     """Return ``value`` as a finite float or raise naming ``name``."""
     try:
-        out = float(value)
+        out = float(value)  # type: ignore[arg-type]  # float() raises on the rest
     except (TypeError, ValueError):
         raise GeometryError(
             f'Argument "{name}" must be a number, got {value_text(value)}.'
@@ -46,7 +45,9 @@ def as_finite_float(value: Any, name: str) -> float:
     return out
 
 
-def as_points(value: Any, name: str, ndim: int = 2, min_rows: int = 0) -> npt.NDArray[np.float64]:
+def as_points(
+    value: npt.ArrayLike, name: str, ndim: int = 2, min_rows: int = 0
+) -> npt.NDArray[np.float64]:
     """Return ``value`` as a finite float array of shape ``(M, ndim)``.
 
     Parameters
@@ -81,7 +82,7 @@ def as_points(value: Any, name: str, ndim: int = 2, min_rows: int = 0) -> npt.ND
     return arr
 
 
-def as_vector(value: Any, name: str, length: int) -> npt.NDArray[np.float64]:
+def as_vector(value: npt.ArrayLike, name: str, length: int) -> npt.NDArray[np.float64]:
     """Return ``value`` as a finite float vector of the given length."""
     try:
         arr = np.asarray(value, dtype=np.float64)
@@ -98,7 +99,7 @@ def as_vector(value: Any, name: str, length: int) -> npt.NDArray[np.float64]:
     return arr
 
 
-def as_bool_volume(value: Any, name: str) -> npt.NDArray[np.bool_]:
+def as_bool_volume(value: npt.ArrayLike, name: str) -> npt.NDArray[np.bool_]:
     """Return ``value`` as a 3-D boolean array indexed ``[k, j, i]``."""
     arr = np.asarray(value)
     if arr.ndim != 3:
@@ -110,7 +111,7 @@ def as_bool_volume(value: Any, name: str) -> npt.NDArray[np.bool_]:
     return arr
 
 
-def as_affine(value: Any, name: str = "affine_ijk_to_lps") -> npt.NDArray[np.float64]:
+def as_affine(value: npt.ArrayLike, name: str = "affine_ijk_to_lps") -> npt.NDArray[np.float64]:
     """Return a 4 x 4 voxel-index-to-LPS affine of an axial volume.
 
     The in-plane columns (``i`` and ``j`` steps) must lie in the axial plane (z component

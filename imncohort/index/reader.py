@@ -169,7 +169,7 @@ def _pydicom_header(full: str, force: bool) -> tuple[RawHeader, bool]:
     return RawHeader(values, transfer_syntax, little_endian), has_uid
 
 
-def _is_uid(value: Any) -> bool:
+def _is_uid(value: object) -> bool:
     if value is None:
         return False
     text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
