@@ -9,14 +9,14 @@ at z -99.48 and 103.02-105.52 mm), times, side by side in one run, the whole rea
 every segment into slice planes of the referenced CT:
 
 (m) ``imncohort.annotations.seg.read_seg``: each frame placed on the CT slice at its z;
-(v) ``highdicom.seg.segread(...).get_volume()`` (highdicom 0.28.2), then each volume slice
-    placed on the CT slice at its z (the least the audit needs on top of ``get_volume``; timing only, fractional
-    thresholds are not applied).
+(v) ``highdicom.seg.segread(...).get_volume()`` (highdicom 0.28.2), then each volume
+    slice placed on the CT slice at its z (the least the audit needs on top of
+    ``get_volume``; timing only, fractional thresholds are not applied).
 
 Also prints how many volume slices ``get_volume`` creates: it fills the gaps between
-frames with empty planes (165 slices for the 8 frames of the overlap SEG), so a frame that lies off every
-CT slice can no longer be told from a filled gap; the audit lists such frames in
-``errors.csv``. Reports medians of ``--repeats`` runs and the ratio (v)/(m).
+frames with empty planes (165 slices for the 8 frames of the overlap SEG), so a frame
+that lies off every CT slice can no longer be told from a filled gap; the audit lists
+such frames in ``errors.csv``. Reports medians of ``--repeats`` runs and the ratio (v)/(m).
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ import pydicom
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import realdata as rd  # noqa: E402
+import realdata as rd
 
-from imncohort.annotations.models import SliceGrid  # noqa: E402
-from imncohort.annotations.names import NameMatcher  # noqa: E402
-from imncohort.annotations.rtstruct import z_tolerance_mm  # noqa: E402
-from imncohort.annotations.seg import read_seg  # noqa: E402
+from imncohort.annotations.models import SliceGrid
+from imncohort.annotations.names import NameMatcher
+from imncohort.annotations.rtstruct import z_tolerance_mm
+from imncohort.annotations.seg import read_seg
 
 NAMES = ["^first segment$", "^second segment$"]
 
