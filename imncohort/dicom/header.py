@@ -108,19 +108,21 @@ _CHARSETS: dict[str, frozenset[int]] = {
 
 def check_value(tag: int, kind: str, raw: bytes) -> None:
     """Raise :class:`CorruptHeader` when ``raw`` is too long or has characters ``kind`` forbids."""
-    name = WANTED[tag][0]
-    where = f"element {tag_text(tag)} {name}"
     limit = MAX_VALUE_BYTES.get(kind, 1024)
     if len(raw) > limit:
         raise CorruptHeader(
-            f"corrupt DICOM header: {where} is {len(raw)} bytes long, at most {limit} expected "
-            "(a damaged length field?)"
+            f"corrupt DICOM header: {_where(tag)} is {len(raw)} bytes long, at most {limit} "
+            "expected (a damaged length field?)"
         )
     allowed = _CHARSETS.get(kind)
     if allowed is not None and not set(raw.rstrip(b"\x00 ")) <= allowed:
         raise CorruptHeader(
-            f"corrupt DICOM header: {where} holds characters a {kind} value cannot have"
+            f"corrupt DICOM header: {_where(tag)} holds characters a {kind} value cannot have"
         )
+
+
+def _where(tag: int) -> str:
+    return f"element {tag_text(tag)} {WANTED[tag][0]}"
 
 
 @dataclass(frozen=True)
