@@ -23,6 +23,7 @@ from pydicom.dataset import Dataset
 
 from imncohort.annotations.models import ContourRoi, Roi, RoiSet, SliceGrid
 from imncohort.annotations.names import NameMatcher
+from imncohort.dicom.elements import raw_sequence_is_empty
 from imncohort.errors import InputError
 from imncohort.outputs import ErrorRecord
 
@@ -135,10 +136,7 @@ def check_roi_contour_sequence(ds: Dataset) -> None:
     if element is None:
         raise InputError("RTSTRUCT has no ROIContourSequence (a structure set without contours)")
     value = element.value
-    if isinstance(value, bytes | bytearray):
-        empty = len(value) < 8 or bytes(value[:4]) == b"\xfe\xff\xdd\xe0"
-    else:
-        empty = not value
+    empty = raw_sequence_is_empty(value) if isinstance(value, bytes | bytearray) else not value
     if empty:
         raise InputError(
             "RTSTRUCT's ROIContourSequence is empty (a structure set without contours)"

@@ -80,6 +80,11 @@ def explicit_vr(transfer_syntax_uid: str) -> bool:
     return not uid.is_implicit_VR
 
 
+def raw_sequence_is_empty(value: bytes | bytearray) -> bool:
+    """Whether the raw value of a sequence holds no item (empty, or only its delimiter)."""
+    return len(value) < 8 or _HH.unpack_from(value, 0) == (ITEM_GROUP, SEQUENCE_END & 0xFFFF)
+
+
 def need(end: int, n: int, file_size: int, tag: int) -> None:
     """Raise when byte ``end`` lies past the buffer (``n`` bytes) or past the file.
 

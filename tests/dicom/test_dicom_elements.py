@@ -23,6 +23,7 @@ from imncohort.dicom.elements import (
     UnsupportedEncoding,
     element_header,
     explicit_vr,
+    raw_sequence_is_empty,
     read_file_meta,
     skip_sequence,
 )
@@ -169,3 +170,9 @@ def test_a_damaged_sequence_item_is_refused_with_its_position() -> None:
         UnsupportedEncoding, match=f"unexpected tag in sequence at byte {first_item}"
     ):
         parse_header(bytes(raw), len(raw))
+
+
+def test_raw_sequence_is_empty() -> None:
+    assert raw_sequence_is_empty(b"") is True
+    assert raw_sequence_is_empty(struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)) is True
+    assert raw_sequence_is_empty(struct.pack("<HHI", 0xFFFE, 0xE000, 0)) is False
