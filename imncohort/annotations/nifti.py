@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from imncohort.annotations.names import NameMatcher
 from imncohort.annotations.rtstruct import SeriesResolver
 from imncohort.annotations.totalsegmentator import TOTAL_IDS
 from imncohort.errors import InputError
+from imncohort.geometry.orientation import AXIAL_TOLERANCE, in_plane_is_axial
 from imncohort.outputs import ErrorRecord
 
 log = logging.getLogger(__name__)
@@ -92,11 +94,12 @@ def grid_from_affine_ras(
         raise InputError("NIfTI affine has a zero-length axis")
     units = cols / norms
     k_axis = int(np.argmax(np.abs(units[2])))
-    if abs(units[2, k_axis]) < 0.999:
-        raise InputError("NIfTI volume is oblique (no axis along z); skipped")
     i_axis, j_axis = [a for a in range(3) if a != k_axis]
-    if abs(units[2, i_axis]) > 1e-3 or abs(units[2, j_axis]) > 1e-3:
-        raise InputError("NIfTI volume is oblique (in-plane axes tilted); skipped")
+    if not (in_plane_is_axial(units[:, i_axis]) and in_plane_is_axial(units[:, j_axis])):
+        raise InputError(
+            "NIfTI volume is oblique (in-plane axes tilted by more than "
+            f"{math.degrees(math.asin(AXIAL_TOLERANCE)):.2f} degrees); skipped"
+        )
     n_k = shape_ijk[k_axis]
     origins = affine_lps[:3, 3][None, :] + np.arange(n_k)[:, None] * cols[:, k_axis][None, :]
     grid = SliceGrid(

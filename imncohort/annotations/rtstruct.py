@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.dataset import Dataset
 
-from imncohort.annotations import rawseq
-from imncohort.annotations.models import ContourRoi, RoiSet, SliceGrid
+from imncohort.annotations.models import ContourRoi, Roi, RoiSet, SliceGrid
 from imncohort.annotations.names import NameMatcher
+from imncohort.dicom.elements import raw_sequence_is_empty
 from imncohort.errors import InputError
 from imncohort.outputs import ErrorRecord
 
@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 STAGE = "measure"
 CONTOUR_DATA = 0x30060050
 ROI_CONTOUR_SEQUENCE = 0x30060039
-CONTOUR_SEQUENCE = 0x30060040
-CONTOUR_GEOMETRIC_TYPE = 0x30060042
-REFERENCED_ROI_NUMBER = 0x30060084
 
 # (referenced series UIDs, frame of reference UID) -> (series_key, grid) or None
 SeriesResolver = Callable[[list[str], str], "tuple[str, SliceGrid] | None"]
@@ -45,7 +42,7 @@ def z_tolerance_mm(grid: SliceGrid) -> float:
     return float(min(0.5, max(0.05, 0.25 * grid.slice_spacing_mm)))
 
 
-def referenced_series_uids(ds: Any) -> list[str]:
+def referenced_series_uids(ds: Dataset) -> list[str]:
     """Series Instance UIDs named in the structure set's referenced frame of reference."""
     uids: list[str] = []
     for frame in ds.get("ReferencedFrameOfReferenceSequence", []) or []:
@@ -57,7 +54,7 @@ def referenced_series_uids(ds: Any) -> list[str]:
     return uids
 
 
-def frame_of_reference_uid(ds: Any) -> str:
+def frame_of_reference_uid(ds: Dataset) -> str:
     """The structure set's Frame of Reference UID (own tag, else the referenced one)."""
     uid = str(ds.get("FrameOfReferenceUID", "") or "")
     if uid:
@@ -69,8 +66,12 @@ def frame_of_reference_uid(ds: Any) -> str:
     return ""
 
 
-def _contour_points(item: Any) -> np.ndarray:
-    """(N, 3) LPS points of one contour item, parsed from the raw bytes when possible."""
+def _contour_points(item: Dataset) -> np.ndarray:
+    """(N, 3) LPS points of one contour item.
+
+    ContourData is parsed from its still-raw element value when pydicom has not
+    converted it yet (one DSfloat per number would be about 30 times slower).
+    """
     raw = item.get_item(CONTOUR_DATA)
     if raw is None:
         return np.zeros((0, 3))
@@ -85,43 +86,10 @@ def _contour_points(item: Any) -> np.ndarray:
     return values.reshape(-1, 3)
 
 
-def _parse_points(value: bytes | memoryview) -> np.ndarray:
-    text = bytes(value).strip(b" \x00")
-    values = np.array(text.split(b"\\"), dtype=float) if text else np.zeros(0)
-    if values.size % 3:
-        raise InputError(f"ContourData holds {values.size} numbers, not a multiple of 3")
-    return values.reshape(-1, 3)
-
-
 def _roi_contours(
-    ds: Any, names: dict[int, str], matcher: NameMatcher
+    ds: Dataset, names: dict[int, str], matcher: NameMatcher
 ) -> list[tuple[int, list[tuple[str, np.ndarray]]]]:
-    """(ROI number, [(geometric type, (N, 3) points)]) of the wanted ROIs.
-
-    Walks the raw ROIContourSequence bytes when the file is explicit VR little
-    endian (fast path), else uses pydicom's data sets.
-    """
-    raw = rawseq.raw_sequence(ds, ROI_CONTOUR_SEQUENCE)
-    if raw is not None:
-        try:
-            out = []
-            for roi_item in rawseq.items(raw):
-                number = int(rawseq.text(roi_item, REFERENCED_ROI_NUMBER, "-1") or -1)
-                if not matcher.wanted(names.get(number, f"ROI{number}")):
-                    continue
-                contours = [
-                    (
-                        rawseq.text(item, CONTOUR_GEOMETRIC_TYPE, "CLOSED_PLANAR").upper(),
-                        _parse_points(item[CONTOUR_DATA][1])
-                        if CONTOUR_DATA in item
-                        else np.zeros((0, 3)),
-                    )
-                    for item in rawseq.nested(roi_item, CONTOUR_SEQUENCE)
-                ]
-                out.append((number, contours))
-            return out
-        except (rawseq.RawSequenceError, ValueError) as exc:
-            log.debug("raw contour walk failed (%s); using pydicom", exc)
+    """(ROI number, [(geometric type, (N, 3) points)]) of the wanted ROIs."""
     result = []
     for roi_contour in ds.get("ROIContourSequence", []) or []:
         number = int(roi_contour.get("ReferencedROINumber", -1))
@@ -162,20 +130,76 @@ class ContourProblems:
         return out
 
 
-def check_roi_contour_sequence(ds: Any) -> None:
+def check_roi_contour_sequence(ds: Dataset) -> None:
     """Raise :class:`InputError` when the ROIContourSequence is missing or empty."""
     element = ds.get_item(ROI_CONTOUR_SEQUENCE)
     if element is None:
         raise InputError("RTSTRUCT has no ROIContourSequence (a structure set without contours)")
     value = element.value
-    if isinstance(value, bytes | bytearray):
-        empty = len(value) < 8 or bytes(value[:4]) == b"\xfe\xff\xdd\xe0"
-    else:
-        empty = not value
+    empty = raw_sequence_is_empty(value) if isinstance(value, bytes | bytearray) else not value
     if empty:
         raise InputError(
             "RTSTRUCT's ROIContourSequence is empty (a structure set without contours)"
         )
+
+
+@dataclass
+class _Placed:
+    """Contours of one ROI sorted onto the slices (rings) or kept as points."""
+
+    rings: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    points: list[np.ndarray] = field(default_factory=list)
+    off: int = 0
+    problems: ContourProblems = field(default_factory=ContourProblems)
+
+
+def _place(contours: list[tuple[str, np.ndarray]], grid: SliceGrid, tol: float) -> _Placed:
+    """Sort one ROI's contours into slice rings, point marks and counted problems."""
+    placed = _Placed()
+    problems = placed.problems
+    for kind, pts in contours:
+        if len(pts) == 0:
+            problems.empty += 1
+        elif not np.all(np.isfinite(pts)):
+            problems.not_finite += 1
+        elif kind == "POINT" or len(pts) == 1:
+            if kind != "POINT":
+                problems.one_point += 1
+            placed.points.append(pts)
+        elif kind == "CLOSED_PLANAR" and len(pts) < 3:
+            problems.two_points += 1
+        elif kind == "CLOSED_PLANAR":
+            k = grid.slice_index(float(np.mean(pts[:, 2])), tol)
+            if k is None or float(np.ptp(pts[:, 2])) > tol:
+                placed.off += 1
+            else:
+                placed.rings.setdefault(k, []).append(pts[:, :2].copy())
+    return placed
+
+
+def _contour_roi(
+    name: str,
+    contours: list[tuple[str, np.ndarray]],
+    grid: SliceGrid,
+    tol: float,
+    series_key: str,
+) -> tuple[ContourRoi | None, list[str]]:
+    """One ROI from its contours, and the errors.csv messages about it."""
+    placed = _place(contours, grid, tol)
+    messages: list[str] = []
+    if placed.off:
+        messages.append(
+            f"ROI '{name}': {placed.off} contour(s) off every slice of series "
+            f"{series_key} (more than {tol:.2f} mm from a slice or not planar); skipped"
+        )
+    problems = placed.problems.lines()
+    messages.extend(f"ROI '{name}': {m}" for m in problems)
+    pts_all = np.concatenate(placed.points) if placed.points else np.zeros((0, 3))
+    if placed.rings or len(pts_all):
+        return ContourRoi(name=name, rings_by_slice=placed.rings, points_lps=pts_all), messages
+    if not placed.off and not problems:
+        messages.append(f"ROI '{name}' holds no closed contour or point; nothing to measure")
+    return None, messages
 
 
 def read_rtstruct(
@@ -229,60 +253,16 @@ def read_rtstruct(
     for item in ds.get("StructureSetROISequence", []) or []:
         names[int(item.ROINumber)] = str(item.get("ROIName", "") or "")
     tol = z_tolerance_mm(grid)
-    rois: list[ContourRoi | Any] = []
+    rois: list[Roi] = []
     errors: list[ErrorRecord] = []
     contoured: set[int] = set()
     for number, contours in _roi_contours(ds, names, matcher):
         name = names.get(number, f"ROI{number}")
         contoured.add(number)
-        rings: dict[int, list[np.ndarray]] = {}
-        points: list[np.ndarray] = []
-        off = 0
-        problems = ContourProblems()
-        for kind, pts in contours:
-            if len(pts) == 0:
-                problems.empty += 1
-                continue
-            if not np.all(np.isfinite(pts)):
-                problems.not_finite += 1
-                continue
-            if kind == "POINT" or len(pts) == 1:
-                if kind != "POINT":
-                    problems.one_point += 1
-                points.append(pts)
-                continue
-            if kind == "CLOSED_PLANAR" and len(pts) < 3:
-                problems.two_points += 1
-                continue
-            if kind != "CLOSED_PLANAR":
-                continue
-            z = float(np.mean(pts[:, 2]))
-            k = grid.slice_index(z, tol)
-            if k is None or float(np.ptp(pts[:, 2])) > tol:
-                off += 1
-                continue
-            rings.setdefault(k, []).append(pts[:, :2].copy())
-        if off:
-            errors.append(
-                ErrorRecord(
-                    rel_path,
-                    STAGE,
-                    f"ROI '{name}': {off} contour(s) off every slice of series "
-                    f"{series_key} (more than {tol:.2f} mm from a slice or not planar); skipped",
-                )
-            )
-        errors.extend(ErrorRecord(rel_path, STAGE, f"ROI '{name}': {m}") for m in problems.lines())
-        pts_all = np.concatenate(points) if points else np.zeros((0, 3))
-        if rings or len(pts_all):
-            rois.append(ContourRoi(name=name, rings_by_slice=rings, points_lps=pts_all))
-        elif not off and not problems.lines():
-            errors.append(
-                ErrorRecord(
-                    rel_path,
-                    STAGE,
-                    f"ROI '{name}' holds no closed contour or point; nothing to measure",
-                )
-            )
+        roi, messages = _contour_roi(name, contours, grid, tol, series_key)
+        if roi is not None:
+            rois.append(roi)
+        errors.extend(ErrorRecord(rel_path, STAGE, m) for m in messages)
     for number, name in sorted(names.items()):
         if number not in contoured and matcher.wanted(name):
             errors.append(

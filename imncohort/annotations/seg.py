@@ -9,19 +9,21 @@ grid is the SEG's own (orientation, pixel spacing, first frame's position).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import highdicom as hd
 import numpy as np
 import pydicom
+from pydicom.dataset import Dataset
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
-from imncohort.annotations import rawseq
 from imncohort.annotations.models import MaskRoi, RoiSet, SliceGrid
 from imncohort.annotations.names import NameMatcher
 from imncohort.annotations.rtstruct import SeriesResolver, z_tolerance_mm
+from imncohort.dicom.sop import NON_PIXEL_SEG_SOP_CLASSES
 from imncohort.errors import InputError
-from imncohort.index.records import NON_PIXEL_SEG_SOP_CLASSES
+from imncohort.geometry.orientation import is_axial
 from imncohort.outputs import ErrorRecord
 from imncohort.textfmt import numbers as fmt_numbers
 
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 STAGE = "measure"
 
 
-def _referenced_series(ds: Any) -> list[str]:
+def _referenced_series(ds: Dataset) -> list[str]:
     uids: list[str] = []
     for item in ds.get("ReferencedSeriesSequence", []) or []:
         uid = str(item.get("SeriesInstanceUID", "") or "")
@@ -39,7 +41,7 @@ def _referenced_series(ds: Any) -> list[str]:
     return uids
 
 
-def _group(ds: Any, frame: Any, name: str) -> Any:
+def _group(ds: Dataset, frame: Dataset | None, name: str) -> Dataset | None:
     """Functional group ``name`` of one frame, else the shared one."""
     if frame is not None and name in frame:
         return frame[name].value[0]
@@ -49,10 +51,16 @@ def _group(ds: Any, frame: Any, name: str) -> Any:
     return None
 
 
-UNCOMPRESSED = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+def _native_pixels(ds: Dataset) -> bool:
+    """Whether the Pixel Data are native (not encapsulated) little-endian bytes.
+
+    Deflated data sets count as native: pydicom has inflated them on reading.
+    """
+    uid = UID(str(ds.file_meta.get("TransferSyntaxUID", ExplicitVRLittleEndian)))
+    return uid.is_transfer_syntax and uid.is_little_endian and not uid.is_encapsulated
 
 
-def _stored_frames(ds: Any, path: Path, indices: list[int]) -> dict[int, np.ndarray]:
+def _stored_frames(ds: Dataset, path: Path, indices: list[int]) -> dict[int, np.ndarray]:
     """Stored values of the 0-based frames ``indices``.
 
     Uncompressed data are sliced from the Pixel Data bytes (1-bit BINARY
@@ -61,9 +69,8 @@ def _stored_frames(ds: Any, path: Path, indices: list[int]) -> dict[int, np.ndar
     """
     rows, cols = int(ds.Rows), int(ds.Columns)
     n_pixels = rows * cols
-    syntax = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2.1"))
     bits = int(ds.get("BitsAllocated", 1))
-    if syntax in UNCOMPRESSED and bits in (1, 8, 16):
+    if _native_pixels(ds) and bits in (1, 8, 16):
         data = ds.PixelData
         out: dict[int, np.ndarray] = {}
         for index in indices:
@@ -86,42 +93,14 @@ def _stored_frames(ds: Any, path: Path, indices: list[int]) -> dict[int, np.ndar
 
 
 PER_FRAME = 0x52009230
-PLANE_POSITION = 0x00209113
-IMAGE_POSITION = 0x00200032
-SEGMENT_IDENTIFICATION = 0x0062000A
-REFERENCED_SEGMENT_NUMBER = 0x0062000B
 
 
-def _frame_info(ds: Any) -> list[tuple[int | None, np.ndarray | None]]:
+def _frame_info(ds: Dataset) -> list[tuple[int | None, np.ndarray | None]]:
     """(referenced segment number, ImagePositionPatient) of every frame.
 
-    Walks the raw per-frame functional groups when possible (fast path); the
-    shared functional groups supply what a frame does not hold.
+    The shared functional groups supply what a frame does not hold.
     """
-    shared_ident = _group(ds, None, "SegmentIdentificationSequence")
-    shared_pos = _group(ds, None, "PlanePositionSequence")
-    default_segment = int(shared_ident.ReferencedSegmentNumber) if shared_ident else None
-    default_ipp = np.asarray(shared_pos.ImagePositionPatient, dtype=float) if shared_pos else None
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
-    raw = rawseq.raw_sequence(ds, PER_FRAME)
-    if raw is not None:
-        try:
-            out: list[tuple[int | None, np.ndarray | None]] = []
-            for item in rawseq.items(raw):
-                ident = rawseq.nested(item, SEGMENT_IDENTIFICATION)
-                segment = rawseq.us(ident[0], REFERENCED_SEGMENT_NUMBER) if ident else None
-                pos = rawseq.nested(item, PLANE_POSITION)
-                ipp = rawseq.numbers(pos[0], IMAGE_POSITION) if pos else []
-                out.append(
-                    (
-                        segment if segment is not None else default_segment,
-                        np.asarray(ipp, dtype=float) if len(ipp) == 3 else default_ipp,
-                    )
-                )
-            if len(out) == n_frames:
-                return out
-        except (rawseq.RawSequenceError, ValueError) as exc:
-            log.debug("raw per-frame walk failed (%s); using pydicom", exc)
     frames = ds.get("PerFrameFunctionalGroupsSequence", []) or []
     result: list[tuple[int | None, np.ndarray | None]] = []
     for index in range(n_frames):
@@ -139,7 +118,7 @@ def _frame_info(ds: Any) -> list[tuple[int | None, np.ndarray | None]]:
     return result
 
 
-def seg_slice_step_mm(ct_grid: SliceGrid, measures: Any) -> float:
+def seg_slice_step_mm(ct_grid: SliceGrid, measures: Dataset) -> float:
     """Stated slice step of a SEG on a single-slice series, else 0 (spacing from positions).
 
     The series' own step (its SliceThickness) comes first, then the SEG's
@@ -180,20 +159,14 @@ def _cropped(name: str, planes: dict[int, np.ndarray], grid: SliceGrid) -> MaskR
     return MaskRoi(name, mask, grid.crop(k0, k1, j0, j1, i0, i1))
 
 
-def _per_frame_items(ds: Any) -> int | None:
+def _per_frame_items(ds: Dataset) -> int | None:
     """Number of PerFrameFunctionalGroupsSequence items (None when the sequence is absent)."""
-    raw = rawseq.raw_sequence(ds, PER_FRAME)
-    if raw is not None:
-        try:
-            return len(rawseq.items(raw))
-        except (rawseq.RawSequenceError, ValueError):
-            pass
     if ds.get_item(PER_FRAME) is None:
         return None
     return len(ds.get("PerFrameFunctionalGroupsSequence") or [])
 
 
-def check_frames(ds: Any) -> None:
+def check_frames(ds: Dataset) -> None:
     """Raise :class:`InputError` when the SEG's frame count does not hold together.
 
     NumberOfFrames must be at least 1, equal the number of per-frame functional
@@ -214,9 +187,8 @@ def check_frames(ds: Any) -> None:
             f"SEG declares NumberOfFrames {n_frames} but its per-frame functional groups hold "
             f"{items} item(s) (cut file or wrong header)"
         )
-    syntax = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2.1"))
     pixels = ds.get_item(0x7FE00010)
-    if syntax not in UNCOMPRESSED:
+    if not _native_pixels(ds):
         return
     if pixels is None or pixels.value is None:
         raise InputError("SEG has no Pixel Data")
@@ -263,16 +235,7 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
     InputError
         Unreadable file, missing series or oblique segmentation.
     """
-    try:
-        seg = pydicom.dcmread(path)
-    except Exception as exc:
-        raise InputError(f"cannot read SEG: {exc}") from None
-    sop_class = str(seg.get("SOPClassUID", "") or "")
-    if sop_class in NON_PIXEL_SEG_SOP_CLASSES:
-        raise InputError(
-            f"{NON_PIXEL_SEG_SOP_CLASSES[sop_class]} object (SOP class {sop_class}) holds no "
-            "voxel mask; nodes are measured from Segmentation or Label Map Segmentation objects"
-        )
+    seg = _read_pixel_seg(path)
     check_frames(seg)
     resolved = resolve(_referenced_series(seg), str(seg.get("FrameOfReferenceUID", "") or ""))
     if resolved is None:
@@ -289,6 +252,57 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
     # Label 0 of a label map is the background (whatever its segment description says).
     wanted = {n for n, label in labels.items() if matcher.wanted(label) and n > 0}
     frame_info = _frame_info(seg)
+    iop, spacing, measures = _plane_geometry(seg)
+    placed = _place_frames(frame_info, seg_type, wanted, ct_grid)
+    errors = [ErrorRecord(rel_path, STAGE, m) for m in placed.messages(series_key)]
+    if placed.origin_xy is None:
+        return RoiSet(rel_path, "seg", series_key, ct_grid, [], errors)
+    origins = np.column_stack(
+        [
+            np.full(ct_grid.n_slices, placed.origin_xy[0]),
+            np.full(ct_grid.n_slices, placed.origin_xy[1]),
+            ct_grid.z_mm,
+        ]
+    )
+    grid = SliceGrid(
+        origins,
+        iop[:3],
+        iop[3:],
+        float(spacing[0]),
+        float(spacing[1]),
+        int(seg.Rows),
+        int(seg.Columns),
+        slice_step_mm=seg_slice_step_mm(ct_grid, measures),
+    )
+    rois = _segment_rois(seg, path, placed.per_segment, labels, grid)
+    log.debug("SEG %s: %d segments on series %s", rel_path, len(rois), series_key)
+    return RoiSet(rel_path, "seg", series_key, grid, list(rois), errors)
+
+
+def _read_pixel_seg(path: Path) -> Dataset:
+    """Read a SEG; raise for classes without a voxel mask (Surface, Heightmap)."""
+    try:
+        seg = pydicom.dcmread(path)
+    except Exception as exc:
+        raise InputError(f"cannot read SEG: {exc}") from None
+    sop_class = str(seg.get("SOPClassUID", "") or "")
+    if sop_class in NON_PIXEL_SEG_SOP_CLASSES:
+        raise InputError(
+            f"{NON_PIXEL_SEG_SOP_CLASSES[sop_class]} object (SOP class {sop_class}) holds no "
+            "voxel mask; nodes are measured from Segmentation or Label Map Segmentation objects"
+        )
+    return seg
+
+
+def _plane_geometry(seg: Dataset) -> tuple[np.ndarray, np.ndarray, Dataset]:
+    """(ImageOrientationPatient, PixelSpacing, Pixel Measures item) of an axial SEG.
+
+    Raises
+    ------
+    InputError
+        No orientation or spacing, not in patient coordinates, or not axial
+        (:func:`imncohort.geometry.orientation.is_axial`).
+    """
     first = None
     if (
         _group(seg, None, "PlaneOrientationSequence") is None
@@ -305,68 +319,79 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
             "PixelSpacing, e.g. a slide microscopy segmentation); cannot place it"
         )
     iop = np.asarray(orientation.ImageOrientationPatient, dtype=float)
-    row_dir, col_dir = iop[:3], iop[3:]
-    if abs(np.cross(row_dir, col_dir)[2]) < 0.999:
+    if not is_axial(iop):
         raise InputError(f"SEG is not axial (orientation {fmt_numbers(np.round(iop, 4))}); skipped")
-    spacing = np.asarray(measures.PixelSpacing, dtype=float)
-    rows, cols = int(seg.Rows), int(seg.Columns)
-    tol = z_tolerance_mm(ct_grid)
-    per_segment: dict[int, list[tuple[int, int]]] = {}
+    return iop, np.asarray(measures.PixelSpacing, dtype=float), measures
+
+
+@dataclass
+class _PlacedFrames:
+    """Which frames go on which slice, per wanted segment."""
+
+    labelmap: bool
+    per_segment: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     origin_xy: np.ndarray | None = None
-    off = 0
+    off: int = 0
+    unnamed: int = 0
+
+    def messages(self, series_key: str) -> list[str]:
+        """The errors.csv messages about unplaced frames."""
+        out = []
+        if self.unnamed and not self.labelmap:
+            out.append(
+                f"{self.unnamed} SEG frame(s) name no segment (no SegmentIdentificationSequence); "
+                "skipped"
+            )
+        if self.off:
+            out.append(f"{self.off} SEG frame(s) off every slice of series {series_key}")
+        return out
+
+
+def _place_frames(
+    frame_info: list[tuple[int | None, np.ndarray | None]],
+    seg_type: str,
+    wanted: set[int],
+    ct_grid: SliceGrid,
+) -> _PlacedFrames:
+    """Map each frame of a wanted segment to the CT slice at its z (hand-written mapper).
+
+    Raises
+    ------
+    InputError
+        When a wanted frame has no plane position.
+    """
+    tol = z_tolerance_mm(ct_grid)
+    placed = _PlacedFrames(labelmap=seg_type == "LABELMAP")
+    placed.unnamed = sum(1 for segment, _ in frame_info if segment is None)
     for index, (segment, ipp) in enumerate(frame_info):
-        if seg_type == "LABELMAP":
+        if placed.labelmap:
             numbers = sorted(wanted)
+        elif segment is None or segment not in wanted:
+            continue
         else:
-            numbers = [segment] if segment is not None else []
-            if not numbers or numbers[0] not in wanted:
-                continue
+            numbers = [segment]
         if ipp is None:
             raise InputError(f"SEG frame {index + 1} has no plane position; cannot place it")
-        if origin_xy is None:
-            origin_xy = ipp[:2]
+        if placed.origin_xy is None:
+            placed.origin_xy = ipp[:2]
         k = ct_grid.slice_index(float(ipp[2]), tol)
         if k is None:
-            off += 1
+            placed.off += 1
             continue
         for number in numbers:
-            per_segment.setdefault(number, []).append((index, k))
-    errors: list[ErrorRecord] = []
-    unnamed = sum(1 for segment, _ in frame_info if segment is None)
-    if unnamed and seg_type != "LABELMAP":
-        errors.append(
-            ErrorRecord(
-                rel_path,
-                STAGE,
-                f"{unnamed} SEG frame(s) name no segment (no SegmentIdentificationSequence); "
-                "skipped",
-            )
-        )
-    if off:
-        errors.append(
-            ErrorRecord(
-                rel_path, STAGE, f"{off} SEG frame(s) off every slice of series {series_key}"
-            )
-        )
-    if origin_xy is None:
-        return RoiSet(rel_path, "seg", series_key, ct_grid, [], errors)
-    origins = np.column_stack(
-        [
-            np.full(ct_grid.n_slices, origin_xy[0]),
-            np.full(ct_grid.n_slices, origin_xy[1]),
-            ct_grid.z_mm,
-        ]
-    )
-    grid = SliceGrid(
-        origins,
-        row_dir,
-        col_dir,
-        float(spacing[0]),
-        float(spacing[1]),
-        rows,
-        cols,
-        slice_step_mm=seg_slice_step_mm(ct_grid, measures),
-    )
+            placed.per_segment.setdefault(number, []).append((index, k))
+    return placed
+
+
+def _segment_rois(
+    seg: Dataset,
+    path: Path,
+    per_segment: dict[int, list[tuple[int, int]]],
+    labels: dict[int, str],
+    grid: SliceGrid,
+) -> list[MaskRoi]:
+    """Decode the placed frames and build one cropped mask ROI per segment."""
+    seg_type = str(seg.get("SegmentationType", "BINARY")).upper()
     needed = sorted({index for pairs in per_segment.values() for index, _ in pairs})
     stored = _stored_frames(seg, path, needed) if needed else {}
     threshold = 0.5
@@ -387,5 +412,4 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
         roi = _cropped(labels[number], planes, grid)
         if roi is not None:
             rois.append(roi)
-    log.debug("SEG %s: %d segments on series %s", rel_path, len(rois), series_key)
-    return RoiSet(rel_path, "seg", series_key, grid, list(rois), errors)
+    return rois

@@ -20,5 +20,7 @@ Modules, one concept each:
 - :mod:`~imncohort.geometry.intercostal`: rib levels and intercostal spaces.
 - :mod:`~imncohort.geometry.side`: laterality from a name or from x.
 - :mod:`~imncohort.geometry.overlap`: share of a node inside a planned IMN CTV.
+- :mod:`~imncohort.geometry.orientation`: ImageOrientationPatient parsing and the one
+  "axial" rule (:data:`~imncohort.geometry.orientation.AXIAL_TOLERANCE`).
 - :mod:`~imncohort.geometry.validation`: argument checks and :class:`GeometryError`.
 """

@@ -7,12 +7,12 @@ the bad value and says what was expected.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from imncohort.errors import ImnCohortError
+from imncohort.geometry.orientation import in_plane_is_axial
 from imncohort.textfmt import value_text
 
 __all__ = [
@@ -32,10 +32,10 @@ class GeometryError(ImnCohortError, ValueError):
     """
 
 
-def as_finite_float(value: Any, name: str) -> float:
+def as_finite_float(value: object, name: str) -> float:
     """Return ``value`` as a finite float or raise naming ``name``."""
     try:
-        out = float(value)
+        out = float(value)  # type: ignore[arg-type]  # float() raises on the rest
     except (TypeError, ValueError):
         raise GeometryError(
             f'Argument "{name}" must be a number, got {value_text(value)}.'
@@ -45,7 +45,9 @@ def as_finite_float(value: Any, name: str) -> float:
     return out
 
 
-def as_points(value: Any, name: str, ndim: int = 2, min_rows: int = 0) -> npt.NDArray[np.float64]:
+def as_points(
+    value: npt.ArrayLike, name: str, ndim: int = 2, min_rows: int = 0
+) -> npt.NDArray[np.float64]:
     """Return ``value`` as a finite float array of shape ``(M, ndim)``.
 
     Parameters
@@ -80,7 +82,7 @@ def as_points(value: Any, name: str, ndim: int = 2, min_rows: int = 0) -> npt.ND
     return arr
 
 
-def as_vector(value: Any, name: str, length: int) -> npt.NDArray[np.float64]:
+def as_vector(value: npt.ArrayLike, name: str, length: int) -> npt.NDArray[np.float64]:
     """Return ``value`` as a finite float vector of the given length."""
     try:
         arr = np.asarray(value, dtype=np.float64)
@@ -97,7 +99,7 @@ def as_vector(value: Any, name: str, length: int) -> npt.NDArray[np.float64]:
     return arr
 
 
-def as_bool_volume(value: Any, name: str) -> npt.NDArray[np.bool_]:
+def as_bool_volume(value: npt.ArrayLike, name: str) -> npt.NDArray[np.bool_]:
     """Return ``value`` as a 3-D boolean array indexed ``[k, j, i]``."""
     arr = np.asarray(value)
     if arr.ndim != 3:
@@ -109,11 +111,12 @@ def as_bool_volume(value: Any, name: str) -> npt.NDArray[np.bool_]:
     return arr
 
 
-def as_affine(value: Any, name: str = "affine_ijk_to_lps") -> npt.NDArray[np.float64]:
+def as_affine(value: npt.ArrayLike, name: str = "affine_ijk_to_lps") -> npt.NDArray[np.float64]:
     """Return a 4 x 4 voxel-index-to-LPS affine of an axial volume.
 
-    The in-plane columns (``i`` and ``j`` steps) must lie in the axial plane (no z
-    component) and the slice step must move along z; anything else is an oblique volume
+    The in-plane columns (``i`` and ``j`` steps) must lie in the axial plane (z component
+    within :data:`~imncohort.geometry.orientation.AXIAL_TOLERANCE`) and the slice step
+    must move along z; anything else is an oblique volume
     that the readers are expected to reject before geometry is called.
     """
     try:
@@ -128,8 +131,7 @@ def as_affine(value: Any, name: str = "affine_ijk_to_lps") -> npt.NDArray[np.flo
         raise GeometryError(f'Argument "{name}" must have last row [0, 0, 0, 1], got {arr[3]}.')
     col_i, col_j, col_k = arr[:3, 0], arr[:3, 1], arr[:3, 2]
     for label, col in (("i", col_i), ("j", col_j)):
-        norm = float(np.linalg.norm(col))
-        if norm == 0.0 or abs(col[2]) > 1e-4 * norm:
+        if not in_plane_is_axial(col):
             raise GeometryError(
                 f'Argument "{name}": the {label} step {col.tolist()} must lie in the axial '
                 "plane (z component 0); oblique volumes are not supported, resample or skip."

@@ -1,7 +1,6 @@
 """Index a PACS export: walk, classify, read headers into Parquet shards, build the tables.
 
 - :mod:`~imncohort.index.walk`: one ``os.scandir`` walk (loops and unreadable dirs recorded).
-- :mod:`~imncohort.index.header`: the fast Part 10 header parser and value decoding.
 - :mod:`~imncohort.index.reader`: one file -> DICOM instance, aux file or junk with a reason.
 - :mod:`~imncohort.index.shards`: one chunk of files -> one shard (``index_chunk``).
 - :mod:`~imncohort.index.tables`: series and study tables (pure DataFrame functions).

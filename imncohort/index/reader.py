@@ -1,7 +1,7 @@
 """Classify one walked file and read its header: DICOM instance, aux file or junk.
 
 The cheap path reads the first block of the file and parses it with
-:mod:`imncohort.index.header`; pydicom reads only what that parser declines
+:mod:`imncohort.dicom.header`; pydicom reads only what that parser declines
 (big endian, deflate, no preamble). Every failure becomes a junk reason a
 person understands, never a traceback.
 """
@@ -16,16 +16,16 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from imncohort.index.header import (
+from imncohort.dicom.header import (
     WANTED,
     CorruptHeader,
     NeedMoreData,
     RawHeader,
     TruncatedFile,
     UnsupportedEncoding,
-    decode_fields,
     parse_header,
 )
+from imncohort.dicom.values import decode_fields
 from imncohort.index.records import (
     REASON_EMPTY,
     REASON_NOT_DICOM,
@@ -169,7 +169,7 @@ def _pydicom_header(full: str, force: bool) -> tuple[RawHeader, bool]:
     return RawHeader(values, transfer_syntax, little_endian), has_uid
 
 
-def _is_uid(value: Any) -> bool:
+def _is_uid(value: object) -> bool:
     if value is None:
         return False
     text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)

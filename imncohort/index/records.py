@@ -5,6 +5,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from pydicom.uid import UID
+
+from imncohort.dicom.sop import (
+    PDF_SOP_CLASS,
+    RTSTRUCT_SOP_CLASS,
+    SEG_SOP_CLASS_PREFIX,
+    SR_SOP_CLASS_PREFIX,
+    seg_sop_classes,
+)
+
 STAGE = "index"
 
 INSTANCE_COLUMNS = [
@@ -114,19 +124,6 @@ AUX_SUFFIXES = {
     ".pdf": "pdf",
 }
 
-RTSTRUCT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"
-SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
-LABELMAP_SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
-SEG_SOP_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.66."
-# Segmentation storage classes without a voxel grid: indexed as ``seg`` so that the measure
-# stage lists them in errors.csv instead of dropping them as ``other``.
-NON_PIXEL_SEG_SOP_CLASSES = {
-    "1.2.840.10008.5.1.4.1.1.66.5": "Surface Segmentation",
-    "1.2.840.10008.5.1.4.1.1.66.8": "Heightmap Segmentation",
-}
-PDF_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.104.1"
-SR_SOP_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
-
 
 @dataclass(frozen=True, slots=True)
 class FileEntry:
@@ -137,23 +134,12 @@ class FileEntry:
     mtime_ns: int
 
 
-def seg_sop_classes() -> frozenset[str]:
-    """Every SOP Class UID indexed as ``seg``: highdicom's pixel segmentation classes
-    (Segmentation, Label Map Segmentation) plus :data:`NON_PIXEL_SEG_SOP_CLASSES`."""
-    from highdicom.seg import SOP_CLASS_UIDS  # only imported when a SEG class is met
-
-    return (
-        frozenset(SOP_CLASS_UIDS)
-        | {SEG_SOP_CLASS, LABELMAP_SEG_SOP_CLASS}
-        | set(NON_PIXEL_SEG_SOP_CLASSES)
-    )
-
-
 @functools.lru_cache(maxsize=256)
 def kind_of_sop_class(sop_class_uid: str) -> str:
     """Return the index ``kind`` of a SOP Class UID.
 
-    ``rtstruct``, ``seg`` (every segmentation storage class, :func:`seg_sop_classes`),
+    ``rtstruct``, ``seg`` (every segmentation storage class,
+    :func:`imncohort.dicom.sop.seg_sop_classes`),
     ``sr`` (every SR storage class), ``pdf`` (Encapsulated PDF),
     ``image`` (every storage class whose registered name holds "Image Storage"),
     else ``other``.
@@ -166,8 +152,6 @@ def kind_of_sop_class(sop_class_uid: str) -> str:
         return "sr"
     if sop_class_uid == PDF_SOP_CLASS:
         return "pdf"
-    from pydicom.uid import UID
-
     name = UID(sop_class_uid).name if sop_class_uid else ""
     return "image" if "Image Storage" in name else "other"
 

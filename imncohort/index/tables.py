@@ -13,25 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from imncohort.geometry.orientation import parse_iop
 from imncohort.index.records import SERIES_COLUMNS, STUDY_COLUMNS
 
 ORIENTATION_DECIMALS = 4
 SPACING_TOLERANCE_MM = 0.01
 SPACING_TOLERANCE_FRACTION = 0.01
-
-
-def parse_iop(iop: str) -> np.ndarray | None:
-    """Return the 6 direction cosines of an ``iop`` string, or None when empty or malformed."""
-    if not iop:
-        return None
-    try:
-        values = np.array([float(v) for v in iop.split("\\")], dtype=float)
-    except ValueError:
-        return None
-    if values.shape != (6,) or not np.all(np.isfinite(values)):
-        return None
-    # an all-zero direction is no orientation: such a slice joins its UID's only orientation
-    return values if np.any(values[:3]) and np.any(values[3:]) else None
 
 
 def slice_normal_lps(iop: np.ndarray) -> np.ndarray:

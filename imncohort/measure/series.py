@@ -19,12 +19,11 @@ import pandas as pd
 
 from imncohort.annotations.models import SliceGrid
 from imncohort.errors import InputError, StageOrderError
+from imncohort.geometry.orientation import is_axial, parse_iop
 from imncohort.layout import index_dir
 from imncohort.textfmt import numbers
 
 log = logging.getLogger(__name__)
-
-AXIAL_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,18 +104,18 @@ def load_index(out: Path) -> IndexTables:
     return IndexTables(instances, series, files, manifest)
 
 
-def parse_iop(text: str) -> np.ndarray:
-    """Parse the index's ``"r1\\\\r2\\\\...\\\\c3"`` orientation string into 6 floats."""
-    parts = [p for p in str(text).replace("\\\\", "\\").split("\\") if p.strip()]
-    if len(parts) != 6:
+def _orientation(text: str) -> np.ndarray:
+    """The 6 direction cosines of an index ``iop`` string (:func:`parse_iop`).
+
+    Raises
+    ------
+    InputError
+        When ``text`` does not hold 6 numbers.
+    """
+    iop = parse_iop(text)
+    if iop is None:
         raise InputError(f"image orientation {text!r} does not hold 6 numbers")
-    return np.asarray([float(p) for p in parts], dtype=float)
-
-
-def is_axial(iop: np.ndarray) -> bool:
-    """True when the slice normal is along z (in-plane axes in the x-y plane)."""
-    row, col = iop[:3], iop[3:]
-    return bool(abs(row[2]) < AXIAL_TOLERANCE and abs(col[2]) < AXIAL_TOLERANCE)
+    return iop
 
 
 def single_slice_step_mm(n_slices: int, slice_thickness: Any) -> float:
@@ -151,7 +150,7 @@ def series_geometry(row: Any, ipp_by_path: dict[str, np.ndarray]) -> SeriesGeome
     key = str(row["series_key"])
     if not bool(row.get("has_geometry", True)):
         raise InputError(f"series {key} has no usable geometry")
-    iop = parse_iop(row["iop"])
+    iop = _orientation(str(row["iop"]))
     if not is_axial(iop):
         raise InputError(
             f"series {key} is oblique or not axial (orientation {numbers(np.round(iop, 4))}); "
@@ -234,7 +233,7 @@ def drop_bad_slices(
         fixed["paths"] = []
         return fixed, dropped
     first = slices[kept[0]]
-    iop = parse_iop(str(first["iop"]))
+    iop = _orientation(str(first["iop"]))
     normal = np.cross(iop[:3], iop[3:])
     normal = normal / np.linalg.norm(normal)
     ipp = {p: np.array([slices[p]["ipp_x"], slices[p]["ipp_y"], slices[p]["ipp_z"]]) for p in kept}

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from index_factory import PATIENT_ID, PATIENT_NAME, PYDICOM_TEST_FILES, UID_ROOT, write_ct
 
+from imncohort.dicom.values import decode_fields
 from imncohort.index import reader as reader_module
-from imncohort.index.header import decode_fields
 from imncohort.index.reader import ReadResult, _pydicom_header, read_entry
 from imncohort.index.records import (
     REASON_EMPTY,

@@ -20,7 +20,8 @@ from imncohort.annotations.models import SliceGrid
 from imncohort.annotations.names import NameMatcher
 from imncohort.annotations.seg import read_seg
 from imncohort.config import load_config
-from imncohort.index.records import kind_of_sop_class, seg_sop_classes
+from imncohort.dicom.sop import seg_sop_classes
+from imncohort.index.records import kind_of_sop_class
 from imncohort.measure.rois import mask_points_lps
 
 CT2_SERIES = "1.3.6.1.4.1.5962.1.1.0.0.0.1196530851.28319.0.2"
