@@ -36,7 +36,7 @@ from flows.audit import STAGE_NAMES, run_stages
 from flows.runtime import StageSettings
 from imncohort.config import load_config
 from imncohort.demo.export import write_demo_export
-from imncohort.index.build import index_export
+from imncohort.index.stage import index_export
 from imncohort.keys import load_or_create_secret
 from imncohort.measure.stage import rebuild_cohort, run_measure_stage
 from imncohort.reports.stage import run_reports_stage
@@ -83,7 +83,7 @@ DIRECT_SCRIPT = """
 import sys, time
 from pathlib import Path
 from imncohort.config import load_config
-from imncohort.index.build import index_export
+from imncohort.index.stage import index_export
 from imncohort.keys import load_or_create_secret
 from imncohort.measure.stage import rebuild_cohort, run_measure_stage
 from imncohort.reports.stage import run_reports_stage

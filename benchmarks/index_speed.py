@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from distributed import Client, LocalCluster
 
-    from imncohort.index.build import index_export
+    from imncohort.index.stage import index_export
 
     workdir = Path(tempfile.mkdtemp(prefix="imncohort-bench-", dir=args.workdir))
     # Start the workers first: a child process's ru_maxrss starts at its parent's RSS.

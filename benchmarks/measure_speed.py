@@ -56,7 +56,7 @@ from imncohort.measure.study import measure_study
 def build_export(workdir: Path, patients: int, seed: int) -> tuple[Path, Path]:
     """Write the demo export and index it (not timed)."""
     from imncohort.demo.export import write_demo_export
-    from imncohort.index.build import index_export
+    from imncohort.index.stage import index_export
 
     export, out = workdir / "export", workdir / "out"
     if not (export / "ground_truth.json").exists():

@@ -18,9 +18,9 @@ import random
 import sys
 import time
 
-from imncohort.reports.io import ReportText
 from imncohort.reports.lexicon import load_lexicon
 from imncohort.reports.mentions import mine_reports
+from imncohort.reports.records import ReportText
 
 HISTORY = (
     "Left breast cancer, status post mastectomy.",

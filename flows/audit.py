@@ -70,7 +70,7 @@ def _warm_worker() -> bool:
     import prefect.task_engine  # noqa: F401
     import prefect_dask  # noqa: F401
 
-    import imncohort.index.build
+    import imncohort.index.stage
     import imncohort.measure.stage
     import imncohort.reports.stage  # noqa: F401
 

@@ -76,7 +76,7 @@ def _warm_worker(api_url: str | None) -> bool:
     import prefect.task_engine  # noqa: F401
     import prefect_dask  # noqa: F401
 
-    import imncohort.index.build
+    import imncohort.index.stage
     import imncohort.measure.stage
     import imncohort.reports.stage  # noqa: F401
 

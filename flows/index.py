@@ -15,9 +15,10 @@ from prefect.futures import as_completed, wait
 from flows.progress import StageProgress
 from flows.runtime import StageSettings, run_stage_flow
 from imncohort.config import load_config, secret_from_env
-from imncohort.index.build import finalize_index, plan_index
+from imncohort.index.plan import plan_index
 from imncohort.index.records import FileEntry
 from imncohort.index.shards import index_chunk
+from imncohort.index.stage import finalize_index
 from imncohort.keys import load_or_create_secret
 from imncohort.outputs import ensure_writable
 

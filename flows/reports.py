@@ -15,7 +15,7 @@ from imncohort.config import load_config, secret_from_env
 from imncohort.errors import ExportError
 from imncohort.keys import load_or_create_secret
 from imncohort.outputs import ensure_writable
-from imncohort.reports.io import ReportSource
+from imncohort.reports.records import ReportSource
 from imncohort.reports.stage import (
     ChunkResult,
     chunk_sources,

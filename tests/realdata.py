@@ -18,7 +18,7 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
 from imncohort.config import Config, load_config
-from imncohort.index.build import index_export
+from imncohort.index.stage import index_export
 from imncohort.measure.stage import run_measure_stage
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -20,13 +20,14 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 
-from imncohort.demo.answers import intercostal_spaces, node_answer
+from imncohort.demo.answers import intercostal_spaces
 from imncohort.demo.ct import ct_datasets
 from imncohort.demo.dataset import StudyInfo
 from imncohort.demo.dicomdir import write_file_set
 from imncohort.demo.junk import write_junk
 from imncohort.demo.naming import demo_uid, random_name, study_date
 from imncohort.demo.nifti import write_label_maps
+from imncohort.demo.node_truth import node_answer
 from imncohort.demo.phantom import Phantom, build_phantom
 from imncohort.demo.plan import PatientPlan, plan_patient
 from imncohort.demo.reports import NodeFacts, compose_reports

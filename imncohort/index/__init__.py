@@ -5,5 +5,7 @@
 - :mod:`~imncohort.index.shards`: one chunk of files -> one shard (``index_chunk``).
 - :mod:`~imncohort.index.tables`: series and study tables (pure DataFrame functions).
 - :mod:`~imncohort.index.dicomdir`: DICOMDIR as a hint (entries pointing at missing files).
-- :mod:`~imncohort.index.build`: plan (incremental manifest), run chunks, finalize.
+- :mod:`~imncohort.index.plan`: incremental planning (walk vs the manifest, chunks).
+- :mod:`~imncohort.index.merge`: shards merged into the tables, the manifest, errors.
+- :mod:`~imncohort.index.stage`: the stage entry (plan, read chunks, finalize).
 """

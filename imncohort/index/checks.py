@@ -57,7 +57,7 @@ def orientation_problem(iop: str) -> str:
     return ""
 
 
-def _int_value(value: Any) -> int | None:
+def _int_value(value: float | str | None) -> int | None:
     if value is None or value is pd.NA:
         return None
     try:

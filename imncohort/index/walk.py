@@ -16,7 +16,7 @@ import errno
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from imncohort.index.records import STAGE, FileEntry
@@ -38,6 +38,97 @@ class WalkResult:
     errors: list[ErrorRecord]
 
 
+Ident = tuple[int, int]  # (st_dev, st_ino)
+#: (absolute dir, relative prefix, identities of the dirs above it)
+Pending = tuple[str, str, frozenset[Ident]]
+
+
+@dataclass
+class _WalkState:
+    """What one walk has found so far, and the directories still to list."""
+
+    real_root: str
+    entries: list[FileEntry] = field(default_factory=list)
+    errors: list[ErrorRecord] = field(default_factory=list)
+    identities: list[Ident] = field(default_factory=list)  # of entries[i]
+    linked: set[int] = field(default_factory=set)  # entries reached through a symbolic link
+    shared: set[Ident] = field(default_factory=set)  # identities that may be reached twice
+    seen_dirs: set[Ident] = field(default_factory=set)
+    stack: list[Pending] = field(default_factory=list)
+    # linked directories wait until every real one is walked, so files keep their own paths
+    deferred: list[tuple[str, str, frozenset[Ident], Ident]] = field(default_factory=list)
+
+    def next_directory(self) -> Pending | None:
+        """The next directory to list (real ones first, then linked ones), else None."""
+        while not self.stack and self.deferred:
+            link_path, link_prefix, link_ancestors, link_ident = self.deferred.pop(0)
+            if link_ident in self.seen_dirs:
+                logger.debug("skipping a second link to a directory already walked")
+                continue
+            self.seen_dirs.add(link_ident)
+            self.stack.append((link_path, link_prefix, link_ancestors))
+        return self.stack.pop() if self.stack else None
+
+
+def _list_directory(
+    directory: str, prefix: str, errors: list[ErrorRecord]
+) -> list[os.DirEntry[str]]:
+    """The entries of one directory ([] and an error record when it cannot be listed)."""
+    try:
+        with os.scandir(directory) as it:
+            return list(it)
+    except OSError as exc:
+        reason = (
+            "permission denied (directory not walked)"
+            if isinstance(exc, PermissionError)
+            else f"cannot list directory ({exc.strerror or exc})"
+        )
+        errors.append(ErrorRecord(prefix.rstrip("/") or ".", STAGE, reason))
+        return []
+
+
+def _not_a_plain_file(
+    state: _WalkState, child: os.DirEntry[str], rel: str, ancestors: frozenset[Ident]
+) -> None:
+    """A directory, a symbolic link or a special file: follow, defer or record it."""
+    if child.is_symlink() and not _inside(os.path.realpath(child.path), state.real_root):
+        state.errors.append(ErrorRecord(rel, STAGE, REASON_OUTSIDE))
+        return
+    if child.is_dir(follow_symlinks=True):
+        st = child.stat(follow_symlinks=True)
+        ident = (st.st_dev, st.st_ino)
+        if ident in ancestors:
+            state.errors.append(ErrorRecord(rel, STAGE, REASON_LOOP))
+            return
+        if child.is_symlink():
+            state.deferred.append((child.path, rel + "/", ancestors | {ident}, ident))
+            return
+        if ident in state.seen_dirs:
+            logger.debug("skipping a second link to a directory already walked")
+            return
+        state.seen_dirs.add(ident)
+        state.stack.append((child.path, rel + "/", ancestors | {ident}))
+    elif child.is_file(follow_symlinks=True):
+        st = child.stat(follow_symlinks=True)
+        state.linked.add(len(state.entries))
+        state.shared.add((st.st_dev, st.st_ino))
+        state.entries.append(FileEntry(rel, st.st_size, st.st_mtime_ns))
+        state.identities.append((st.st_dev, st.st_ino))
+    elif child.is_symlink():
+        os.stat(child.path)  # raises the reason (loop or missing target)
+
+
+def _stat_failure(exc: OSError, child: os.DirEntry[str]) -> str:
+    """Why an entry could not be walked ("" for a file that vanished during the walk)."""
+    if exc.errno == errno.ELOOP:  # a link pointing at itself, directly or not
+        return REASON_LOOP
+    if isinstance(exc, FileNotFoundError):
+        if not child.is_symlink():
+            return ""  # vanished during the walk: simply not there
+        return "broken symbolic link (its target does not exist)"
+    return f"cannot stat ({exc.strerror or exc})"
+
+
 def walk_export(
     export: Path | str,
     exclude: Path | str | None = None,
@@ -55,40 +146,20 @@ def walk_export(
         Called with the number of files found so far, every 10,000 files.
     """
     root = os.path.abspath(export)
-    real_root = os.path.realpath(root)
     excluded = os.path.abspath(exclude) if exclude is not None else None
-    entries: list[FileEntry] = []
-    errors: list[ErrorRecord] = []
-    identities: list[tuple[int, int]] = []  # (st_dev, st_ino) of entries[i]
-    linked: set[int] = set()  # indices of entries reached through a symbolic link
-    shared: set[tuple[int, int]] = set()  # identities that may be reached twice
+    state = _WalkState(real_root=os.path.realpath(root))
+    entries, identities, shared, errors = (
+        state.entries,
+        state.identities,
+        state.shared,
+        state.errors,
+    )
     root_stat = os.stat(root)
-    seen_dirs: set[tuple[int, int]] = {(root_stat.st_dev, root_stat.st_ino)}
-    # stack of (absolute dir, relative prefix, identities of the dirs above it)
-    stack: list[tuple[str, str, frozenset[tuple[int, int]]]] = [(root, "", frozenset(seen_dirs))]
-    # linked directories wait until every real one is walked, so files keep their own paths
-    deferred: list[tuple[str, str, frozenset[tuple[int, int]], tuple[int, int]]] = []
-    while stack or deferred:
-        if not stack:
-            link_path, link_prefix, link_ancestors, link_ident = deferred.pop(0)
-            if link_ident in seen_dirs:
-                logger.debug("skipping a second link to a directory already walked")
-                continue
-            seen_dirs.add(link_ident)
-            stack.append((link_path, link_prefix, link_ancestors))
-        directory, prefix, ancestors = stack.pop()
-        try:
-            with os.scandir(directory) as it:
-                children = list(it)
-        except OSError as exc:
-            reason = (
-                "permission denied (directory not walked)"
-                if isinstance(exc, PermissionError)
-                else f"cannot list directory ({exc.strerror or exc})"
-            )
-            errors.append(ErrorRecord(prefix.rstrip("/") or ".", STAGE, reason))
-            continue
-        for child in children:
+    state.seen_dirs.add((root_stat.st_dev, root_stat.st_ino))
+    state.stack.append((root, "", frozenset(state.seen_dirs)))
+    while (pending := state.next_directory()) is not None:
+        directory, prefix, ancestors = pending
+        for child in _list_directory(directory, prefix, errors):
             rel = prefix + stored_name(child.name)
             try:
                 if child.is_file(follow_symlinks=False):  # the common case: no extra syscall
@@ -102,46 +173,17 @@ def walk_export(
                     continue
                 if excluded is not None and child.path == excluded:
                     continue
-                if child.is_symlink() and not _inside(os.path.realpath(child.path), real_root):
-                    errors.append(ErrorRecord(rel, STAGE, REASON_OUTSIDE))
-                    continue
-                if child.is_dir(follow_symlinks=True):
-                    st = child.stat(follow_symlinks=True)
-                    ident = (st.st_dev, st.st_ino)
-                    if ident in ancestors:
-                        errors.append(ErrorRecord(rel, STAGE, REASON_LOOP))
-                        continue
-                    if child.is_symlink():
-                        deferred.append((child.path, rel + "/", ancestors | {ident}, ident))
-                        continue
-                    if ident in seen_dirs:
-                        logger.debug("skipping a second link to a directory already walked")
-                        continue
-                    seen_dirs.add(ident)
-                    stack.append((child.path, rel + "/", ancestors | {ident}))
-                elif child.is_file(follow_symlinks=True):
-                    st = child.stat(follow_symlinks=True)
-                    linked.add(len(entries))
-                    shared.add((st.st_dev, st.st_ino))
-                    entries.append(FileEntry(rel, st.st_size, st.st_mtime_ns))
-                    identities.append((st.st_dev, st.st_ino))
-                elif child.is_symlink():
-                    os.stat(child.path)  # raises the reason (loop or missing target)
+                _not_a_plain_file(state, child, rel, ancestors)
             except OSError as exc:
-                if exc.errno == errno.ELOOP:  # a link pointing at itself, directly or not
-                    reason = REASON_LOOP
-                elif isinstance(exc, FileNotFoundError):
-                    if not child.is_symlink():
-                        continue  # vanished during the walk: simply not there
-                    reason = "broken symbolic link (its target does not exist)"
-                else:
-                    reason = f"cannot stat ({exc.strerror or exc})"
-                errors.append(ErrorRecord(rel, STAGE, reason))
+                reason = _stat_failure(exc, child)
+                if reason:
+                    errors.append(ErrorRecord(rel, STAGE, reason))
+    found = entries
     if shared:
-        entries = _once_per_file(entries, identities, linked, shared, errors)
-    entries.sort(key=lambda e: e.path)
+        found = _once_per_file(entries, identities, state.linked, shared, errors)
+    found.sort(key=lambda e: e.path)
     errors.sort(key=lambda e: e.path)
-    return WalkResult(entries, errors)
+    return WalkResult(found, errors)
 
 
 def _inside(path: str, root: str) -> bool:

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pydicom
 
 from imncohort.config import Config
-from imncohort.errors import InputError
-from imncohort.outputs import atomic_path
+from imncohort.errors import ImnCohortError, InputError
+from imncohort.measure.node import NodeResult
+from imncohort.measure.plan import StudyJob
+from imncohort.measure.reasons import why
+from imncohort.outputs import ErrorRecord, atomic_path
 from imncohort.paths import export_file
 from imncohort.privacy import scrubber_for
 
-if TYPE_CHECKING:
-    from imncohort.measure.study import NodeResult
-
-
+STAGE = "measure"
 CAPTION_FONT_PX = 12
 CAPTION_LINE_PX = 16
 
@@ -166,3 +165,31 @@ def draw_node_qc(result: NodeResult, export: Path, target: Path, config: Config)
     with atomic_path(target) as tmp:
         picture.save(tmp, format="PNG", compress_level=1)
     return target
+
+
+def draw_study_qc(
+    job: StudyJob, results: list[NodeResult], export: Path, out: Path, config: Config
+) -> tuple[list[str], list[ErrorRecord]]:
+    """Draw the QC picture of every measured node of one study under ``OUT/qc``.
+
+    Returns
+    -------
+    qc_pngs, errors
+        Each node's ``qc_png`` value (``qc/<patient>_<study>_<n>.png``, "" when its
+        picture could not be drawn) and one error record per picture not drawn; a
+        picture never costs the node its row.
+    """
+    qc_pngs: list[str] = []
+    errors: list[ErrorRecord] = []
+    for n, result in enumerate(results, start=1):
+        name = f"{job.patient_key}_{job.study_key}_{n}.png"
+        try:
+            draw_node_qc(result, Path(export), Path(out) / "qc" / name, config)
+            qc_pngs.append(f"qc/{name}")
+        except Exception as exc:  # a picture never costs the node its row
+            reason = str(exc) if isinstance(exc, ImnCohortError | OSError) else why(exc)
+            errors.append(
+                ErrorRecord(result.series.paths[0], STAGE, f"QC picture not drawn: {reason}")
+            )
+            qc_pngs.append("")
+    return qc_pngs, errors

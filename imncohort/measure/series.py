@@ -118,12 +118,12 @@ def _orientation(text: str) -> np.ndarray:
     return iop
 
 
-def single_slice_step_mm(n_slices: int, slice_thickness: Any) -> float:
+def single_slice_step_mm(n_slices: int, slice_thickness: float | str | None) -> float:
     """The stated slice step of a single-slice series (its SliceThickness), else 0.
 
     Series of two or more slices take their spacing from the slice positions.
     """
-    if n_slices != 1:
+    if n_slices != 1 or slice_thickness is None:
         return 0.0
     try:
         value = float(slice_thickness)
@@ -132,7 +132,7 @@ def single_slice_step_mm(n_slices: int, slice_thickness: Any) -> float:
     return value if np.isfinite(value) and value > 0 else 0.0
 
 
-def series_geometry(row: Any, ipp_by_path: dict[str, np.ndarray]) -> SeriesGeometry:
+def series_geometry(row: Mapping[Any, Any], ipp_by_path: dict[str, np.ndarray]) -> SeriesGeometry:
     """Build the geometry of one ``series.parquet`` row.
 
     Parameters

@@ -19,8 +19,8 @@ import pandas as pd
 
 from imncohort.reports.assertion import assert_span, scan_triggers
 from imncohort.reports.attributes import parse_intercostal_spaces, parse_side, parse_size
-from imncohort.reports.io import ReportText
 from imncohort.reports.lexicon import Lexicon
+from imncohort.reports.records import ReportText
 from imncohort.reports.sentences import segment
 
 #: Columns of the restricted mention frame (``sentence`` never leaves OUT/restricted).

@@ -29,9 +29,10 @@ from imncohort.layout import index_dir
 from imncohort.outputs import ErrorRecord, write_csv, write_parquet, write_stage_errors
 from imncohort.privacy import PathScrubber, public_code, public_date
 from imncohort.reports.cohort import POSITIVE, build_cohort
-from imncohort.reports.io import ReportSource, ReportText, read_source
 from imncohort.reports.lexicon import Lexicon, load_lexicon
 from imncohort.reports.mentions import MENTION_COLUMNS, mine_reports, resolve_modality
+from imncohort.reports.records import ReportSource, ReportText
+from imncohort.reports.sources import read_source
 from imncohort.review.consensus import cohort_with_review_status
 from imncohort.review.state import kept_review_status
 

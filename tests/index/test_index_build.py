@@ -23,13 +23,15 @@ from index_factory import (
     write_series,
 )
 
-from imncohort.index.build import finalize_index, index_export, plan_index, run_chunks
+from imncohort.index.plan import plan_index
 from imncohort.index.records import (
     INSTANCE_COLUMNS,
     REASON_VANISHED,
     SERIES_COLUMNS,
     STUDY_COLUMNS,
 )
+from imncohort.index.shards import index_chunk
+from imncohort.index.stage import finalize_index, index_export
 from imncohort.keys import pseudonym
 
 
@@ -133,7 +135,8 @@ def test_deleted_between_walk_and_read(export: Path, out: Path) -> None:
     write_series(export / "s", 3, series=UID_ROOT + "6.1")
     plan = plan_index(export, out, 10, SECRET)
     (export / "s" / "IM001").unlink()
-    summaries = run_chunks(plan, SECRET)
+    # the calls of flows/index.py: plan, one index_chunk per chunk, finalize
+    summaries = [index_chunk(export, out, c.shard, c.entries, SECRET) for c in plan.chunks]
     summary = finalize_index(plan, sum(s.files_read for s in summaries))
     errors = _tables(out)["errors"]
     assert errors[["path", "reason"]].values.tolist() == [["s/IM001", REASON_VANISHED]]

@@ -113,7 +113,7 @@ def test_index_lists_bad_slices_and_keeps_them_on_reruns(tmp_path: Path) -> None
 
     from index_factory import write_ct, write_series
 
-    from imncohort.index.build import index_export
+    from imncohort.index.stage import index_export
 
     export, out = tmp_path / "export", tmp_path / "out"
     write_series(export / "ct", 4)

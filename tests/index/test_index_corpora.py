@@ -11,8 +11,8 @@ import pydicom
 import pytest
 from index_factory import PYDICOM_TEST_FILES, SECRET
 
-from imncohort.index.build import index_export
 from imncohort.index.dicomdir import read_dicomdir
+from imncohort.index.stage import index_export
 from imncohort.privacy import PathScrubber
 
 

@@ -18,13 +18,13 @@ import pandas as pd
 import pytest
 from index_factory import SECRET, UID_ROOT, write_series
 
-from imncohort.index.build import index_export
+from imncohort.index.stage import index_export
 
 CHUNK = 3
 POINTS = ["index.shard", "index.prune", "index.tables", "index.manifest", "index.state"]
 _RUN = (
     "import sys\n"
-    "from imncohort.index.build import index_export\n"
+    "from imncohort.index.stage import index_export\n"
     "a = sys.argv\n"
     "index_export(a[1], a[2], chunk_size=int(a[3]), secret=a[4].encode())\n"
 )

@@ -361,7 +361,7 @@ def write_nifti(
 
 def index_export(export: Path, out: Path) -> None:
     """Run the real index stage on ``export`` into ``out``."""
-    from imncohort.index.build import index_export as run_index
+    from imncohort.index.stage import index_export as run_index
 
     run_index(export, out, chunk_size=500, secret=b"measure-tests")
 

@@ -11,9 +11,10 @@ from synth import ellipse_ring
 from imncohort.annotations.models import ContourRoi, SliceGrid
 from imncohort.config import load_config
 from imncohort.geometry.sections import section_from_rings
+from imncohort.measure.landmarks import SeriesContext
+from imncohort.measure.node import measure_component
 from imncohort.measure.rois import Component
 from imncohort.measure.series import SeriesGeometry
-from imncohort.measure.study import SeriesContext, measure_component
 
 ZS = np.arange(0.0, 42.0, 2.0)
 
@@ -35,8 +36,8 @@ def test_imv_extrapolated_beyond_limit() -> None:
     vessel = (np.array([0.0, 10.0]), np.array([[20.0, -47.0], [21.0, -47.0]]))
     ctx = SeriesContext(geometry, midline_x=0.0, vessels={"left": vessel})
     config = load_config()
-    near, _, _ = measure_component(_node([18.0, 20.0]), "left", ctx, config, 2.0)
-    far, _, _ = measure_component(_node([30.0, 32.0]), "left", ctx, config, 2.0)
+    near = measure_component(_node([18.0, 20.0]), "left", ctx, config, 2.0)[0].as_row()
+    far = measure_component(_node([30.0, 32.0]), "left", ctx, config, 2.0)[0].as_row()
     assert near["imv_extrapolated"] is False  # 20 is 10 mm past the last contour: not beyond
     assert near["imv_x"] == pytest.approx(21.0)
     assert far["imv_extrapolated"] is True
@@ -45,8 +46,12 @@ def test_imv_extrapolated_beyond_limit() -> None:
 
 def test_missing_imv_leaves_offsets_empty_and_no_ribs_no_spaces() -> None:
     ctx = SeriesContext(_geometry(), midline_x=0.0)
-    values, ref_index, imv = measure_component(_node([10.0, 12.0]), "left", ctx, load_config(), 2.0)
+    measured, ref_index, imv = measure_component(
+        _node([10.0, 12.0]), "left", ctx, load_config(), 2.0
+    )
     assert imv is None and ref_index == 0
+    assert measured.center_ml_mm is None and measured.ctv_coverage is None  # not measured
+    values = measured.as_row()  # the nodes.csv values: NaN for what was not measured
     assert math.isnan(values["center_ml_mm"]) and values["quadrant"] == ""
     assert values["towards_sternum"] is None
     assert values["intercostal_spaces"] == ""
@@ -69,9 +74,13 @@ def test_spaces_from_levels_and_ctv_on_other_side_ignored() -> None:
         has_ribs=True,
         ctvs=[("right", ctv)],
     )
-    values, _, _ = measure_component(_node([8.0, 10.0, 12.0]), "left", ctx, load_config(), 2.0)
+    values = measure_component(_node([8.0, 10.0, 12.0]), "left", ctx, load_config(), 2.0)[
+        0
+    ].as_row()
     assert values["intercostal_spaces"] == "2;3"
     assert math.isnan(values["ctv_coverage"])
     ctx.ctvs = [("", ctv)]
-    values, _, _ = measure_component(_node([8.0, 10.0, 12.0]), "left", ctx, load_config(), 2.0)
+    values = measure_component(_node([8.0, 10.0, 12.0]), "left", ctx, load_config(), 2.0)[
+        0
+    ].as_row()
     assert values["ctv_coverage"] == pytest.approx(1.0)

@@ -13,7 +13,7 @@ from imncohort.measure.columns import NODE_COLUMNS
 from imncohort.measure.stage import run_measure_stage
 
 demo_export = pytest.importorskip("imncohort.demo.export")
-index_build = pytest.importorskip("imncohort.index.build")
+index_build = pytest.importorskip("imncohort.index.stage")
 
 SECRET = b"demo-measure"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from imncohort.config import load_config
-from imncohort.index.build import index_export
+from imncohort.index.stage import index_export
 from imncohort.measure.stage import rebuild_cohort, run_measure_stage
 from imncohort.outputs import write_json
 from imncohort.reports.stage import run_reports_stage

@@ -10,7 +10,8 @@ import pytest
 from imncohort.config import load_config
 from imncohort.errors import InputError
 from imncohort.reports.charset import decode_text
-from imncohort.reports.io import ReportSource, read_source
+from imncohort.reports.records import ReportSource
+from imncohort.reports.sources import read_source
 
 from .conftest import (
     BASIC_TEXT_SR,

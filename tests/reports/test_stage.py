@@ -10,8 +10,8 @@ import pytest
 from imncohort.config import load_config
 from imncohort.errors import StageOrderError
 from imncohort.keys import pseudonym
-from imncohort.reports.io import ReportSource
 from imncohort.reports.mentions import resolve_modality
+from imncohort.reports.records import ReportSource
 from imncohort.reports.stage import (
     MENTIONS_COLUMNS,
     chunk_sources,

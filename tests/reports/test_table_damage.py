@@ -7,7 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from imncohort.config import load_config
-from imncohort.reports.io import ReportSource, duplicated_columns, read_source
+from imncohort.reports.records import ReportSource
+from imncohort.reports.report_tables import duplicated_columns
+from imncohort.reports.sources import read_source
 
 CONFIG = load_config()
 ZH = "左侧内乳淋巴结肿大，位于第二肋间。"
