@@ -50,7 +50,7 @@ from imncohort.index.shards import (
 )
 from imncohort.index.tables import build_series, build_studies
 from imncohort.index.walk import walk_export
-from imncohort.keys import pseudonym, restricted_dir
+from imncohort.keys import pseudonym
 from imncohort.outputs import (
     ErrorRecord,
     atomic_path,
@@ -111,7 +111,7 @@ def index_dir(out: Path) -> Path:
 
 
 def _state_path(out: Path) -> Path:
-    return Path(out) / "restricted" / "state" / "index.json"
+    return layout.OutLayout(out).index_state_json
 
 
 def _secret_check(secret: bytes) -> str:
@@ -129,12 +129,12 @@ def _load_state(out: Path) -> dict[str, Any]:
 def _previous_manifest(out: Path, secret: bytes) -> tuple[pa.Table | None, dict[str, Any]]:
     """Return the previous manifest, or None when the index must be rebuilt from scratch."""
     state = _load_state(out)
-    manifest_path = index_dir(out) / "manifest.parquet"
+    manifest_path = layout.index_table(out, "manifest")
     if (
         state.get("format") != INDEX_FORMAT
         or state.get("secret_check") != _secret_check(secret)
         or not manifest_path.exists()
-        or not all((index_dir(out) / f"{t}.parquet").exists() for t in TABLES)
+        or not all(layout.index_table(out, t).exists() for t in TABLES)
     ):
         return None, {}
     manifest = pq.read_table(manifest_path)
@@ -337,7 +337,7 @@ def _prune_shards(plan: IndexPlan, token: str) -> dict[str, str]:
 
 def _remove_unreferenced(out: Path, referenced: set[str]) -> None:
     """Delete shard files the committed manifest does not name (pruned, dropped, orphans)."""
-    for directory in (shard_dir(out), Path(out) / "restricted" / "index_shards"):
+    for directory in (shard_dir(out), layout.OutLayout(out).identity_shards_dir):
         if directory.is_dir():
             for path in directory.glob("*.parquet"):
                 if path.name.split(".")[0] not in referenced:
@@ -418,7 +418,7 @@ def finalize_index(
         summary, dicomdir_errors, shard_errors, referenced = _build_tables(plan, token)
         n_errors = _write_errors(out, shard_errors, plan.walk_errors + dicomdir_errors)
         _write_manifest(
-            _manifest_frame(plan, referenced), index_dir(out) / "manifest.parquet", token
+            _manifest_frame(plan, referenced), layout.index_table(out, "manifest"), token
         )
         checkpoint("index.manifest")
         write_json(
@@ -492,12 +492,11 @@ def _build_tables(
     )
     series = build_series(instances)
     studies = build_studies(instances, series)
-    target = index_dir(out)
-    write_parquet(instances, target / "instances.parquet")
-    write_parquet(series, target / "series.parquet")
-    write_parquet(studies, target / "studies.parquet")
-    write_parquet(files, target / "files.parquet")
-    write_parquet(identities, restricted_dir(out) / "identities.parquet")
+    write_parquet(instances, layout.index_table(out, "instances"))
+    write_parquet(series, layout.index_table(out, "series"))
+    write_parquet(studies, layout.index_table(out, "studies"))
+    write_parquet(files, layout.index_table(out, "files"))
+    write_parquet(identities, layout.OutLayout(out).identities_parquet)
     checkpoint("index.tables")
     walked = {e.path for e in plan.entries}
     dicomdirs = files.loc[files["kind"] == "dicomdir", "path"].tolist()

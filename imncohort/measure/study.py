@@ -31,6 +31,7 @@ from imncohort.geometry.overlap import ctv_coverage_sections
 from imncohort.geometry.reference import reference_section, volume_ml, volume_ml_slabs, z_extent
 from imncohort.geometry.sections import section_from_rings
 from imncohort.geometry.side import side_from_x
+from imncohort.layout import OutLayout
 from imncohort.measure.columns import NODE_COLUMNS
 from imncohort.measure.duplicates import select_structure_sets
 from imncohort.measure.gaps import bridge_dropped_gaps, gap_splits
@@ -548,7 +549,7 @@ def measure_study(
 
             name = f"{job.patient_key}_{job.study_key}_{n}.png"
             try:
-                draw_node_qc(result, Path(export), Path(out) / "qc" / name, config)
+                draw_node_qc(result, Path(export), OutLayout(out).qc_dir / name, config)
                 row["qc_png"] = f"qc/{name}"
             except Exception as exc:  # a picture never costs the node its row
                 reason = str(exc) if isinstance(exc, ImnCohortError | OSError) else why(exc)

@@ -28,32 +28,12 @@ import pandas as pd
 from imncohort.errors import InputError
 from imncohort.outputs import atomic_open, atomic_path
 from imncohort.reports.charset import decode_text
-from imncohort.review.consensus import DECISION_COLUMNS
 from imncohort.review.items import marked_sentence, sentence_segments
 from imncohort.review.model import CONSENSUS, DECISIONS, NEW, SLOTS, Decision, Problem
+from imncohort.schemas.review import DECISION_COLUMNS, WORKBOOK_COLUMNS
 
 REVIEW_SHEET = "review"
 DECIDED_SHEET = "decided"
-WORKBOOK_COLUMNS = [
-    "item_id",
-    "status",
-    "needs",
-    "first_seen",
-    "PatientID",
-    "AccessionNumber",
-    "date",
-    "modality",
-    "side",
-    "intercostal_space",
-    "size",
-    "assertion",
-    "sentence",
-    *DECISION_COLUMNS,
-    "outcome",
-    "patient_key",
-    "StudyInstanceUID",
-    "report_id",
-]
 _WIDTHS = {
     "item_id": 18,
     "status": 16,
