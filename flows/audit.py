@@ -240,7 +240,7 @@ def _single_stage(
     if settings.strict and summary.get("errors"):
         raise ImnCohortError(
             f"{stage} met {summary['errors']} bad input(s) under --strict; "
-            f"see {Path(settings.out) / 'errors.csv'}"
+            f"see {OutLayout(settings.out).errors_csv}"
         )
     return record
 
@@ -292,7 +292,7 @@ def _stages_in_flow(
         if settings.strict and summary.get("errors"):
             raise ImnCohortError(
                 f"{stage} met {summary['errors']} bad input(s) under --strict; "
-                f"see {Path(settings.out) / 'errors.csv'}"
+                f"see {OutLayout(settings.out).errors_csv}"
             )
     record = {"run_id": run_id, **run_record(settings, config, summaries, started, True)}
     write_json(record, OutLayout(out).run_json)
@@ -330,7 +330,7 @@ def _after_audit(
             f"imncohort audit {run_id}: {changes['new_candidate']} new candidate(s)",
             f"{changes['new_candidate']} new candidate patient(s), "
             f"{changes['new_confirmed']} new confirmed since the last audit. "
-            f"Report: {(out / 'report.html').resolve()}",
+            f"Report: {OutLayout(out).report_html.resolve()}",
         )
     return record
 
