@@ -106,7 +106,7 @@ def _read(folder: Path | None, name: str) -> pd.DataFrame | None:
         return None
 
 
-def _row(change: str, key: str, detail: str = "", **values: Any) -> dict[str, Any]:
+def _row(change: str, key: str, detail: str = "", **values: object) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(CHANGE_COLUMNS, None)
     row.update(change=change, key=key, detail=detail, **values)
     return row
@@ -214,7 +214,7 @@ def record_run(out: Path, run_id: str, keep: int, guideline_mm: float) -> dict[s
 CHANGE_COLUMNS_COUNTED = ("new_candidate", "new_confirmed", "new_node", "removed_node")
 
 
-def _fmt(value: Any, low: Any, high: Any) -> str:
+def _fmt(value: float | None, low: float, high: float) -> str:
     if value is None or pd.isna(value):
         return "-"
     return f"{float(value):.1f}% ({float(low):.1f}-{float(high):.1f})"

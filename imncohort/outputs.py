@@ -131,7 +131,7 @@ def write_parquet(frame: pd.DataFrame, target: Path) -> Path:
     return Path(target)
 
 
-def write_json(data: Any, target: Path) -> Path:
+def write_json(data: object, target: Path) -> Path:
     """Write ``data`` as indented, key-sorted JSON atomically."""
     with atomic_open(target) as handle:
         json.dump(data, handle, indent=2, sort_keys=True, default=str)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from imncohort.layout import OutLayout
 from imncohort.schemas.cohort import read_cohort
 from imncohort.schemas.errors import read_errors
@@ -12,7 +14,7 @@ from imncohort.schemas.index import read_index_table
 from imncohort.schemas.nodes import read_nodes
 
 
-def _value_counts(values: Any) -> dict[str, int]:
+def _value_counts(values: pd.Series) -> dict[str, int]:
     return {str(k): int(v) for k, v in values.value_counts().sort_index().items()}
 
 

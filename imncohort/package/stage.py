@@ -107,7 +107,7 @@ class BatchResult:
     references: list[tuple[str, str, str]] = field(default_factory=list)  # path, attr, uid
 
 
-def shift_date(value: Any, days: int) -> str:
+def shift_date(value: object, days: int) -> str:
     """``YYYYMMDD`` moved by ``days``; "" for an empty or unreadable date."""
     text = str(value).strip() if value is not None else ""
     if text.endswith(".0"):

@@ -312,6 +312,6 @@ def run_review(
     return summary
 
 
-def _number(value: Any) -> float | None:
+def _number(value: float | str) -> float | None:
     number = float(value)
     return None if number != number else round(number, 6)

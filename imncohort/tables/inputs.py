@@ -66,7 +66,7 @@ def normalise_nodes(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _date_text(value: Any) -> str:
+def _date_text(value: object) -> str:
     """A study date as ``YYYYMMDD`` text (pandas reads 20180101 as a number)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
@@ -75,7 +75,7 @@ def _date_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _spaces_text(value: Any) -> str:
+def _spaces_text(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, (int, np.integer)):
@@ -252,7 +252,7 @@ _YES = {"yes", "y", "1", "true", "positive", "pos", "+"}
 _NO = {"no", "n", "0", "false", "negative", "neg", "-"}
 
 
-def normalise_yes_no(value: Any) -> str:
+def normalise_yes_no(value: object) -> str:
     """Map a Table 2 value (ALN, SCN, local recurrence) to ``yes``, ``no`` or ``unknown``."""
     text = str(value).strip().lower()
     if text in _YES:
@@ -262,7 +262,7 @@ def normalise_yes_no(value: Any) -> str:
     return UNKNOWN
 
 
-def normalise_group(value: Any) -> str:
+def normalise_group(value: object) -> str:
     """Map a clinical ``group`` value to ``initial``, ``recurrence`` or ``unknown``."""
     text = str(value).strip().lower()
     if text.startswith("init") or text in ("primary", "de novo"):
@@ -287,7 +287,7 @@ _RECEPTOR = {
 _MISSING = {"", "unknown", "na", "n/a", "nan", "none", "?", "missing", "unk"}
 
 
-def normalise_level(variable: str, value: Any) -> str:
+def normalise_level(variable: str, value: object) -> str:
     """Normalise one clinical value of ``variable`` (ER, PR, HER2, T, N or M)."""
     text = str(value).strip()
     if text.lower() in _MISSING:

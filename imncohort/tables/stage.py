@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -71,6 +72,7 @@ from imncohort.tables.selection import (
 logger = logging.getLogger(__name__)
 
 STAGE = "tables"
+T = TypeVar("T")
 TABLE_NAMES = (
     "coverage",
     "coverage_patients",
@@ -124,7 +126,9 @@ def compute_tables(inputs: TableInputs, config: Config) -> dict[str, pd.DataFram
     }
 
 
-def _safe_read(reader: Any, out: Path, records: list[ErrorRecord], strict: bool) -> Any:
+def _safe_read(
+    reader: Callable[[Path], T], out: Path, records: list[ErrorRecord], strict: bool
+) -> T | None:
     try:
         return reader(out)
     except InputError as exc:
