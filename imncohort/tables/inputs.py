@@ -23,16 +23,11 @@ from imncohort.schemas import cohort as cohort_schema
 from imncohort.schemas import errors as errors_schema
 from imncohort.schemas import mentions as mentions_schema
 from imncohort.schemas import nodes as nodes_schema
-from imncohort.schemas.base import as_bool, as_optional_bool
-from imncohort.schemas.cohort import COHORT_COLUMNS
+from imncohort.schemas.base import TableSchema, as_bool, as_optional_bool
 from imncohort.schemas.index import read_index_table
 
 logger = logging.getLogger(__name__)
 
-#: The mention columns the tables use (a view of :data:`imncohort.schemas.mentions.MENTIONS`).
-MENTION_COLUMNS = ["patient_key", "study_key", "modality", "assertion", "report_id"]
-#: The report columns the tables use (a view of :data:`imncohort.schemas.mentions.REPORTS`).
-REPORT_COLUMNS = ["patient_key", "study_key", "modality", "report_id"]
 CLINICAL_COLUMNS = ["PatientID", "group", "ER", "PR", "HER2", "T", "N", "M"]
 CLINICAL_VARIABLES = ["ER", "PR", "HER2", "T", "N", "M"]
 #: Optional clinical columns (yes / no) of the seed's Table 2 rows.
@@ -98,31 +93,35 @@ def parse_spaces(text: str) -> frozenset[int]:
     return frozenset(spaces)
 
 
+def _stripped(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """``frame`` typed by ``schema`` with its text columns stripped."""
+    frame = schema.typed(frame)
+    for column in schema.columns:
+        if column.kind == "str":
+            frame[column.name] = frame[column.name].str.strip()
+    return frame
+
+
 def normalise_mentions(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` with the mention columns the tables use, as stripped strings."""
-    frame = _with_columns(frame, MENTION_COLUMNS)
-    for column in MENTION_COLUMNS:
-        frame[column] = frame[column].fillna("").astype(str).str.strip()
+    """Return ``frame`` typed as ``mentions.parquet``, text stripped, modality upper-cased."""
+    frame = _stripped(frame, mentions_schema.MENTIONS)
     frame["modality"] = frame["modality"].str.upper()
     frame["assertion"] = frame["assertion"].str.lower()
-    return frame.reset_index(drop=True)
+    return frame
 
 
 def normalise_reports(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a report list (patient_key, study_key, modality, report_id) as strings."""
-    frame = _with_columns(frame, REPORT_COLUMNS)
-    for column in REPORT_COLUMNS:
-        frame[column] = frame[column].fillna("").astype(str).str.strip()
+    """Return a report list typed as ``reports.parquet``, text stripped, modality upper-cased."""
+    frame = _stripped(frame, mentions_schema.REPORTS)
     frame["modality"] = frame["modality"].str.upper()
-    return frame.reset_index(drop=True)
+    return frame
 
 
 def normalise_cohort(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` with the cohort columns, ``status`` lower-cased."""
-    frame = _with_columns(frame, COHORT_COLUMNS)
-    frame["patient_key"] = frame["patient_key"].fillna("").astype(str)
-    frame["status"] = frame["status"].fillna("").astype(str).str.strip().str.lower()
-    return frame.reset_index(drop=True)
+    """Return ``frame`` typed as the cohort, ``status`` stripped and lower-cased."""
+    frame = cohort_schema.COHORT.typed(frame)
+    frame["status"] = frame["status"].str.strip().str.lower()
+    return frame
 
 
 def read_nodes(out: Path) -> pd.DataFrame:
