@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from imncohort.errors import StageOrderError
-from imncohort.layout import INDEX_TABLES, OutLayout
+from imncohort.layout import OutLayout
 from imncohort.schemas.base import Column, TableSchema, columns
 
 INT_COLUMNS = ["series_number", "instance_number", "rows", "columns"]
@@ -134,6 +134,7 @@ IDENTITIES = TableSchema(
 )
 IDENTITY_COLUMNS: list[str] = IDENTITIES.names
 
+#: One schema per name of :data:`imncohort.layout.INDEX_TABLES`, in that order.
 INDEX_SCHEMAS = {
     "instances": INSTANCES,
     "series": SERIES,
@@ -141,7 +142,6 @@ INDEX_SCHEMAS = {
     "files": FILES,
     "manifest": MANIFEST,
 }
-assert tuple(INDEX_SCHEMAS) == INDEX_TABLES
 
 
 def read_index_table(

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from imncohort.errors import InputError, StageOrderError
-from imncohort.layout import OutLayout
+from imncohort.layout import INDEX_TABLES, OutLayout
 from imncohort.schemas.base import Column, TableSchema, parse_bool
 from imncohort.schemas.cohort import COHORT, read_cohort, write_cohort
 from imncohort.schemas.errors import ERRORS, read_errors
@@ -215,6 +215,7 @@ def test_mentions_parquet_keeps_float_sizes_and_text(tmp_path: Path) -> None:
 
 
 def test_index_tables_missing_raise_or_read_empty(tmp_path: Path) -> None:
+    assert tuple(INDEX_SCHEMAS) == INDEX_TABLES
     layout = OutLayout(tmp_path)
     with pytest.raises(StageOrderError) as raised:
         read_index_table(layout, "studies", needed_by="the reports stage")
