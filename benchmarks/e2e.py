@@ -40,8 +40,8 @@ from imncohort.index.stage import index_export
 from imncohort.keys import load_or_create_secret
 from imncohort.measure.stage import rebuild_cohort, run_measure_stage
 from imncohort.reports.stage import run_reports_stage
-from imncohort.tables.build import build_tables
 from imncohort.tables.inputs import find_clinical_table
+from imncohort.tables.stage import build_tables
 
 SECRET = b"benchmark-secret"
 
@@ -87,7 +87,7 @@ from imncohort.index.stage import index_export
 from imncohort.keys import load_or_create_secret
 from imncohort.measure.stage import rebuild_cohort, run_measure_stage
 from imncohort.reports.stage import run_reports_stage
-from imncohort.tables.build import build_tables
+from imncohort.tables.stage import build_tables
 from imncohort.tables.inputs import find_clinical_table
 export, out = Path(sys.argv[1]), Path(sys.argv[2])
 config = load_config()

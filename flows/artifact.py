@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from imncohort.layout import OutLayout
 from imncohort.runinfo import summary_lines
 
 ARTIFACT_KEY = "imncohort-audit"
@@ -36,7 +37,7 @@ def audit_markdown(out: Path, record: dict[str, Any]) -> str:
             f"- new confirmed patients: {changes['new_confirmed']}",
             f"- new nodes: {changes['new_node']}, removed nodes: {changes['removed_node']}",
         ]
-    lines += ["", f"Report: `{(out / 'report.html').resolve()}`", ""]
+    lines += ["", f"Report: `{OutLayout(out).report_html.resolve()}`", ""]
     return "\n".join(lines)
 
 

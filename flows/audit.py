@@ -33,7 +33,7 @@ from imncohort import __version__, logsafe
 from imncohort.config import Config, config_as_dict
 from imncohort.errors import ImnCohortError
 from imncohort.faults import checkpoint, publish_main_pid
-from imncohort.layout import remove_legacy_public
+from imncohort.layout import OutLayout, remove_legacy_public
 from imncohort.outputs import write_json
 from imncohort.procguard import start_guard, stop_guard
 from imncohort.runlock import out_lock
@@ -223,7 +223,7 @@ def _single_stage(
     config = settings.config()
     started = time.time()
     out = Path(settings.out)
-    write_json(run_record(shared, config, {}, started), out / "run.json")  # complete: false
+    write_json(run_record(shared, config, {}, started), OutLayout(out).run_json)  # complete: false
     mark_report_stale(out, started)
     _progress(f"[1/1] {stage} ...")
     checkpoint(f"stage.{stage}.start")
@@ -236,11 +236,11 @@ def _single_stage(
     checkpoint(f"stage.{stage}.done")
     _progress(f"[1/1] {stage} done in {summary['seconds']:.1f} s")
     record = run_record(shared, config, {stage: summary}, started, complete=True)
-    write_json(record, out / "run.json")
+    write_json(record, OutLayout(out).run_json)
     if settings.strict and summary.get("errors"):
         raise ImnCohortError(
             f"{stage} met {summary['errors']} bad input(s) under --strict; "
-            f"see {Path(settings.out) / 'errors.csv'}"
+            f"see {OutLayout(settings.out).errors_csv}"
         )
     return record
 
@@ -275,7 +275,7 @@ def _stages_in_flow(
     out = Path(settings.out)
     summaries: dict[str, Any] = {}
     record: dict[str, Any] = {"run_id": run_id, **run_record(settings, config, {}, started)}
-    write_json(record, out / "run.json")  # "complete": false before anything changes
+    write_json(record, OutLayout(out).run_json)  # "complete": false before anything changes
     mark_report_stale(out, started)
     for number, stage in enumerate(stages, start=1):
         _progress(f"[{number}/{len(stages)}] {stage} ...")
@@ -288,14 +288,14 @@ def _stages_in_flow(
         _progress(f"[{number}/{len(stages)}] {stage} done in {summary['seconds']:.1f} s")
         # Written after every stage, so the report of this run shows this run's metadata.
         record = {"run_id": run_id, **run_record(settings, config, summaries, started)}
-        write_json(record, Path(settings.out) / "run.json")
+        write_json(record, OutLayout(settings.out).run_json)
         if settings.strict and summary.get("errors"):
             raise ImnCohortError(
                 f"{stage} met {summary['errors']} bad input(s) under --strict; "
-                f"see {Path(settings.out) / 'errors.csv'}"
+                f"see {OutLayout(settings.out).errors_csv}"
             )
     record = {"run_id": run_id, **run_record(settings, config, summaries, started, True)}
-    write_json(record, out / "run.json")
+    write_json(record, OutLayout(out).run_json)
     if "tables" in stages:
         record = _after_audit(settings, config, record, run_id)
     return record
@@ -312,8 +312,8 @@ def _after_audit(
     out = Path(settings.out)
     changes = record_run(out, run_id, config.history.keep, config.margins.guideline_mm)
     record = {**record, "changes": changes}
-    write_json(record, out / "run.json")
-    write_json(record, out / "runs" / run_id / "run.json")
+    write_json(record, OutLayout(out).run_json)
+    write_json(record, OutLayout(out).run_dir(run_id).run_json)
     logger.info(
         "audit %s: %d new candidates, %d new confirmed, %d new / %d removed nodes since %s",
         run_id,
@@ -330,7 +330,7 @@ def _after_audit(
             f"imncohort audit {run_id}: {changes['new_candidate']} new candidate(s)",
             f"{changes['new_candidate']} new candidate patient(s), "
             f"{changes['new_confirmed']} new confirmed since the last audit. "
-            f"Report: {(out / 'report.html').resolve()}",
+            f"Report: {OutLayout(out).report_html.resolve()}",
         )
     return record
 

@@ -12,7 +12,7 @@ from flows.runtime import StageSettings
 from imncohort.config import load_config, secret_from_env
 from imncohort.errors import ConfigError, ExportError, ImnCohortError, StageOrderError
 from imncohort.keys import load_or_create_secret
-from imncohort.layout import index_dir
+from imncohort.layout import OutLayout
 from imncohort.outputs import ensure_writable
 from imncohort.runinfo import summary_lines
 
@@ -62,16 +62,16 @@ def check_stage_inputs(out: Path, stage: str) -> None:
     """Refuse to start a stage whose inputs an earlier stage has not written yet."""
     if stage not in NEEDS_INDEX:
         return
-    for name in ("instances.parquet", "series.parquet"):
-        if not (index_dir(out) / name).exists():
+    for name in ("instances", "series"):
+        if not OutLayout(out).index_table(name).exists():
             raise StageOrderError(
-                f"'{index_dir(out) / name}' does not exist: the {stage} stage reads the "
+                f"'{OutLayout(out).index_table(name)}' does not exist: the {stage} stage reads the "
                 f"index; run 'imncohort index EXPORT --out {out}' first (or 'imncohort run')"
             )
 
 
 def _bad_inputs(out: Path) -> int:
-    errors = Path(out) / "errors.csv"
+    errors = OutLayout(out).errors_csv
     return len(pd.read_csv(errors)) if errors.exists() else 0
 
 
@@ -79,7 +79,7 @@ def warn_new_out_without_secret(out: Path) -> bool:
     """Warn (stderr) when OUT has no secret yet and ``IMNCOHORT_SECRET`` is unset."""
     from imncohort.config import SECRET_ENV, secret_from_env
 
-    if secret_from_env() is not None or (Path(out) / "restricted" / "secret").exists():
+    if secret_from_env() is not None or OutLayout(out).secret.exists():
         return False
     sys.stderr.write(
         f"imncohort: warning: {out} is a new output directory and {SECRET_ENV} is not set: "
@@ -108,7 +108,7 @@ def run_command(args: argparse.Namespace) -> int:
         from flows.checks import config_command
 
         return config_command(args)
-    new_out = not (Path(args.out) / "restricted" / "secret").exists()
+    new_out = not OutLayout(args.out).secret.exists()
     settings = settings_from_args(args)
     from flows.audit import run_stages
 
@@ -127,5 +127,7 @@ def run_command(args: argparse.Namespace) -> int:
         sys.stdout.write(line + "\n")
     bad = _bad_inputs(settings.out)
     if settings.strict and bad:
-        raise ImnCohortError(f"{bad} bad input(s) under --strict; see {settings.out}/errors.csv")
+        raise ImnCohortError(
+            f"{bad} bad input(s) under --strict; see {OutLayout(settings.out).errors_csv}"
+        )
     return 0

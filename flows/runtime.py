@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from imncohort.config import Config, load_config, prefect_home
+from imncohort.layout import OutLayout
 
 
 def configure_prefect_environment() -> Path:
@@ -142,7 +143,7 @@ def flow_results_dir(out: Path) -> Path:
     default the Prefect home's ``storage/``, 0644, never cleaned), and such exceptions
     quote raw export paths. The stage flows keep it here instead; each run empties it.
     """
-    return Path(out) / "restricted" / FLOW_RESULTS
+    return OutLayout(out).prefect_dir(FLOW_RESULTS)
 
 
 def clear_flow_results(out: Path) -> None:
@@ -164,7 +165,7 @@ def result_storage(out: Path, folder: str = "prefect-results") -> str:
 
     from imncohort.outputs import make_dirs
 
-    base = (Path(out) / "restricted" / folder).resolve()
+    base = OutLayout(out).prefect_dir(folder).resolve()
     make_dirs(base)
     name = "imncohort-results-" + hashlib.sha256(str(base).encode()).hexdigest()[:12]
     LocalFileSystem(basepath=str(base)).save(name, overwrite=True)

@@ -17,8 +17,8 @@ from flows.runtime import StageSettings
 from imncohort.config import secret_from_env
 from imncohort.keys import load_or_create_secret
 from imncohort.review.stage import run_review
-from imncohort.tables.build import build_tables
 from imncohort.tables.inputs import find_clinical_table
+from imncohort.tables.stage import build_tables
 
 logger = logging.getLogger(__name__)
 

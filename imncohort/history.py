@@ -22,18 +22,15 @@ from typing import Any
 
 import pandas as pd
 
+from imncohort.layout import OutLayout
 from imncohort.outputs import atomic_path, write_json
+from imncohort.schemas.cohort import read_cohort
+from imncohort.schemas.nodes import read_nodes
 
 logger = logging.getLogger(__name__)
 
-RUNS_DIR = "runs"
-KEPT_TABLES = (
-    "cohort.csv",
-    "coverage.csv",
-    "modality_detection.csv",
-    "intercostal.csv",
-    "nodes.csv",
-)
+#: The paper tables kept with each run (their CSVs, as the tables stage wrote them).
+KEPT_RESULT_TABLES = ("coverage", "modality_detection", "intercostal")
 CHANGE_COLUMNS = [
     "change",
     "key",
@@ -55,39 +52,61 @@ def new_run_id(now: datetime.datetime | None = None) -> str:
     return moment.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
 
+def kept_files(layout: OutLayout) -> list[Path]:
+    """The files of OUT (or of a kept run folder) that a run folder keeps."""
+    return [
+        layout.cohort_parquet,
+        layout.cohort_csv,
+        *(layout.table_csv(name) for name in KEPT_RESULT_TABLES),
+        layout.nodes_parquet,
+        layout.nodes_csv,
+        layout.run_json,
+    ]
+
+
 def run_dirs(out: Path) -> list[Path]:
     """Return the kept run directories of ``out``, oldest first."""
-    root = Path(out) / RUNS_DIR
+    root = OutLayout(out).runs_dir
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if p.is_dir() and (p / "run.json").exists())
+    return sorted(p for p in root.iterdir() if p.is_dir() and OutLayout(p).run_json.exists())
 
 
 def archive_run(out: Path, run_id: str, keep: int) -> Path:
     """Copy ``run.json`` and the small tables to ``OUT/runs/<run_id>/``; keep the last ``keep``."""
-    out = Path(out)
-    target = out / RUNS_DIR / run_id
-    target.mkdir(parents=True, exist_ok=True)
-    for name in (*KEPT_TABLES, "run.json"):
-        source = out / name
+    layout = OutLayout(out)
+    target = layout.run_dir(run_id)
+    target.root.mkdir(parents=True, exist_ok=True)
+    for source, copy in zip(kept_files(layout), kept_files(target), strict=True):
         if source.exists():
-            shutil.copyfile(source, target / name)
+            shutil.copyfile(source, copy)
     kept = run_dirs(out)
     for old in kept[: max(0, len(kept) - keep)]:
         shutil.rmtree(old, ignore_errors=True)
-    return target
+    return target.root
 
 
 def _read(folder: Path | None, name: str) -> pd.DataFrame | None:
-    if folder is None or not (folder / name).exists():
+    """One kept table of a run folder: ``cohort``, ``nodes`` or a paper table (None if absent)."""
+    if folder is None:
+        return None
+    layout = OutLayout(folder)
+    if name == "cohort":
+        present = layout.cohort_parquet.exists() or layout.cohort_csv.exists()
+        return read_cohort(layout) if present else None
+    if name == "nodes":
+        present = layout.nodes_parquet.exists() or layout.nodes_csv.exists()
+        return read_nodes(layout) if present else None
+    path = layout.table_csv(name)
+    if not path.exists():
         return None
     try:
-        return pd.read_csv(folder / name, dtype={"patient_key": str, "study_key": str})
+        return pd.read_csv(path, encoding="utf-8-sig")
     except (pd.errors.EmptyDataError, OSError):
         return None
 
 
-def _row(change: str, key: str, detail: str = "", **values: Any) -> dict[str, Any]:
+def _row(change: str, key: str, detail: str = "", **values: object) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(CHANGE_COLUMNS, None)
     row.update(change=change, key=key, detail=detail, **values)
     return row
@@ -145,28 +164,28 @@ def compare_runs(previous: Path | None, current: Path) -> pd.DataFrame:
     (key: modality), the last two with both runs' percentages and Wilson intervals.
     """
     rows: list[dict[str, Any]] = []
-    old_cohort, new_cohort = _read(previous, "cohort.csv"), _read(current, "cohort.csv")
+    old_cohort, new_cohort = _read(previous, "cohort"), _read(current, "cohort")
     known = set() if old_cohort is None else set(old_cohort["patient_key"].astype(str))
     for key in sorted(_status_set(new_cohort, "candidate") - known):
         rows.append(_row("new_candidate", key))
     for key in sorted(_status_set(new_cohort, "confirmed") - _status_set(old_cohort, "confirmed")):
         rows.append(_row("new_confirmed", key))
     old_nodes, new_nodes = (
-        _node_keys(_read(previous, "nodes.csv")),
-        _node_keys(_read(current, "nodes.csv")),
+        _node_keys(_read(previous, "nodes")),
+        _node_keys(_read(current, "nodes")),
     )
     rows += [_row("new_node", key) for key in sorted(new_nodes - old_nodes)]
     rows += [_row("removed_node", key) for key in sorted(old_nodes - new_nodes)]
     rows += _percent_rows(
         "coverage",
-        _read(previous, "coverage.csv"),
-        _read(current, "coverage.csv"),
+        _read(previous, "coverage"),
+        _read(current, "coverage"),
         ["direction", "margin_mm"],
     )
     rows += _percent_rows(
         "detection",
-        _read(previous, "modality_detection.csv"),
-        _read(current, "modality_detection.csv"),
+        _read(previous, "modality_detection"),
+        _read(current, "modality_detection"),
         ["modality"],
     )
     return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
@@ -179,12 +198,13 @@ def record_run(out: Path, run_id: str, keep: int, guideline_mm: float) -> dict[s
     current = archive_run(out, run_id, keep)
     previous = earlier[-1] if earlier else None
     changes = compare_runs(previous, current)
-    with atomic_path(out / "changes.csv") as tmp:
+    layout = OutLayout(out)
+    with atomic_path(layout.changes_csv) as tmp:
         changes.to_csv(tmp, index=False)
     counts = {c: int((changes["change"] == c).sum()) for c in CHANGE_COLUMNS_COUNTED}
     summary = {"run_id": run_id, "previous_run": previous.name if previous else None, **counts}
-    write_json(summary, current / "changes.json")
-    report = out / "report.html"
+    write_json(summary, OutLayout(current).changes_json)
+    report = layout.report_html
     if report.exists():
         section = since_last_section(changes, previous, run_dirs(out), guideline_mm)
         insert_section(report, section)
@@ -194,7 +214,7 @@ def record_run(out: Path, run_id: str, keep: int, guideline_mm: float) -> dict[s
 CHANGE_COLUMNS_COUNTED = ("new_candidate", "new_confirmed", "new_node", "removed_node")
 
 
-def _fmt(value: Any, low: Any, high: Any) -> str:
+def _fmt(value: float | None, low: float, high: float) -> str:
     if value is None or pd.isna(value):
         return "-"
     return f"{float(value):.1f}% ({float(low):.1f}-{float(high):.1f})"
@@ -252,7 +272,7 @@ def coverage_over_time(runs: list[Path], margin_mm: float) -> pd.DataFrame:
     """Return run_id, direction, percent, ci_low, ci_high at ``margin_mm`` for each kept run."""
     rows = []
     for folder in runs:
-        coverage = _read(folder, "coverage.csv")
+        coverage = _read(folder, "coverage")
         if coverage is None or coverage.empty:
             continue
         at = coverage[coverage["margin_mm"].astype(float) == float(margin_mm)]
@@ -309,17 +329,17 @@ def runs_lines(out: Path) -> list[str]:
     """Return the ``imncohort runs OUT`` listing, oldest first."""
     folders = run_dirs(out)
     if not folders:
-        return [f"no runs kept in {Path(out) / RUNS_DIR}"]
+        return [f"no runs kept in {OutLayout(out).runs_dir}"]
     lines = [
         f"{'run id':<24}{'started (UTC)':<22}{'seconds':>8}{'candidates':>12}{'confirmed':>11}"
         f"{'nodes':>7}{'new cand.':>11}"
     ]
     for folder in folders:
-        record = json.loads((folder / "run.json").read_text("utf-8"))
+        record = json.loads(OutLayout(folder).run_json.read_text("utf-8"))
         started = datetime.datetime.fromtimestamp(record.get("started_unix", 0), datetime.UTC)
-        cohort = _read(folder, "cohort.csv")
-        nodes = _read(folder, "nodes.csv")
-        change_file = folder / "changes.json"
+        cohort = _read(folder, "cohort")
+        nodes = _read(folder, "nodes")
+        change_file = OutLayout(folder).changes_json
         new = json.loads(change_file.read_text("utf-8")) if change_file.exists() else {}
         candidates = len(_status_set(cohort, "candidate"))
         confirmed = len(_status_set(cohort, "confirmed"))

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from imncohort.errors import OutputError, SecretError
+from imncohort.layout import OutLayout
 
 KEY_HEX_DIGITS = 16
 MIN_FILE_SECRET_BYTES = 32  # imncohort writes 64 hex digits
@@ -30,7 +31,7 @@ def pseudonym(secret: bytes, value: str) -> str:
 
 def restricted_dir(out: Path) -> Path:
     """Return ``OUT/restricted`` (created with mode 0700)."""
-    path = Path(out) / "restricted"
+    path = OutLayout(out).restricted
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o700)
     return path
@@ -94,6 +95,7 @@ def load_or_create_secret(out: Path, env_secret: bytes | None = None) -> bytes:
     """
     if env_secret is not None:
         return check_secret(env_secret, "IMNCOHORT_SECRET", MIN_ENV_SECRET_BYTES)
-    path = restricted_dir(out) / "secret"
+    restricted_dir(out)
+    path = OutLayout(out).secret
     value = path.read_bytes().strip() if path.exists() else _create_secret(path)
     return check_secret(value, f"secret file '{path}'", MIN_FILE_SECRET_BYTES)

@@ -1,7 +1,9 @@
 """Atomic output writing and the shared ``errors.csv`` record.
 
 Every file is written to a temporary name in the same directory and renamed,
-so an interrupted run leaves the previous outputs whole.
+so an interrupted run leaves the previous outputs whole. Where a file goes is
+:class:`imncohort.layout.OutLayout`'s business; what columns a table has is
+:mod:`imncohort.schemas`'.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from typing import IO, Any
 import pandas as pd
 
 from imncohort.errors import OutputError
-
-ERROR_COLUMNS = ["path", "stage", "reason"]
+from imncohort.layout import RESTRICTED, STAGES, OutLayout
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def current_umask() -> int:
 
 def is_private(path: Path) -> bool:
     """Whether ``path`` lies under a ``restricted`` folder (0700 folders, 0600 files)."""
-    return "restricted" in Path(path).parts[:-1]
+    return RESTRICTED in Path(path).parts[:-1]
 
 
 def output_mode(target: Path) -> int:
@@ -66,7 +67,7 @@ def make_dirs(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     if is_private(directory / "x"):
         parts = directory.parts
-        for i in range(parts.index("restricted") + 1, len(parts) + 1):
+        for i in range(parts.index(RESTRICTED) + 1, len(parts) + 1):
             with contextlib.suppress(OSError):
                 os.chmod(Path(*parts[:i]), 0o700)
 
@@ -130,7 +131,7 @@ def write_parquet(frame: pd.DataFrame, target: Path) -> Path:
     return Path(target)
 
 
-def write_json(data: Any, target: Path) -> Path:
+def write_json(data: object, target: Path) -> Path:
     """Write ``data`` as indented, key-sorted JSON atomically."""
     with atomic_open(target) as handle:
         json.dump(data, handle, indent=2, sort_keys=True, default=str)
@@ -140,39 +141,38 @@ def write_json(data: Any, target: Path) -> Path:
 
 def errors_frame(records: Iterable[ErrorRecord]) -> pd.DataFrame:
     """Return the records as a DataFrame with the ``errors.csv`` columns."""
+    from imncohort.schemas.errors import ERRORS
+
     rows = [asdict(r) for r in records]
-    return pd.DataFrame(rows, columns=ERROR_COLUMNS)
+    return ERRORS.typed(pd.DataFrame(rows, columns=ERRORS.names))
 
 
 def stage_errors_path(out: Path, stage: str) -> Path:
     """Return where a stage keeps its error records between runs (raw paths: restricted)."""
-    return Path(out) / "restricted" / "state" / f"errors_{stage}.csv"
+    return OutLayout(out).stage_errors_csv(stage)
 
 
 def write_stage_errors(out: Path, stage: str, records: Iterable[ErrorRecord]) -> Path:
     """Replace the error records of ``stage`` and rebuild ``OUT/errors.csv``."""
-    write_csv(errors_frame(records), stage_errors_path(out, stage))
+    from imncohort.schemas.errors import ERRORS
+
+    ERRORS.write_csv(errors_frame(records), stage_errors_path(out, stage))
     return merge_errors(out)
-
-
-STAGE_ORDER = ("index", "reports", "measure", "review", "tables")
 
 
 def merge_errors(out: Path) -> Path:
     """Concatenate every stage's records into ``OUT/errors.csv`` (sorted, stable).
 
     Known patient IDs, names and accession numbers in paths are replaced by their keys."""
-    frames = []
-    for stage in STAGE_ORDER:
-        path = stage_errors_path(out, stage)
-        if path.exists():
-            frames.append(pd.read_csv(path, dtype=str, keep_default_na=False))
-    merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ERROR_COLUMNS)
     from imncohort.privacy import PathScrubber
+    from imncohort.schemas.errors import ERRORS, read_stage_errors
 
+    layout = OutLayout(out)
+    frames = [read_stage_errors(layout, stage) for stage in STAGES]
+    merged = pd.concat(frames, ignore_index=True)
     merged = PathScrubber.from_out(out).frame(merged, ["path", "reason"])
     merged = merged.sort_values(["stage", "path", "reason"], kind="stable")
-    return write_csv(merged, Path(out) / "errors.csv")
+    return ERRORS.write_csv(merged, layout.errors_csv)
 
 
 def ensure_writable(out: Path) -> Path:

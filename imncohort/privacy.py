@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-IDENTITIES = Path("restricted") / "identities.parquet"
+from imncohort.layout import OutLayout
+
 MIN_IDENTIFIER_LENGTH = 4
 
 
@@ -85,10 +86,12 @@ class PathScrubber:
     @classmethod
     def from_out(cls, out: Path) -> PathScrubber:
         """Build the scrubber from ``OUT/restricted/identities.parquet`` (empty if absent)."""
-        path = Path(out) / IDENTITIES
-        if not path.exists():
+        from imncohort.schemas.index import read_identities
+
+        layout = OutLayout(out)
+        if not layout.identities_parquet.exists():
             return cls([])
-        table = pd.read_parquet(path).fillna("")
+        table = read_identities(layout).fillna("")
         triples: list[tuple[str, str, bool | str]] = []
         for row in table.itertuples(index=False):
             triples.append((str(row.PatientID), str(row.patient_key), False))
@@ -116,7 +119,7 @@ def _scrubber(out: str, stamp: int) -> PathScrubber:
 def scrubber_for(out: Path | str) -> PathScrubber:
     """:meth:`PathScrubber.from_out`, read again only when the identity table changed."""
     try:
-        stamp = (Path(out) / IDENTITIES).stat().st_mtime_ns
+        stamp = OutLayout(out).identities_parquet.stat().st_mtime_ns
     except OSError:
         stamp = 0
     return _scrubber(str(out), stamp)

@@ -7,54 +7,48 @@ from typing import Any
 
 import pandas as pd
 
-from imncohort.layout import index_table
+from imncohort.layout import OutLayout
+from imncohort.schemas.cohort import read_cohort
+from imncohort.schemas.errors import read_errors
+from imncohort.schemas.index import read_index_table
+from imncohort.schemas.nodes import read_nodes
+
+
+def _value_counts(values: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in values.value_counts().sort_index().items()}
 
 
 def input_counts(out: Path) -> dict[str, Any]:
     """Return input counts by SOP class and kind from the index (empty when not indexed)."""
-    instances = index_table(out, "instances")
-    files = index_table(out, "files")
+    layout = OutLayout(out)
     counts: dict[str, Any] = {"by_sop_class": {}, "by_kind": {}, "other_files": {}}
-    if instances.exists():
-        frame = pd.read_parquet(instances, columns=["sop_class_uid", "kind"])
-        counts["by_sop_class"] = {
-            str(k): int(v) for k, v in frame["sop_class_uid"].value_counts().sort_index().items()
-        }
-        counts["by_kind"] = {
-            str(k): int(v) for k, v in frame["kind"].value_counts().sort_index().items()
-        }
+    if layout.index_table("instances").exists():
+        frame = read_index_table(layout, "instances", ["sop_class_uid", "kind"])
+        counts["by_sop_class"] = _value_counts(frame["sop_class_uid"])
+        counts["by_kind"] = _value_counts(frame["kind"])
         counts["dicom_files"] = len(frame)
-    if files.exists():
-        other = pd.read_parquet(files, columns=["kind"])
-        counts["other_files"] = {
-            str(k): int(v) for k, v in other["kind"].value_counts().sort_index().items()
-        }
+    if layout.index_table("files").exists():
+        counts["other_files"] = _value_counts(read_index_table(layout, "files", ["kind"])["kind"])
     return counts
 
 
 def summary_lines(out: Path) -> list[str]:
     """Return the short end-of-run summary: patients, confirmed, nodes, errors, report."""
-    out = Path(out)
+    layout = OutLayout(out)
     lines: list[str] = []
-    studies = index_table(out, "studies")
-    if studies.exists():
-        frame = pd.read_parquet(studies, columns=["patient_key", "study_instance_uid"])
+    if layout.index_table("studies").exists():
+        frame = read_index_table(layout, "studies", ["patient_key", "study_instance_uid"])
         lines.append(f"patients: {frame['patient_key'].nunique()}  studies: {len(frame)}")
-    cohort = out / "cohort.csv"
-    if cohort.exists():
-        table = pd.read_csv(cohort)
-        confirmed = int((table["status"] == "confirmed").sum()) if len(table) else 0
-        candidates = int((table["status"] == "candidate").sum()) if len(table) else 0
+    if layout.cohort_parquet.exists() or layout.cohort_csv.exists():
+        status = read_cohort(layout)["status"]
+        confirmed = int((status == "confirmed").sum())
+        candidates = int((status == "candidate").sum())
         lines.append(f"confirmed patients: {confirmed}  candidates: {candidates}")
-    nodes = out / "nodes.csv"
-    if nodes.exists():
-        table = pd.read_csv(nodes)
-        metastatic = int(table["metastatic"].astype(bool).sum()) if len(table) else 0
-        lines.append(f"nodes: {len(table)}  metastatic: {metastatic}")
-    errors = out / "errors.csv"
-    if errors.exists():
-        lines.append(f"bad inputs: {len(pd.read_csv(errors))} (see {errors})")
-    report = out / "report.html"
-    if report.exists():
-        lines.append(f"report: {report}")
+    if layout.nodes_parquet.exists() or layout.nodes_csv.exists():
+        nodes = read_nodes(layout)
+        lines.append(f"nodes: {len(nodes)}  metastatic: {int(nodes['metastatic'].sum())}")
+    if layout.errors_csv.exists():
+        lines.append(f"bad inputs: {len(read_errors(layout))} (see {layout.errors_csv})")
+    if layout.report_html.exists():
+        lines.append(f"report: {layout.report_html}")
     return lines

@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from imncohort.errors import LockedError, OutputError
+from imncohort.layout import OutLayout
 
-LOCK_NAME = ".imncohort.lock"
+LOCK_NAME = OutLayout("").lock.name
 
 
 def _holder(fd: int) -> str:
@@ -36,7 +37,7 @@ def out_lock(out: Path | str) -> Iterator[Path]:
     LockedError
         At once (no waiting) when another live process holds the lock.
     """
-    path = Path(out) / LOCK_NAME
+    path = OutLayout(out).lock
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     except OSError as exc:

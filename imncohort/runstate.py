@@ -15,6 +15,7 @@ import re
 import time
 from pathlib import Path
 
+from imncohort.layout import OutLayout
 from imncohort.outputs import TMP_SUFFIX, atomic_open
 
 BANNER_ID = "imncohort-incomplete"
@@ -29,7 +30,7 @@ _BANNER = (
 
 def mark_report_stale(out: Path | str, started: float) -> bool:
     """Insert the banner into ``OUT/report.html`` (once); return whether a report was there."""
-    path = Path(out) / "report.html"
+    path = OutLayout(out).report_html
     try:
         html = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError):

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 
-def number(value: Any, digits: int = 6) -> str:
+def number(value: object, digits: int = 6) -> str:
     """One number as text: integers as ``12``, others with up to ``digits`` significant digits."""
     try:
-        x = float(value)
+        x = float(value)  # type: ignore[arg-type]  # anything float() takes
     except (TypeError, ValueError):
         return str(value)
     if math.isnan(x) or math.isinf(x):
@@ -36,7 +36,7 @@ def numbers(values: Iterable[Any] | np.ndarray, digits: int = 6) -> str:
     return "[" + ", ".join(number(v, digits) for v in items) + "]"
 
 
-def value_text(value: Any) -> str:
+def value_text(value: object) -> str:
     """A value as text for a message: numbers via :func:`number`, arrays via :func:`numbers`."""
     if isinstance(value, np.ndarray | list | tuple):
         try:

@@ -191,9 +191,9 @@ def config_with_nodes(tmp: Path, patterns: list[str], extra: str = "") -> Config
 
 
 def run(export: Path, out: Path, config: Config) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Index and measure ``export``; return nodes.csv, errors.csv and the measure summary."""
+    """Index and measure ``export``; return nodes.parquet, errors.csv and the measure summary."""
     index_export(export, out, chunk_size=500, secret=SECRET)
     summary = run_measure_stage(export, out, config, qc=False)
-    nodes = pd.read_csv(out / "nodes.csv", dtype={"intercostal_spaces": str})
+    nodes = pd.read_parquet(out / "nodes.parquet")  # full precision (nodes.csv is rounded)
     errors = pd.read_csv(out / "errors.csv", dtype=str, keep_default_na=False)
     return nodes, errors, summary

@@ -34,8 +34,7 @@ from imncohort.index.shards import (
     shard_paths,
 )
 from imncohort.index.tables import build_series, build_studies
-from imncohort.keys import restricted_dir
-from imncohort.layout import index_dir
+from imncohort.layout import OutLayout, index_table
 from imncohort.outputs import ErrorRecord, atomic_path, write_parquet, write_stage_errors
 
 
@@ -64,7 +63,7 @@ def prune_shards(plan: IndexPlan, token: str) -> dict[str, str]:
 
 def remove_unreferenced(out: Path, referenced: set[str]) -> None:
     """Delete shard files the committed manifest does not name (pruned, dropped, orphans)."""
-    for directory in (shard_dir(out), Path(out) / "restricted" / "index_shards"):
+    for directory in (shard_dir(out), OutLayout(out).identity_shards_dir):
         if directory.is_dir():
             for path in directory.glob("*.parquet"):
                 if path.name.split(".")[0] not in referenced:
@@ -155,12 +154,11 @@ def build_tables(
     )
     series = build_series(instances)
     studies = build_studies(instances, series)
-    target = index_dir(out)
-    write_parquet(instances, target / "instances.parquet")
-    write_parquet(series, target / "series.parquet")
-    write_parquet(studies, target / "studies.parquet")
-    write_parquet(files, target / "files.parquet")
-    write_parquet(identities, restricted_dir(out) / "identities.parquet")
+    write_parquet(instances, index_table(out, "instances"))
+    write_parquet(series, index_table(out, "series"))
+    write_parquet(studies, index_table(out, "studies"))
+    write_parquet(files, index_table(out, "files"))
+    write_parquet(identities, OutLayout(out).identities_parquet)
     checkpoint("index.tables")
     walked = {e.path for e in plan.entries}
     dicomdirs = files.loc[files["kind"] == "dicomdir", "path"].tolist()

@@ -27,7 +27,7 @@ from imncohort.index.records import MANIFEST_COLUMNS, FileEntry
 from imncohort.index.shards import shard_paths
 from imncohort.index.walk import walk_export
 from imncohort.keys import pseudonym
-from imncohort.layout import index_dir
+from imncohort.layout import OutLayout, index_table
 from imncohort.outputs import ErrorRecord
 from imncohort.paths import export_file
 
@@ -75,7 +75,7 @@ class IndexPlan:
 
 
 def state_path(out: Path) -> Path:
-    return Path(out) / "restricted" / "state" / "index.json"
+    return OutLayout(out).index_state_json
 
 
 def secret_check(secret: bytes) -> str:
@@ -93,12 +93,12 @@ def _load_state(out: Path) -> dict[str, Any]:
 def _previous_manifest(out: Path, secret: bytes) -> tuple[pa.Table | None, dict[str, Any]]:
     """Return the previous manifest, or None when the index must be rebuilt from scratch."""
     state = _load_state(out)
-    manifest_path = index_dir(out) / "manifest.parquet"
+    manifest_path = index_table(out, "manifest")
     if (
         state.get("format") != INDEX_FORMAT
         or state.get("secret_check") != secret_check(secret)
         or not manifest_path.exists()
-        or not all((index_dir(out) / f"{t}.parquet").exists() for t in TABLES)
+        or not all(index_table(out, t).exists() for t in TABLES)
     ):
         return None, {}
     manifest = pq.read_table(manifest_path)

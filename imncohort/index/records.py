@@ -14,98 +14,20 @@ from imncohort.dicom.sop import (
     SR_SOP_CLASS_PREFIX,
     seg_sop_classes,
 )
+# The index tables' columns are defined once, in imncohort.schemas.index.
+from imncohort.schemas.index import (  # noqa: F401 (re-exported)
+    FILE_COLUMNS,
+    FLOAT_COLUMNS,
+    IDENTITY_COLUMNS,
+    INSTANCE_COLUMNS,
+    INT_COLUMNS,
+    MANIFEST_COLUMNS,
+    SERIES_COLUMNS,
+    STUDY_COLUMNS,
+)
 
 STAGE = "index"
 
-INSTANCE_COLUMNS = [
-    "path",
-    "size",
-    "mtime_ns",
-    "sop_class_uid",
-    "sop_instance_uid",
-    "modality",
-    "kind",
-    "patient_key",
-    "study_key",
-    "study_instance_uid",
-    "series_instance_uid",
-    "frame_of_reference_uid",
-    "study_date",
-    "study_description",
-    "series_description",
-    "series_number",
-    "instance_number",
-    "rows",
-    "columns",
-    "pixel_spacing_row",
-    "pixel_spacing_col",
-    "slice_thickness",
-    "ipp_x",
-    "ipp_y",
-    "ipp_z",
-    "iop",
-    "patient_position",
-    "specific_character_set",
-    "transfer_syntax_uid",
-]
-INT_COLUMNS = ["series_number", "instance_number", "rows", "columns"]
-FLOAT_COLUMNS = [
-    "pixel_spacing_row",
-    "pixel_spacing_col",
-    "slice_thickness",
-    "ipp_x",
-    "ipp_y",
-    "ipp_z",
-]
-SERIES_COLUMNS = [
-    "series_key",
-    "series_instance_uid",
-    "study_instance_uid",
-    "study_key",
-    "patient_key",
-    "modality",
-    "kind",
-    "frame_of_reference_uid",
-    "n_instances",
-    "rows",
-    "columns",
-    "pixel_spacing_row",
-    "pixel_spacing_col",
-    "slice_thickness",
-    "slice_spacing",
-    "iop",
-    "normal_x",
-    "normal_y",
-    "normal_z",
-    "position_min",
-    "position_max",
-    "regular_spacing",
-    "has_geometry",
-    "paths",
-    "patient_position",
-]
-STUDY_COLUMNS = [
-    "study_instance_uid",
-    "study_key",
-    "patient_key",
-    "study_date",
-    "study_description",
-    "modalities",
-    "n_series",
-    "n_instances",
-    "n_reports",
-]
-FILE_COLUMNS = ["path", "size", "mtime_ns", "kind"]
-IDENTITY_COLUMNS = [
-    "patient_key",
-    "study_key",
-    "PatientID",
-    "PatientName",
-    "PatientBirthDate",
-    "AccessionNumber",
-    "StudyInstanceUID",
-]
-MANIFEST_COLUMNS = ["path", "size", "mtime_ns", "shard"]
 
 # Reasons shown in errors.csv.
 REASON_NOT_DICOM = "not a DICOM file (no DICM marker and not parseable)"

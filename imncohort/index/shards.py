@@ -33,7 +33,7 @@ from imncohort.index.records import (
     kind_of_sop_class,
 )
 from imncohort.keys import pseudonym, restricted_dir
-from imncohort.layout import index_dir
+from imncohort.layout import OutLayout
 from imncohort.outputs import make_dirs, write_parquet
 
 logger = logging.getLogger(__name__)
@@ -57,18 +57,19 @@ class ChunkSummary:
 
 def shard_dir(out: Path) -> Path:
     """Return ``OUT/restricted/index/shards``."""
-    return index_dir(Path(out)) / "shards"
+    return OutLayout(out).index_shards_dir
 
 
 def identity_shard_dir(out: Path) -> Path:
     """Return ``OUT/restricted/index_shards`` (created with the restricted directory)."""
-    return restricted_dir(Path(out)) / "index_shards"
+    restricted_dir(Path(out))
+    return OutLayout(out).identity_shards_dir
 
 
 def shard_paths(out: Path, shard: str) -> dict[str, Path]:
     """Return the four files of shard ``shard`` keyed by part name."""
     paths = {part: shard_dir(out) / f"{shard}.{part}.parquet" for part in SHARD_PARTS}
-    paths["identities"] = Path(out) / "restricted" / "index_shards" / f"{shard}.identities.parquet"
+    paths["identities"] = OutLayout(out).identity_shards_dir / f"{shard}.identities.parquet"
     return paths
 
 

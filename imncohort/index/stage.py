@@ -33,7 +33,7 @@ from imncohort.index.merge import (
 from imncohort.index.plan import INDEX_FORMAT, IndexPlan, plan_index, state_path
 from imncohort.index.records import FileEntry
 from imncohort.index.shards import ERROR_SHARD_COLUMNS, ChunkSummary, index_chunk
-from imncohort.layout import index_dir
+from imncohort.layout import index_table
 from imncohort.outputs import write_json
 
 ProgressCallback = Callable[[int, int], None]
@@ -78,7 +78,7 @@ def finalize_index(
         write_json(base, state_path(out))  # nothing on disk is trusted until the end
         summary, dicomdir_errors, shard_errors, referenced = build_tables(plan, token)
         n_errors = write_errors(out, shard_errors, plan.walk_errors + dicomdir_errors)
-        write_manifest(manifest_frame(plan, referenced), index_dir(out) / "manifest.parquet", token)
+        write_manifest(manifest_frame(plan, referenced), index_table(out, "manifest"), token)
         checkpoint("index.manifest")
         write_json(
             {

@@ -54,7 +54,7 @@ def regular_spacing(positions_mm: np.ndarray) -> tuple[float, bool]:
     return median, regular
 
 
-def _first_non_empty(values: Any) -> Any:
+def _first_non_empty(values: np.ndarray) -> object:
     """First value that is not empty/NA (the first value when all are), else None."""
     for value in values:
         if isinstance(value, str):
@@ -91,7 +91,7 @@ def _series_row(
 ) -> dict[str, Any]:
     """One series row from rows ``start:stop`` of the column arrays (sorted by path)."""
     first = {c: _first_non_empty(cols[c][start:stop]) for c in _FIRST_COLUMNS}
-    iop_text = first["iop"] or ""
+    iop_text = str(first["iop"] or "")
     iop_values = parse_iop(iop_text)
     ipp = cols["ipp"][start:stop]
     paths = cols["path"][start:stop]

@@ -14,6 +14,7 @@ import pydicom
 
 from imncohort.config import Config
 from imncohort.errors import ImnCohortError, InputError
+from imncohort.layout import OutLayout
 from imncohort.measure.node import NodeResult
 from imncohort.measure.plan import StudyJob
 from imncohort.measure.reasons import why
@@ -184,7 +185,7 @@ def draw_study_qc(
     for n, result in enumerate(results, start=1):
         name = f"{job.patient_key}_{job.study_key}_{n}.png"
         try:
-            draw_node_qc(result, Path(export), Path(out) / "qc" / name, config)
+            draw_node_qc(result, Path(export), OutLayout(out).qc_dir / name, config)
             qc_pngs.append(f"qc/{name}")
         except Exception as exc:  # a picture never costs the node its row
             reason = str(exc) if isinstance(exc, ImnCohortError | OSError) else why(exc)

@@ -20,7 +20,8 @@ import pandas as pd
 from imncohort.annotations.models import SliceGrid
 from imncohort.errors import InputError, StageOrderError
 from imncohort.geometry.orientation import is_axial, parse_iop
-from imncohort.layout import index_dir
+from imncohort.layout import OutLayout
+from imncohort.schemas.index import read_index_table
 from imncohort.textfmt import numbers
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class IndexTables:
     manifest: pd.DataFrame
 
 
+#: The instance columns the measure stage reads (a projection of the index's ``instances``).
 INSTANCE_COLUMNS = [
     "path",
     "sop_instance_uid",
@@ -83,24 +85,17 @@ def load_index(out: Path) -> IndexTables:
     StageOrderError
         When ``series.parquet`` or ``instances.parquet`` is missing (run ``index`` first).
     """
-    base = index_dir(out)
-    for name in ("series.parquet", "instances.parquet"):
-        if not (base / name).exists():
+    layout = OutLayout(out)
+    for name in ("series", "instances"):
+        if not layout.index_table(name).exists():
             raise StageOrderError(
-                f"'{base / name}' does not exist; run 'imncohort index' before 'measure'"
+                f"'{layout.index_table(name)}' does not exist; run 'imncohort index' before "
+                "'measure'"
             )
-    instances = pd.read_parquet(base / "instances.parquet", columns=INSTANCE_COLUMNS)
-    series = pd.read_parquet(base / "series.parquet")
-    files = (
-        pd.read_parquet(base / "files.parquet")
-        if (base / "files.parquet").exists()
-        else pd.DataFrame(columns=["path", "size", "mtime_ns", "kind"])
-    )
-    manifest = (
-        pd.read_parquet(base / "manifest.parquet", columns=["path", "size", "mtime_ns"])
-        if (base / "manifest.parquet").exists()
-        else pd.DataFrame(columns=["path", "size", "mtime_ns"])
-    )
+    instances = read_index_table(layout, "instances", INSTANCE_COLUMNS)
+    series = read_index_table(layout, "series")
+    files = read_index_table(layout, "files", required=False)
+    manifest = read_index_table(layout, "manifest", ["path", "size", "mtime_ns"], required=False)
     return IndexTables(instances, series, files, manifest)
 
 

@@ -24,17 +24,19 @@ from typing import Any
 import pandas as pd
 
 from imncohort.config import Config
-from imncohort.layout import measure_state_dir
-from imncohort.measure.columns import NODE_COLUMNS
+from imncohort.layout import OutLayout
 from imncohort.measure.plan import StudyJob, plan_jobs
 from imncohort.measure.quality import count_fragments
 from imncohort.measure.series import load_index
 from imncohort.measure.study import StudyResult, measure_study
-from imncohort.outputs import ErrorRecord, write_csv, write_json, write_parquet, write_stage_errors
+from imncohort.outputs import ErrorRecord, write_json, write_parquet, write_stage_errors
 from imncohort.privacy import PathScrubber
 from imncohort.reports.cohort import build_cohort
 from imncohort.review.consensus import cohort_with_review_status
 from imncohort.review.state import kept_review_status
+from imncohort.schemas.cohort import write_cohort
+from imncohort.schemas.mentions import read_mentions
+from imncohort.schemas.nodes import NODE_COLUMNS, NODES, read_nodes, write_nodes
 from imncohort.tables.inputs import read_study_dates
 from imncohort.tables.selection import select_studies
 
@@ -46,7 +48,7 @@ _NULLABLE_BOOL = ("towards_sternum", "selected", "over_sternum", "sternal_invasi
 
 def state_dir(out: Path) -> Path:
     """``OUT/restricted/state/measure`` (its errors hold raw paths)."""
-    return measure_state_dir(out)
+    return OutLayout(out).measure_state_dir
 
 
 def _state_paths(out: Path, study_key: str) -> tuple[Path, Path]:
@@ -87,28 +89,8 @@ def load_state(out: Path, job: StudyJob) -> StudyResult | None:
 
 
 def nodes_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """Rows as a DataFrame with exactly the ``nodes.csv`` columns and stable dtypes."""
-    frame = pd.DataFrame(list(rows), columns=NODE_COLUMNS)
-    frame["component"] = frame["component"].astype("Int64")
-    frame["metastatic"] = frame["metastatic"].astype(bool)
-    frame["imv_extrapolated"] = frame["imv_extrapolated"].astype(bool)
-    frame["towards_sternum"] = frame["towards_sternum"].astype("boolean")
-    for column in _NULLABLE_BOOL:
-        frame[column] = frame[column].astype("boolean")
-    for column in (
-        "patient_key",
-        "study_key",
-        "series_key",
-        "roi_name",
-        "annotation",
-        "side",
-        "quadrant",
-        "intercostal_spaces",
-        "qc_png",
-        "study_date",
-    ):
-        frame[column] = frame[column].fillna("").astype(str)
-    return frame
+    """Rows as a DataFrame with exactly the node columns, typed by :data:`NODES`."""
+    return NODES.typed(pd.DataFrame(list(rows), columns=NODE_COLUMNS))[NODE_COLUMNS]
 
 
 def with_selection(frame: pd.DataFrame, out: Path, rule: str) -> pd.DataFrame:
@@ -180,7 +162,7 @@ def remove_stale(out: Path, study_keys: set[str], qc_pngs: set[str]) -> int:
             if path.suffix in (".json", ".parquet") and path.stem not in study_keys:
                 path.unlink(missing_ok=True)
                 removed += 1
-    qc = Path(out) / "qc"
+    qc = OutLayout(out).qc_dir
     if qc.is_dir():
         for path in qc.glob("*.png"):
             if f"qc/{path.name}" not in qc_pngs:
@@ -196,7 +178,7 @@ def finish_stage(
     seconds: float,
     config: Config | None = None,
 ) -> dict[str, Any]:
-    """Write ``nodes.csv`` and the stage's error records; return the summary.
+    """Write ``nodes.parquet``, ``nodes.csv`` and the error records; return the summary.
 
     ``selected`` follows ``config.tables.study_selection`` (``most_evident``
     without a config).
@@ -206,7 +188,7 @@ def finish_stage(
     rule = config.tables.study_selection if config is not None else "most_evident"
     frame = with_selection(nodes_frame(rows), Path(out), rule)
     # ROI names are free text: an identifier typed into one is replaced by its key
-    write_csv(PathScrubber.from_out(Path(out)).frame(frame, ["roi_name"]), Path(out) / "nodes.csv")
+    write_nodes(OutLayout(out), PathScrubber.from_out(Path(out)).frame(frame, ["roi_name"]))
     errors = list(plan_errors) + [e for r in ordered for e in r.errors]
     write_stage_errors(Path(out), STAGE, errors)
     remove_stale(Path(out), {r.study_key for r in ordered}, set(frame["qc_png"].dropna()))
@@ -221,15 +203,15 @@ def finish_stage(
 
 
 def rebuild_cohort(out: Path, nodes: pd.DataFrame | None = None) -> Path | None:
-    """Rewrite ``OUT/cohort.csv`` from ``mentions.parquet`` and ``nodes.csv`` when both exist."""
-    mentions_path = Path(out) / "mentions.parquet"
-    if not mentions_path.exists():
+    """Rewrite the cohort from ``mentions.parquet`` and the node table when both exist."""
+    layout = OutLayout(out)
+    if not layout.mentions_parquet.exists():
         return None
     if nodes is None:
-        nodes = pd.read_csv(Path(out) / "nodes.csv", dtype={"patient_key": str, "study_key": str})
-    cohort = build_cohort(pd.read_parquet(mentions_path), nodes)
-    cohort = cohort_with_review_status(cohort, kept_review_status(Path(out)))
-    return write_csv(cohort, Path(out) / "cohort.csv", spreadsheet=True)
+        nodes = read_nodes(layout)
+    cohort = build_cohort(read_mentions(layout), nodes)
+    write_cohort(layout, cohort_with_review_status(cohort, kept_review_status(Path(out))))
+    return layout.cohort_csv
 
 
 def run_measure_stage(

@@ -17,24 +17,19 @@ import pandas as pd
 from imncohort.annotations.nifti import read_sidecar, sidecar_path
 from imncohort.errors import ImnCohortError, InputError, StageOrderError
 from imncohort.keys import pseudonym
-from imncohort.layout import index_table
+from imncohort.layout import OutLayout
 from imncohort.paths import export_file
+from imncohort.schemas import index as index_schema
+from imncohort.schemas.cohort import read_cohort
+from imncohort.schemas.nodes import read_nodes as read_node_table
 
 SELECTIONS = ("confirmed", "candidates", "all")
 PACKAGE_ROOT = "dicom"
 
 
 def read_index_table(out: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read one index table (``instances``, ``series``, ``studies``, ``files``) of OUT.
-
-    The only place the package stage knows where the index tables live.
-    """
-    path = index_table(out, name)
-    if not path.exists():
-        raise StageOrderError(
-            f"'{path}' does not exist; run 'imncohort run EXPORT --out {out}' before packaging"
-        )
-    return pd.read_parquet(path, columns=columns)
+    """Read one index table (``instances``, ``series``, ``studies``, ``files``) of OUT."""
+    return index_schema.read_index_table(OutLayout(out), name, columns, needed_by="packaging")
 
 
 @dataclass(frozen=True)
@@ -61,7 +56,7 @@ class PatientJob:
 
 def source_export(out: Path) -> Path:
     """The export the audit in OUT read (from ``OUT/run.json``)."""
-    record = Path(out) / "run.json"
+    record = OutLayout(out).run_json
     try:
         export = json.loads(record.read_text("utf-8"))["export"]
     except (OSError, ValueError, KeyError):
@@ -81,24 +76,22 @@ def select_patients(out: Path, selection: str, studies: pd.DataFrame) -> list[st
         raise ImnCohortError(f"--patients must be one of {', '.join(SELECTIONS)}, got {selection}")
     if selection == "all":
         return sorted(set(studies["patient_key"].astype(str)))
-    cohort_path = Path(out) / "cohort.csv"
-    if not cohort_path.exists():
+    layout = OutLayout(out)
+    if not (layout.cohort_parquet.exists() or layout.cohort_csv.exists()):
         raise StageOrderError(
-            f"'{cohort_path}' does not exist; run the reports and measure stages first"
+            f"'{layout.cohort_csv}' does not exist; run the reports and measure stages first"
         )
-    cohort = pd.read_csv(cohort_path, dtype=str, keep_default_na=False)
+    cohort = read_cohort(layout)
     wanted = {"confirmed"} if selection == "confirmed" else {"confirmed", "candidate"}
     return sorted(set(cohort.loc[cohort["status"].isin(wanted), "patient_key"]))
 
 
 def read_nodes(out: Path) -> pd.DataFrame:
-    """``OUT/nodes.csv`` with its key columns as text."""
-    path = Path(out) / "nodes.csv"
-    if not path.exists():
-        raise StageOrderError(f"'{path}' does not exist; run the measure stage first")
-    return pd.read_csv(
-        path, dtype={"patient_key": str, "study_key": str, "series_key": str, "roi_name": str}
-    )
+    """The typed node table of OUT (``nodes.parquet``, else ``nodes.csv``)."""
+    layout = OutLayout(out)
+    if not (layout.nodes_parquet.exists() or layout.nodes_csv.exists()):
+        raise StageOrderError(f"'{layout.nodes_csv}' does not exist; run the measure stage first")
+    return read_node_table(layout)
 
 
 def short_key(secret: bytes, kind: str, value: str) -> str:

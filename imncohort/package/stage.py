@@ -46,6 +46,7 @@ from imncohort.annotations.rtstruct import frame_of_reference_uid, referenced_se
 from imncohort.config import Config, config_as_dict, secret_from_env
 from imncohort.errors import ImnCohortError, InputError
 from imncohort.keys import load_or_create_secret, pseudonym, restricted_dir
+from imncohort.layout import OutLayout
 from imncohort.outputs import write_csv, write_json
 from imncohort.package.deid import (
     Deidentifier,
@@ -64,6 +65,9 @@ from imncohort.package.plan import (
     source_export,
 )
 from imncohort.paths import export_file
+from imncohort.schemas.cohort import read_cohort
+from imncohort.schemas.mentions import read_mentions
+from imncohort.schemas.nodes import NODES
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +107,7 @@ class BatchResult:
     references: list[tuple[str, str, str]] = field(default_factory=list)  # path, attr, uid
 
 
-def shift_date(value: Any, days: int) -> str:
+def shift_date(value: object, days: int) -> str:
     """``YYYYMMDD`` moved by ``days``; "" for an empty or unreadable date."""
     text = str(value).strip() if value is not None else ""
     if text.endswith(".0"):
@@ -361,14 +365,13 @@ def package_tables(out: Path, patients: Sequence[str], secret: bytes) -> dict[st
     studies["study_instance_uid"] = [new_uid(secret, str(u)) for u in studies["study_instance_uid"]]
     studies = _shift_dates(studies, shifts)
     tables["studies"] = studies.drop(columns=["study_description"], errors="ignore")
-    cohort_path = Path(out) / "cohort.csv"
-    if cohort_path.exists():
-        cohort = pd.read_csv(cohort_path, dtype=str, keep_default_na=False)
+    layout = OutLayout(out)
+    if layout.cohort_parquet.exists() or layout.cohort_csv.exists():
+        cohort = read_cohort(layout)
         cohort = cohort[cohort["patient_key"].isin(keep)].copy()
         tables["cohort"] = _shift_dates(cohort, shifts)
-    mentions_path = Path(out) / "mentions.parquet"
-    if mentions_path.exists():
-        mentions = pd.read_parquet(mentions_path)
+    if layout.mentions_parquet.exists():
+        mentions = read_mentions(layout)
         mentions = mentions[mentions["patient_key"].astype(str).isin(keep)].copy()
         mentions = _shift_dates(mentions, shifts)
         # mention_id is an unkeyed hash of the report's UID or path: keyed again here.
@@ -438,14 +441,16 @@ def finish_package(
     secret = load_or_create_secret(Path(out), secret_from_env())
     tables = package_tables(out, patients, secret)
     for table, frame in tables.items():
-        write_csv(frame, staging / "tables" / f"{table}.csv")
+        shown = NODES.rounded(frame) if table == "nodes" else frame  # as in OUT/nodes.csv
+        write_csv(shown, staging / "tables" / f"{table}.csv")
     manifest = _public(result.manifest, MANIFEST_COLUMNS)
     excluded = _public(result.excluded, EXCLUDED_COLUMNS)
     unresolved = unresolved_references(result)
     write_csv(manifest[MANIFEST_COLUMNS], staging / "manifest.csv")
     write_csv(excluded[EXCLUDED_COLUMNS], staging / "excluded.csv")
     write_csv(unresolved, staging / "unresolved_references.csv")
-    private = restricted_dir(out) / "packages" / name
+    restricted_dir(out)  # 0700
+    private = OutLayout(out).package_record_dir(name)
     shifts = pd.DataFrame(
         [(p, date_shift_days(secret, p)) for p in sorted(patients)],
         columns=["patient_key", "date_shift_days"],

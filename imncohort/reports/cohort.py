@@ -17,18 +17,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-COHORT_COLUMNS = [
-    "patient_key",
-    "status",
-    "found_by_reports",
-    "first_mention_date",
-    "modalities",
-    "n_affirmed",
-]
+from imncohort.schemas.base import as_bool
+from imncohort.schemas.cohort import COHORT_COLUMNS
+
 POSITIVE = ("affirmed", "uncertain")
 #: Sections whose mentions never detect an IMN (CONTRACT section 3a).
 NON_DETECTING_SECTIONS = ("history", "indication")
-_TRUE = {"true", "1", "yes", "t", "y"}
 
 
 def detecting(mentions: pd.DataFrame) -> pd.Series:
@@ -44,12 +38,6 @@ def detecting(mentions: pd.DataFrame) -> pd.Series:
         return affirmed
     section = mentions["section"].fillna("").astype(str).str.lower()
     return affirmed & ~section.isin(NON_DETECTING_SECTIONS)
-
-
-def _metastatic(values: pd.Series) -> pd.Series:
-    if values.dtype == bool:
-        return values
-    return values.map(lambda v: str(v).strip().lower() in _TRUE if not isinstance(v, bool) else v)
 
 
 def build_cohort(mentions: pd.DataFrame, nodes: pd.DataFrame | None) -> pd.DataFrame:
@@ -74,7 +62,7 @@ def build_cohort(mentions: pd.DataFrame, nodes: pd.DataFrame | None) -> pd.DataF
         for column in ("patient_key", "metastatic"):
             if column not in nodes.columns:
                 raise ValueError(f'Argument "nodes" lacks the column {column!r}')
-        flags = _metastatic(nodes["metastatic"])
+        flags = as_bool(nodes["metastatic"])
         confirmed = {str(k) for k in nodes.loc[flags.astype(bool), "patient_key"] if str(k)}
     groups = {str(k): g for k, g in positive.groupby(positive["patient_key"].astype(str))}
     empty = positive.iloc[0:0]

@@ -22,22 +22,10 @@ from imncohort.reports.attributes import parse_intercostal_spaces, parse_side, p
 from imncohort.reports.lexicon import Lexicon
 from imncohort.reports.records import ReportText
 from imncohort.reports.sentences import segment
+from imncohort.schemas.mentions import MINED_MENTION_COLUMNS
 
 #: Columns of the restricted mention frame (``sentence`` never leaves OUT/restricted).
-MENTION_COLUMNS = [
-    "mention_id",
-    "report_id",
-    "section",
-    "term",
-    "assertion",
-    "trigger",
-    "rule",
-    "side",
-    "intercostal_spaces",
-    "size_long_mm",
-    "size_short_mm",
-    "sentence",
-]
+MENTION_COLUMNS = MINED_MENTION_COLUMNS
 _SIDE_BEFORE = 40
 _SIDE_AFTER = 30
 _PET = re.compile(r"\bPET\b|PET[-/ ]?CT|正电子", re.IGNORECASE)

@@ -23,10 +23,9 @@ from typing import Any
 import pandas as pd
 
 from imncohort.config import Config
-from imncohort.errors import StageOrderError
 from imncohort.keys import pseudonym, restricted_dir
-from imncohort.layout import index_dir
-from imncohort.outputs import ErrorRecord, write_csv, write_parquet, write_stage_errors
+from imncohort.layout import OutLayout
+from imncohort.outputs import ErrorRecord, write_stage_errors
 from imncohort.privacy import PathScrubber, public_code, public_date
 from imncohort.reports.cohort import POSITIVE, build_cohort
 from imncohort.reports.lexicon import Lexicon, load_lexicon
@@ -35,55 +34,22 @@ from imncohort.reports.records import ReportSource, ReportText
 from imncohort.reports.sources import read_source
 from imncohort.review.consensus import cohort_with_review_status
 from imncohort.review.state import kept_review_status
+from imncohort.schemas.cohort import write_cohort
+from imncohort.schemas.index import read_identities, read_index_table
+from imncohort.schemas.mentions import (
+    MENTION_SENTENCES,
+    MENTIONS_COLUMNS,
+    REPORTS_COLUMNS,
+    WORKLIST_COLUMNS,
+    write_mentions,
+    write_reports,
+    write_worklist,
+)
+from imncohort.schemas.nodes import read_nodes
 
 log = logging.getLogger(__name__)
 
 STAGE = "reports"
-MENTIONS_COLUMNS = [
-    "mention_id",
-    "patient_key",
-    "study_key",
-    "modality",
-    "study_date",
-    "source",
-    "source_path",
-    "report_id",
-    "section",
-    "term",
-    "assertion",
-    "trigger",
-    "rule",
-    "side",
-    "intercostal_spaces",
-    "size_long_mm",
-    "size_short_mm",
-    "size_mm",
-]
-REPORTS_COLUMNS = [
-    "report_id",
-    "patient_key",
-    "study_key",
-    "modality",
-    "study_date",
-    "source",
-    "source_path",
-    "n_mentions",
-    "n_positive",
-]
-WORKLIST_COLUMNS = [
-    "PatientID",
-    "AccessionNumber",
-    "StudyInstanceUID",
-    "StudyDate",
-    "Modality",
-    "patient_key",
-    "study_key",
-    "report_id",
-    "source_path",
-    "terms",
-    "assertions",
-    "sentence",
-]
 _REPORT_FIELDS = [
     "report_id",
     "source",
@@ -135,16 +101,6 @@ def matches_globs(path: str, globs: Sequence[str]) -> bool:
     return any(_glob_regex(g).match(path) for g in globs)
 
 
-def _index_file(out: Path, name: str) -> Path:
-    path = index_dir(out) / name
-    if not path.exists():
-        raise StageOrderError(
-            f"'{path}' does not exist: the reports stage reads the index; run "
-            f"'imncohort index EXPORT --out {out}' first"
-        )
-    return path
-
-
 def collect_sources(out: Path, config: Config) -> list[ReportSource]:
     """Return every report source the index found: SR/PDF instances, report tables, PDF files.
 
@@ -153,15 +109,17 @@ def collect_sources(out: Path, config: Config) -> list[ReportSource]:
     StageOrderError
         When the index has not been written.
     """
-    instances = pd.read_parquet(_index_file(out, "instances.parquet"), columns=["path", "kind"])
+    layout = OutLayout(out)
+    instances = read_index_table(
+        layout, "instances", ["path", "kind"], needed_by="the reports stage"
+    )
     sources = [
         ReportSource(str(p), str(k))
         for p, k in zip(instances["path"], instances["kind"], strict=True)
         if k in ("sr", "pdf")
     ]
-    files_path = index_dir(out) / "files.parquet"
-    if files_path.exists():
-        files = pd.read_parquet(files_path, columns=["path", "kind"])
+    if layout.index_table("files").exists():
+        files = read_index_table(layout, "files", ["path", "kind"])
         for path, kind in zip(files["path"], files["kind"], strict=True):
             if kind == "table" and matches_globs(str(path), config.reports.tables):
                 sources.append(ReportSource(str(path), "table"))
@@ -220,7 +178,6 @@ def _public(scrub: PathScrubber, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _study_lookup(out: Path) -> pd.DataFrame:
-    path = index_dir(out) / "studies.parquet"
     columns = [
         "study_instance_uid",
         "study_key",
@@ -229,24 +186,13 @@ def _study_lookup(out: Path) -> pd.DataFrame:
         "study_description",
         "modalities",
     ]
-    if not path.exists():
-        return pd.DataFrame(columns=columns).set_index("study_instance_uid")
-    frame = pd.read_parquet(path)
-    for column in columns:
-        if column not in frame.columns:
-            frame[column] = ""
+    frame = read_index_table(OutLayout(out), "studies", columns, required=False)
     frame = frame[columns].astype(object).fillna("").drop_duplicates("study_instance_uid")
     return frame.set_index("study_instance_uid")
 
 
 def _accession_lookup(out: Path) -> dict[str, str]:
-    path = Path(out) / "restricted" / "identities.parquet"
-    if not path.exists():
-        return {}
-    frame = pd.read_parquet(path)
-    if "AccessionNumber" not in frame.columns or "StudyInstanceUID" not in frame.columns:
-        return {}
-    frame = frame.fillna("")
+    frame = read_identities(OutLayout(out)).fillna("")
     return {
         str(a): str(s)
         for a, s in zip(frame["AccessionNumber"], frame["StudyInstanceUID"], strict=True)
@@ -310,14 +256,6 @@ def _worklist(mentions: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["PatientID", "StudyDate", "report_id"], kind="stable")
 
 
-def read_nodes(out: Path) -> pd.DataFrame | None:
-    """Return ``OUT/nodes.csv`` when the measure stage has written it, else None."""
-    path = Path(out) / "nodes.csv"
-    if not path.exists():
-        return None
-    return pd.read_csv(path, dtype={"patient_key": str}, keep_default_na=False)
-
-
 def write_outputs(
     out: Path, results: Sequence[ChunkResult], secret: bytes, seconds: float = 0.0
 ) -> dict[str, Any]:
@@ -352,29 +290,29 @@ def write_outputs(
     public = public.astype(
         {"size_long_mm": "float64", "size_short_mm": "float64", "size_mm": "float64"}
     )
-    write_parquet(public, out / "mentions.parquet")
+    layout = OutLayout(out)
+    write_mentions(layout, public)
     counts = mentions.groupby("report_id").size()
     positives = mentions[mentions["assertion"].isin(POSITIVE)].groupby("report_id").size()
     report_rows = reports.assign(
         n_mentions=reports["report_id"].map(counts).fillna(0).astype("int64"),
         n_positive=reports["report_id"].map(positives).fillna(0).astype("int64"),
     )
-    write_parquet(
+    write_reports(
+        layout,
         _public(
             scrub,
             report_rows[REPORTS_COLUMNS].sort_values(["patient_key", "study_date", "report_id"]),
         ),
-        out / "reports.parquet",
     )
-    restricted = restricted_dir(out)
-    write_parquet(
-        joined[["mention_id", "sentence"]].reset_index(drop=True),
-        restricted / "mention_sentences.parquet",
+    restricted_dir(out)  # 0700 before anything restricted is written
+    MENTION_SENTENCES.write_parquet(
+        joined[MENTION_SENTENCES.names].reset_index(drop=True), layout.mention_sentences_parquet
     )
-    write_csv(_worklist(mentions, reports), restricted / "worklist.csv", spreadsheet=True)
-    nodes = read_nodes(out)
+    write_worklist(layout, _worklist(mentions, reports))
+    nodes = read_nodes(layout)
     cohort = cohort_with_review_status(build_cohort(public, nodes), kept_review_status(out))
-    write_csv(cohort, out / "cohort.csv", spreadsheet=True)
+    cohort = write_cohort(layout, cohort)
     write_stage_errors(out, STAGE, errors)
     return {
         "reports": len(reports),

@@ -18,17 +18,8 @@ import numpy as np
 import pandas as pd
 
 from imncohort.review.model import DECISIONS
+from imncohort.schemas.review import AGREEMENT_COLUMNS
 
-AGREEMENT_COLUMNS = [
-    "pair",
-    "modality",
-    "items",
-    "agreed",
-    "percent_agreement",
-    "kappa",
-    "kappa_ci_low",
-    "kappa_ci_high",
-]
 ALL = "all"
 SLOT_PAIR = "reader_1 vs reader_2"
 

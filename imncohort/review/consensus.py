@@ -40,18 +40,8 @@ from imncohort.review.model import (
     SLOTS,
     Decision,
 )
+from imncohort.schemas.review import DECISION_COLUMNS
 
-#: Decision columns of the workbook, per slot.
-DECISION_COLUMNS = [
-    "reader_1_decision",
-    "reader_1_initials",
-    "reader_1_comment",
-    "reader_2_decision",
-    "reader_2_initials",
-    "reader_2_comment",
-    "consensus_decision",
-    "consensus_comment",
-]
 STATUS_COLUMNS = ["item_id", "first_seen", "status", "needs", "outcome", *DECISION_COLUMNS]
 
 

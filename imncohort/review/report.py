@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from imncohort.layout import OutLayout
+from imncohort.schemas.review import read_agreement
 from imncohort.tables.report import html_table
 
 
@@ -23,11 +25,10 @@ def _e(value: object) -> str:
 
 def read_review_outputs(out: Path) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
     """Return the public review summary and agreement table (None when not written)."""
-    summary_path = Path(out) / "review_summary.json"
-    agreement_path = Path(out) / "review_agreement.csv"
+    layout = OutLayout(out)
+    summary_path = layout.review_summary_json
     summary = json.loads(summary_path.read_text("utf-8")) if summary_path.exists() else None
-    agreement = pd.read_csv(agreement_path) if agreement_path.exists() else None
-    return summary, agreement
+    return summary, read_agreement(layout)
 
 
 def _kappa_text(summary: dict[str, Any]) -> str:

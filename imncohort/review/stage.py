@@ -2,7 +2,7 @@
 
 Runs after the measure stage (it needs the QC pictures) and before the tables (the report
 shows its counts). Reads ``mentions.parquet``, the restricted sentences and worklist,
-``nodes.csv``, the index's study table and the returned folder; writes
+the node table, the index's study table and the returned folder; writes
 
 - ``OUT/restricted/review/worklist.xlsx`` and ``worklist.csv`` (the reviewers' workbook),
   ``index.html`` (the items with QC pictures), ``to_annotate.csv`` (consensus-positive
@@ -32,8 +32,8 @@ import pandas as pd
 
 from imncohort.config import Config
 from imncohort.keys import restricted_dir
-from imncohort.layout import index_table
-from imncohort.outputs import ErrorRecord, write_csv, write_json, write_stage_errors
+from imncohort.layout import OutLayout
+from imncohort.outputs import ErrorRecord, write_json, write_stage_errors
 from imncohort.review.agreement import SLOT_PAIR, agreement_table
 from imncohort.review.consensus import cohort_with_review_status, patient_status, status_table
 from imncohort.review.items import ITEM_COLUMNS, build_items
@@ -48,23 +48,23 @@ from imncohort.review.workbook import (
     write_workbook,
     write_worklist_csv,
 )
+from imncohort.schemas.base import parse_bool
+from imncohort.schemas.cohort import read_cohort, write_cohort
+from imncohort.schemas.index import read_index_table
+from imncohort.schemas.mentions import MENTION_SENTENCES, read_mentions, read_worklist
+from imncohort.schemas.nodes import read_nodes
+from imncohort.schemas.review import AGREEMENT, TO_ANNOTATE, TO_ANNOTATE_COLUMNS
 
 log = logging.getLogger(__name__)
 
 STAGE = "review"
-TO_ANNOTATE_COLUMNS = [
-    "PatientID",
-    "patient_key",
-    "positive_items",
-    "positive_studies",
-    "ct_studies",
-]
 _IDENTITY_COLUMNS = ["report_id", "PatientID", "AccessionNumber", "StudyInstanceUID"]
 
 
 def review_dir(out: Path) -> Path:
     """Return ``OUT/restricted/review`` (created with mode 0700)."""
-    path = restricted_dir(out) / "review"
+    restricted_dir(out)
+    path = OutLayout(out).review_dir
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o700)
     return path
@@ -74,7 +74,8 @@ def returned_dir(out: Path, config: Config) -> Path:
     """Return the returned folder: ``review.returned`` (relative to OUT) or the default."""
     configured = config.review.returned
     if configured is None:
-        path = review_dir(out) / "returned"
+        review_dir(out)
+        path = OutLayout(out).review_returned_dir
         path.mkdir(parents=True, exist_ok=True)
         os.chmod(path, 0o700)
         return path
@@ -84,22 +85,19 @@ def returned_dir(out: Path, config: Config) -> Path:
     return path
 
 
-def _read_csv(path: Path) -> pd.DataFrame | None:
-    if not path.exists():
-        return None
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-
-
 def load_mentions(out: Path) -> pd.DataFrame:
     """Return mentions with their sentence and report identifiers (restricted, in memory)."""
-    out = Path(out)
-    mentions_path = out / "mentions.parquet"
-    sentences_path = out / "restricted" / "mention_sentences.parquet"
-    worklist = _read_csv(out / "restricted" / "worklist.csv")
-    if not mentions_path.exists() or not sentences_path.exists() or worklist is None:
+    layout = OutLayout(out)
+    worklist = read_worklist(layout)
+    if (
+        not layout.mentions_parquet.exists()
+        or not layout.mention_sentences_parquet.exists()
+        or worklist is None
+    ):
         return pd.DataFrame(columns=[*ITEM_COLUMNS, "size_long_mm", "size_short_mm"])
-    mentions = pd.read_parquet(mentions_path)
-    sentences = pd.read_parquet(sentences_path).drop_duplicates("mention_id")
+    mentions = read_mentions(layout)
+    sentences = MENTION_SENTENCES.read_parquet(layout.mention_sentences_parquet)
+    sentences = sentences.drop_duplicates("mention_id")
     joined = mentions.merge(sentences, on="mention_id", how="left")
     identities = worklist[_IDENTITY_COLUMNS].drop_duplicates("report_id")
     joined = joined.merge(identities, on="report_id", how="left")
@@ -112,11 +110,11 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
 
 
-def _rescue_edited(folder: Path, returned: Path, state: ReviewState, stamp: str) -> list[str]:
+def _rescue_edited(layout: OutLayout, returned: Path, state: ReviewState, stamp: str) -> list[str]:
     """Copy a workbook edited in place into the returned folder; return the copies' names."""
     copies = []
-    for name in ("worklist.xlsx", "worklist.csv"):
-        path = folder / name
+    for path in _workbook_files(layout):
+        name = path.name
         recorded = state.written.get(name)
         if path.exists() and recorded and _sha256(path) != recorded:
             target = returned / f"edited-{stamp.replace(':', '')}-{name}"
@@ -124,6 +122,11 @@ def _rescue_edited(folder: Path, returned: Path, state: ReviewState, stamp: str)
             copies.append(target.name)
             log.info("review: %s was edited in place; read as the return %s", name, target.name)
     return copies
+
+
+def _workbook_files(layout: OutLayout) -> tuple[Path, Path]:
+    """The reviewers' workbook and its CSV copy."""
+    return layout.review_workbook_xlsx, layout.review_workbook_csv
 
 
 def _pictures(out: Path, nodes: pd.DataFrame | None) -> dict[str, list[dict[str, str]]]:
@@ -134,8 +137,9 @@ def _pictures(out: Path, nodes: pd.DataFrame | None) -> dict[str, list[dict[str,
         qc = str(r.get("qc_png", ""))
         if not qc or not (Path(out) / qc).is_file():
             continue
-        metastatic = str(r.get("metastatic", "")).strip().lower() in ("true", "1")
-        short = str(r.get("short_axis_mm", ""))
+        metastatic = parse_bool(r.get("metastatic")) is True
+        value = r.get("short_axis_mm")
+        short = "" if value is None or pd.isna(value) else str(value)
         with contextlib.suppress(ValueError):
             short = f"{float(short):.1f}"
         caption = (
@@ -215,7 +219,7 @@ def run_review(
     """
     out = Path(out)
     stamp = (now or dt.datetime.now(tz=dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    folder = review_dir(out)
+    review_dir(out)
     returned = returned_dir(out, config)
     state = read_state(out)
 
@@ -225,7 +229,7 @@ def run_review(
         state.items.setdefault(item, {"first_seen": stamp, "patient_key": key})
     first_seen = {i: state.items[i]["first_seen"] for i in current}
 
-    _rescue_edited(folder, returned, state, stamp)
+    _rescue_edited(OutLayout(out), returned, state, stamp)
     read = read_returned(
         returned_files(returned), set(state.items), config.reports.fallback_encodings
     )
@@ -235,11 +239,12 @@ def run_review(
 
     statuses = status_table(current, first_seen, state.decisions)
     review_rows, decided_rows = workbook_rows(items, statuses)
-    write_workbook(review_rows, decided_rows, items, folder / "worklist.xlsx")
-    write_worklist_csv(review_rows, decided_rows, folder / "worklist.csv")
-    state.written = {name: _sha256(folder / name) for name in ("worklist.xlsx", "worklist.csv")}
+    layout = OutLayout(out)
+    write_workbook(review_rows, decided_rows, items, layout.review_workbook_xlsx)
+    write_worklist_csv(review_rows, decided_rows, layout.review_workbook_csv)
+    state.written = {path.name: _sha256(path) for path in _workbook_files(layout)}
 
-    nodes = _read_csv(out / "nodes.csv")
+    nodes = read_nodes(layout)
     page_rows = pd.concat([review_rows, decided_rows], ignore_index=True)
     extra = items.set_index("item_id")[["sentence", "term", "trigger"]]
     page_rows = page_rows.join(extra.rename(columns={"sentence": "raw_sentence"}), on="item_id")
@@ -249,27 +254,25 @@ def run_review(
             _pictures(out, nodes),
             stamp,
         ),
-        folder / "index.html",
+        layout.review_page_html,
     )
 
     with_keys = items[["item_id", "patient_key"]].merge(statuses, on="item_id")
     state.patients = patient_status(with_keys["patient_key"], with_keys["outcome"])
-    cohort = _read_csv(out / "cohort.csv")
     cohort_status: Counter[str] = Counter()
-    if cohort is not None:
-        cohort = cohort_with_review_status(cohort, state.patients)
-        write_csv(cohort, out / "cohort.csv", spreadsheet=True)
+    if layout.cohort_parquet.exists() or layout.cohort_csv.exists():
+        cohort = cohort_with_review_status(read_cohort(layout), state.patients)
+        write_cohort(layout, cohort)
         cohort_status = Counter(cohort["review_status"])
 
-    studies_path = index_table(out, "studies")
-    studies = pd.read_parquet(studies_path) if studies_path.exists() else None
+    studies = read_index_table(layout, "studies", required=False)
     annotate = to_annotate(items, statuses, state.patients, nodes, studies)
-    write_csv(annotate, folder / "to_annotate.csv", spreadsheet=True)
+    TO_ANNOTATE.write_csv(annotate, layout.to_annotate_csv, spreadsheet=True)
 
     decisions = items[["item_id", "modality"]].merge(statuses, on="item_id")
     agreement = agreement_table(decisions)
-    write_csv(agreement, folder / "agreement.csv")
-    write_csv(agreement[agreement["pair"] == SLOT_PAIR], out / "review_agreement.csv")
+    AGREEMENT.write_csv(agreement, layout.review_agreement_private_csv)
+    AGREEMENT.write_csv(agreement[agreement["pair"] == SLOT_PAIR], layout.review_agreement_csv)
 
     records = [ErrorRecord(_error_path(out, returned, p.source), STAGE, p.reason) for p in problems]
     write_stage_errors(out, STAGE, records)
@@ -297,7 +300,7 @@ def run_review(
         "kappa_ci_high": _number(overall["kappa_ci_high"]),
         "errors": len(records),
     }
-    write_json(summary, out / "review_summary.json")
+    write_json(summary, layout.review_summary_json)
     log.info(
         "review: %d items (%d new, %d decided), %d returned files, %d problems",
         summary["items"],
@@ -309,6 +312,6 @@ def run_review(
     return summary
 
 
-def _number(value: Any) -> float | None:
+def _number(value: float | str) -> float | None:
     number = float(value)
     return None if number != number else round(number, 6)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from imncohort.errors import InputError
+from imncohort.layout import OutLayout
 from imncohort.outputs import write_json
 from imncohort.review.model import Decision
 
@@ -31,7 +32,7 @@ class ReviewState:
 
 def state_path(out: Path) -> Path:
     """Return ``OUT/restricted/review/state.json``."""
-    return Path(out) / "restricted" / "review" / "state.json"
+    return OutLayout(out).review_state_json
 
 
 def read_state(out: Path) -> ReviewState:

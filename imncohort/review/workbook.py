@@ -21,39 +21,22 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from imncohort.errors import InputError
 from imncohort.outputs import atomic_open, atomic_path
 from imncohort.reports.charset import decode_text
-from imncohort.review.consensus import DECISION_COLUMNS
 from imncohort.review.items import marked_sentence, sentence_segments
 from imncohort.review.model import CONSENSUS, DECISIONS, NEW, SLOTS, Decision, Problem
+from imncohort.schemas.review import DECISION_COLUMNS, WORKBOOK_COLUMNS
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 REVIEW_SHEET = "review"
 DECIDED_SHEET = "decided"
-WORKBOOK_COLUMNS = [
-    "item_id",
-    "status",
-    "needs",
-    "first_seen",
-    "PatientID",
-    "AccessionNumber",
-    "date",
-    "modality",
-    "side",
-    "intercostal_space",
-    "size",
-    "assertion",
-    "sentence",
-    *DECISION_COLUMNS,
-    "outcome",
-    "patient_key",
-    "StudyInstanceUID",
-    "report_id",
-]
 _WIDTHS = {
     "item_id": 18,
     "status": 16,
@@ -114,7 +97,7 @@ def workbook_rows(items: pd.DataFrame, statuses: pd.DataFrame) -> tuple[pd.DataF
     )
 
 
-def _fill_sheet(sheet: Any, rows: pd.DataFrame, segments: dict[str, Any]) -> None:
+def _fill_sheet(sheet: Worksheet, rows: pd.DataFrame, segments: dict[str, Any]) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -238,7 +221,7 @@ class ReadResult:
     files: list[str] = field(default_factory=list)
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

@@ -3,5 +3,5 @@
 ``inputs`` reads OUT; ``wilson`` is the interval; ``coverage``, ``intercostal``,
 ``growth`` (with laterality), ``detection`` and ``characteristics`` are pure
 DataFrame functions; ``figures`` draws the PNGs; ``report`` renders the page;
-``build.build_tables`` runs the stage.
+``stage.build_tables`` runs the stage.
 """

@@ -18,63 +18,21 @@ import pandas as pd
 from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.keys import pseudonym
-from imncohort.layout import index_table
-from imncohort.measure.columns import NODE_COLUMNS
+from imncohort.layout import OutLayout
+from imncohort.schemas import cohort as cohort_schema
+from imncohort.schemas import errors as errors_schema
+from imncohort.schemas import mentions as mentions_schema
+from imncohort.schemas import nodes as nodes_schema
+from imncohort.schemas.base import TableSchema, as_bool, as_optional_bool
+from imncohort.schemas.index import read_index_table
 
 logger = logging.getLogger(__name__)
 
-# nodes.csv is defined once, by the stage that writes it.
-NODE_FLOAT_COLUMNS = [
-    "center_ml_mm",
-    "center_dv_mm",
-    "extent_medial_mm",
-    "extent_lateral_mm",
-    "extent_ventral_mm",
-    "extent_dorsal_mm",
-    "long_axis_mm",
-    "short_axis_mm",
-    "volume_ml",
-]
-MENTION_COLUMNS = ["patient_key", "study_key", "modality", "assertion", "report_id"]
-COHORT_COLUMNS = [
-    "patient_key",
-    "status",
-    "found_by_reports",
-    "first_mention_date",
-    "modalities",
-    "n_affirmed",
-]
-REPORT_COLUMNS = ["patient_key", "study_key", "modality", "report_id"]
 CLINICAL_COLUMNS = ["PatientID", "group", "ER", "PR", "HER2", "T", "N", "M"]
 CLINICAL_VARIABLES = ["ER", "PR", "HER2", "T", "N", "M"]
 #: Optional clinical columns (yes / no) of the seed's Table 2 rows.
 CLINICAL_TABLE2 = ["ALN_I", "ALN_II", "ALN_III", "SCN", "local_recurrence"]
 UNKNOWN = "unknown"
-
-_TRUE = {"true", "1", "yes", "y", "t"}
-
-
-def _as_bool(values: pd.Series) -> pd.Series:
-    if values.dtype == bool:
-        return values
-    return values.map(lambda v: str(v).strip().lower() in _TRUE).astype(bool)
-
-
-_FALSE = {"false", "0", "no", "n", "f"}
-
-
-def _as_optional_bool(values: pd.Series) -> pd.Series:
-    """True / False, or None when empty or unknown (object dtype)."""
-
-    def one(value: Any) -> bool | None:
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        return None
-
-    return pd.Series([one(v) for v in values], index=values.index, dtype=object)
 
 
 def _with_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -86,26 +44,24 @@ def _with_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def normalise_nodes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` with the node columns the tables use, typed.
+    """Return ``frame`` typed by the node schema, in the form the tables use.
 
-    Offsets, extents, axes and volumes become float (NaN when absent),
-    ``metastatic`` and ``towards_sternum`` bool, keys and text columns str.
+    Offsets, extents, axes and volumes are float (NaN when absent), ``metastatic``
+    and ``towards_sternum`` bool, ``over_sternum`` and ``sternal_invasion`` True /
+    False / None, keys and text columns str, ``study_date`` ``YYYYMMDD`` text.
     """
-    frame = _with_columns(frame, NODE_COLUMNS)
-    for column in NODE_FLOAT_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
-    frame["metastatic"] = _as_bool(frame["metastatic"])
-    frame["towards_sternum"] = _as_bool(frame["towards_sternum"])
-    for column in ("patient_key", "study_key", "roi_name", "side", "quadrant"):
-        frame[column] = frame[column].fillna("").astype(str)
-    frame["study_date"] = frame["study_date"].map(_date_text)
+    frame = frame.copy()
+    for column, text in (("study_date", _date_text), ("intercostal_spaces", _spaces_text)):
+        if column in frame.columns:
+            frame[column] = frame[column].map(text)
+    frame = nodes_schema.NODES.typed(frame)
+    frame["towards_sternum"] = as_bool(frame["towards_sternum"])
     for column in ("over_sternum", "sternal_invasion"):
-        frame[column] = _as_optional_bool(frame[column])
-    frame["intercostal_spaces"] = frame["intercostal_spaces"].map(_spaces_text)
+        frame[column] = as_optional_bool(frame[column])
     return frame.reset_index(drop=True)
 
 
-def _date_text(value: Any) -> str:
+def _date_text(value: object) -> str:
     """A study date as ``YYYYMMDD`` text (pandas reads 20180101 as a number)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
@@ -114,7 +70,7 @@ def _date_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _spaces_text(value: Any) -> str:
+def _spaces_text(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, (int, np.integer)):
@@ -137,48 +93,49 @@ def parse_spaces(text: str) -> frozenset[int]:
     return frozenset(spaces)
 
 
+def _stripped(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """``frame`` typed by ``schema`` with its text columns stripped."""
+    frame = schema.typed(frame)
+    for column in schema.columns:
+        if column.kind == "str":
+            frame[column.name] = frame[column.name].str.strip()
+    return frame
+
+
 def normalise_mentions(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` with the mention columns the tables use, as stripped strings."""
-    frame = _with_columns(frame, MENTION_COLUMNS)
-    for column in MENTION_COLUMNS:
-        frame[column] = frame[column].fillna("").astype(str).str.strip()
+    """Return ``frame`` typed as ``mentions.parquet``, text stripped, modality upper-cased."""
+    frame = _stripped(frame, mentions_schema.MENTIONS)
     frame["modality"] = frame["modality"].str.upper()
     frame["assertion"] = frame["assertion"].str.lower()
-    return frame.reset_index(drop=True)
+    return frame
 
 
 def normalise_reports(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a report list (patient_key, study_key, modality, report_id) as strings."""
-    frame = _with_columns(frame, REPORT_COLUMNS)
-    for column in REPORT_COLUMNS:
-        frame[column] = frame[column].fillna("").astype(str).str.strip()
+    """Return a report list typed as ``reports.parquet``, text stripped, modality upper-cased."""
+    frame = _stripped(frame, mentions_schema.REPORTS)
     frame["modality"] = frame["modality"].str.upper()
-    return frame.reset_index(drop=True)
+    return frame
 
 
 def normalise_cohort(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` with the cohort columns, ``status`` lower-cased."""
-    frame = _with_columns(frame, COHORT_COLUMNS)
-    frame["patient_key"] = frame["patient_key"].fillna("").astype(str)
-    frame["status"] = frame["status"].fillna("").astype(str).str.strip().str.lower()
-    return frame.reset_index(drop=True)
+    """Return ``frame`` typed as the cohort, ``status`` stripped and lower-cased."""
+    frame = cohort_schema.COHORT.typed(frame)
+    frame["status"] = frame["status"].str.strip().str.lower()
+    return frame
 
 
 def read_nodes(out: Path) -> pd.DataFrame:
-    """Read ``OUT/nodes.csv`` (empty, with the columns, when missing or empty)."""
-    path = Path(out) / "nodes.csv"
-    frame = _read_csv_or_empty(path)
-    return normalise_nodes(frame)
+    """Read the node table (``nodes.parquet``, else ``nodes.csv``; empty when missing)."""
+    return normalise_nodes(nodes_schema.read_nodes(OutLayout(out)))
 
 
 def read_study_dates(out: Path) -> dict[str, str]:
     """``study_key -> study_date`` (``YYYYMMDD`` or "") from the index's ``studies.parquet``."""
-    path = index_table(out, "studies")
-    if not path.exists():
-        return {}
     try:
-        studies = pd.read_parquet(path, columns=["study_key", "study_date"])
-    except (OSError, ValueError, KeyError) as exc:
+        studies = read_index_table(
+            OutLayout(out), "studies", ["study_key", "study_date"], required=False
+        )
+    except InputError as exc:
         logger.warning("study dates unreadable (%s); the study selection uses none", exc)
         return {}
     dates = studies["study_date"].fillna("").astype(str)
@@ -187,45 +144,28 @@ def read_study_dates(out: Path) -> dict[str, str]:
 
 def read_mentions(out: Path) -> pd.DataFrame:
     """Read ``OUT/mentions.parquet`` (empty, with the columns, when missing)."""
-    path = Path(out) / "mentions.parquet"
-    if not path.exists():
-        return normalise_mentions(pd.DataFrame())
-    try:
-        frame = pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read '{path.name}': {exc}; re-run the reports stage") from None
-    return normalise_mentions(frame)
+    return normalise_mentions(mentions_schema.read_mentions(OutLayout(out)))
 
 
 def read_reports(out: Path) -> pd.DataFrame | None:
     """Read ``OUT/reports.parquet`` (one row per report) when a stage wrote it, else None."""
-    path = Path(out) / "reports.parquet"
-    if not path.exists():
-        return None
-    try:
-        frame = pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read '{path.name}': {exc}; re-run the reports stage") from None
-    return normalise_reports(frame)
+    reports = mentions_schema.read_reports(OutLayout(out))
+    return None if reports is None else normalise_reports(reports)
 
 
 def read_cohort(out: Path) -> pd.DataFrame:
-    """Read ``OUT/cohort.csv`` (empty, with the columns, when missing or empty)."""
-    return normalise_cohort(_read_csv_or_empty(Path(out) / "cohort.csv"))
+    """Read the cohort (``cohort.parquet``, else ``cohort.csv``; empty when missing)."""
+    return normalise_cohort(cohort_schema.read_cohort(OutLayout(out)))
 
 
 def read_errors(out: Path) -> pd.DataFrame:
     """Read ``OUT/errors.csv`` (path, stage, reason; empty when missing)."""
-    frame = _read_csv_or_empty(Path(out) / "errors.csv")
-    frame = _with_columns(frame, ["path", "stage", "reason"])
-    for column in ("path", "stage", "reason"):
-        frame[column] = frame[column].fillna("").astype(str)
-    return frame
+    return errors_schema.read_errors(OutLayout(out))
 
 
 def read_run_json(out: Path) -> dict[str, Any] | None:
     """Return the content of ``OUT/run.json`` when present and readable, else None."""
-    path = Path(out) / "run.json"
+    path = OutLayout(out).run_json
     if not path.exists():
         return None
     try:
@@ -234,27 +174,6 @@ def read_run_json(out: Path) -> dict[str, Any] | None:
         logger.warning("ignoring unreadable run.json (%s)", exc)
         return None
     return data if isinstance(data, dict) else None
-
-
-def _read_csv_or_empty(path: Path) -> pd.DataFrame:
-    if not path.exists() or path.stat().st_size == 0:
-        return pd.DataFrame()
-    try:
-        return pd.read_csv(
-            path,
-            dtype={
-                "intercostal_spaces": str,
-                "patient_key": str,
-                "study_key": str,
-                "study_date": str,
-            },
-        )
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise InputError(
-            f"cannot read '{path.name}': {exc}; re-run the stage that writes it"
-        ) from None
 
 
 def read_clinical(path: Path) -> pd.DataFrame:
@@ -332,7 +251,7 @@ _YES = {"yes", "y", "1", "true", "positive", "pos", "+"}
 _NO = {"no", "n", "0", "false", "negative", "neg", "-"}
 
 
-def normalise_yes_no(value: Any) -> str:
+def normalise_yes_no(value: object) -> str:
     """Map a Table 2 value (ALN, SCN, local recurrence) to ``yes``, ``no`` or ``unknown``."""
     text = str(value).strip().lower()
     if text in _YES:
@@ -342,7 +261,7 @@ def normalise_yes_no(value: Any) -> str:
     return UNKNOWN
 
 
-def normalise_group(value: Any) -> str:
+def normalise_group(value: object) -> str:
     """Map a clinical ``group`` value to ``initial``, ``recurrence`` or ``unknown``."""
     text = str(value).strip().lower()
     if text.startswith("init") or text in ("primary", "de novo"):
@@ -367,7 +286,7 @@ _RECEPTOR = {
 _MISSING = {"", "unknown", "na", "n/a", "nan", "none", "?", "missing", "unk"}
 
 
-def normalise_level(variable: str, value: Any) -> str:
+def normalise_level(variable: str, value: object) -> str:
     """Normalise one clinical value of ``variable`` (ER, PR, HER2, T, N or M)."""
     text = str(value).strip()
     if text.lower() in _MISSING:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -77,11 +77,11 @@ class ReportContent:
     sections: Sequence[tuple[str, str, str]] = ()
 
 
-def _e(value: Any) -> str:
+def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _cell(value: Any) -> tuple[str, bool]:
+def _cell(value: object) -> tuple[str, bool]:
     """Return (escaped text, is_text) for a table cell."""
     if value is None:
         return ("", True)
@@ -98,7 +98,7 @@ def _cell(value: Any) -> tuple[str, bool]:
             return (_e(f"{value:.2e}"), False)
         return (_e(f"{value:.1f}" if abs(value) >= 1 else f"{value:.3f}"), False)
     try:
-        if pd.isna(value):
+        if pd.isna(cast(Any, value)):  # NA, NaT and numpy missing values
             return ("–", False)
     except (TypeError, ValueError):
         pass

@@ -21,6 +21,8 @@ CSV_TABLES = [
     "restricted/worklist.csv",
 ]
 PARQUET_TABLES = [
+    "nodes.parquet",
+    "cohort.parquet",
     "mentions.parquet",
     "reports.parquet",
     "restricted/index/instances.parquet",

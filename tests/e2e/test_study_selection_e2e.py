@@ -16,7 +16,7 @@ from study_copy import copy_annotated_study
 from imncohort.cli import main
 from imncohort.config import load_config
 from imncohort.keys import pseudonym
-from imncohort.tables.build import build_tables
+from imncohort.tables.stage import build_tables
 
 pytestmark = pytest.mark.slow
 

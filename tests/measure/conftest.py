@@ -43,9 +43,8 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> Measured:
     index_export(export, out)
     config = load_config()
     summary = run_measure_stage(export, out, config, qc=False)
-    nodes = pd.read_csv(
-        out / "nodes.csv", dtype={"intercostal_spaces": str}, keep_default_na=False, na_values=[""]
-    )
-    nodes["intercostal_spaces"] = nodes["intercostal_spaces"].fillna("")
+    nodes = pd.read_parquet(out / "nodes.parquet")  # full precision (nodes.csv is rounded)
+    empty_is_missing = [c for c in nodes.columns if c != "intercostal_spaces"]
+    nodes[empty_is_missing] = nodes[empty_is_missing].replace("", None)
     errors = pd.read_csv(out / "errors.csv", dtype=str, keep_default_na=False)
     return Measured(export, out, config, nodes, errors, summary)

@@ -21,7 +21,7 @@ def config() -> Config:
 @pytest.fixture(scope="session")
 def paper_run(tmp_path_factory: pytest.TempPathFactory, paper: PaperCohort, config: Config):
     """Run build_tables once on the paper cohort; return (out, summary)."""
-    from imncohort.tables.build import build_tables
+    from imncohort.tables.stage import build_tables
 
     base = tmp_path_factory.mktemp("paper")
     out, export = base / "out", base / "export"

@@ -12,7 +12,7 @@ from paper_cohort import SECRET, PaperCohort
 
 from imncohort.config import Config
 from imncohort.errors import InputError
-from imncohort.tables.build import TABLE_NAMES, build_tables
+from imncohort.tables.stage import TABLE_NAMES, build_tables
 
 
 def _tables(out: Path) -> dict[str, pd.DataFrame]:

@@ -17,8 +17,8 @@ from paper_cohort import SECRET, PaperCohort, reference_wilson
 
 from imncohort.config import Config
 from imncohort.keys import pseudonym
-from imncohort.tables.build import TABLE_NAMES, TableInputs, compute_tables
 from imncohort.tables.inputs import pseudonymise_clinical, read_clinical
+from imncohort.tables.stage import TABLE_NAMES, TableInputs, compute_tables
 
 
 def _check_wilson(frame: pd.DataFrame, k_col: str, n_col: str) -> None:

@@ -16,7 +16,7 @@ from paper_cohort import SECRET, PaperCohort, write_inputs
 
 from imncohort.config import Config
 from imncohort.outputs import ErrorRecord, write_json, write_stage_errors
-from imncohort.tables.build import TABLE_NAMES, build_tables
+from imncohort.tables.stage import TABLE_NAMES, build_tables
 
 CHROMIUM = "/usr/bin/chromium"
 N_FIGURES = 4

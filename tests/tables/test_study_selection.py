@@ -12,8 +12,8 @@ from paper_cohort import SECRET
 
 from imncohort.config import Config, load_config
 from imncohort.errors import ConfigError
-from imncohort.tables.build import TableInputs, build_tables, compute_tables
 from imncohort.tables.selection import select_studies, selection_summary
+from imncohort.tables.stage import TableInputs, build_tables, compute_tables
 
 # (patient, study, date, [(short axis mm, medial-lateral offset mm), ...]);
 # short axis >= 5 mm is metastatic.

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from imncohort.config import Config
 from imncohort.errors import InputError
+from imncohort.layout import OutLayout
 from imncohort.outputs import ErrorRecord, atomic_path, write_csv, write_stage_errors
 from imncohort.review.report import read_review_outputs, review_section_html
+from imncohort.schemas.nodes import read_nodes as read_stored_nodes
+from imncohort.schemas.nodes import write_nodes
 from imncohort.tables import figures
 from imncohort.tables.characteristics import characteristics_table
 from imncohort.tables.coverage import (
@@ -48,6 +52,15 @@ from imncohort.tables.inputs import (
     read_study_dates,
 )
 from imncohort.tables.intercostal import intercostal_table
+from imncohort.tables.narrative import (
+    CAPTIONS,
+    DIRECTION_TEXT,
+    TABLE2_CAPTION,
+    data_notes,
+    recommendation_lines,
+    sternum_sentence,
+    study_group,
+)
 from imncohort.tables.report import ReportContent, ReportFigure, ReportTable, render_report
 from imncohort.tables.selection import (
     SelectionSummary,
@@ -59,6 +72,7 @@ from imncohort.tables.selection import (
 logger = logging.getLogger(__name__)
 
 STAGE = "tables"
+T = TypeVar("T")
 TABLE_NAMES = (
     "coverage",
     "coverage_patients",
@@ -69,8 +83,6 @@ TABLE_NAMES = (
     "modality_detection",
     "characteristics",
 )
-_WRITER = {"nodes.csv": "measure", "mentions.parquet": "reports", "cohort.csv": "reports"}
-_DIRECTION_TEXT = {"medial_lateral": "medial-lateral", "dorsal_ventral": "dorsal-ventral"}
 
 
 @dataclass(frozen=True)
@@ -114,212 +126,9 @@ def compute_tables(inputs: TableInputs, config: Config) -> dict[str, pd.DataFram
     }
 
 
-def study_group(nodes: pd.DataFrame, cohort: pd.DataFrame) -> list[str]:
-    """Return the study group: confirmed patients and patients with metastatic nodes."""
-    keys = set(confirmed_patients(cohort))
-    keys.update(metastatic_nodes(nodes)["patient_key"].astype(str))
-    keys.discard("")
-    return sorted(keys)
-
-
-def recommendation_lines(coverage: pd.DataFrame, config: Config) -> list[str]:
-    """Return the recommendation sentences: smallest margin reaching each target percent."""
-    totals = coverage.groupby("direction")["nodes_total"].max() if len(coverage) else pd.Series()
-    if totals.empty or int(totals.max()) == 0:
-        return ["No measured metastatic node: no margin recommendation can be made."]
-    lines = []
-    for target in config.margins.targets_percent:
-        parts = []
-        missing = []
-        for direction, margins in (
-            ("medial_lateral", config.margins.medial_lateral_mm),
-            ("dorsal_ventral", config.margins.dorsal_ventral_mm),
-        ):
-            text = _DIRECTION_TEXT[direction]
-            margin = smallest_margin(coverage, direction, target)
-            if margin is None:
-                parts.append(f"{text} none")
-                missing.append(f"{text} (largest margin tried: {max(margins):g} mm)")
-            else:
-                parts.append(f"{text} {margin:g} mm")
-        line = f"Smallest margin covering {target:g}% of nodes: {', '.join(parts)}."
-        if missing:
-            line += f" No configured margin reaches {target:g}% in the direction " + "; ".join(
-                missing
-            )
-            line += "."
-        lines.append(line)
-    return lines
-
-
-def _imv_extrapolated(frame: pd.DataFrame) -> int:
-    if "imv_extrapolated" not in frame.columns or frame.empty:
-        return 0
-    values = frame["imv_extrapolated"].map(lambda v: str(v).strip().lower() in ("true", "1"))
-    return int(values.sum())
-
-
-def data_notes(
-    tables: dict[str, pd.DataFrame],
-    nodes: pd.DataFrame,
-    cohort: pd.DataFrame,
-    clinical: pd.DataFrame | None,
-    missing_files: list[str],
-    reports_listed: bool,
-) -> tuple[list[str], dict[str, str]]:
-    """Return the report's notes and, per table, the reason it is empty (if it is)."""
-    notes = [
-        f"{name} is missing in the output directory (run the {_WRITER.get(name, 'earlier')} "
-        "stage first)."
-        for name in missing_files
-    ]
-    empty: dict[str, str] = {}
-    meta = metastatic_nodes(nodes)
-    n_meta = len(meta)
-    if n_meta == 0:
-        reason = "No metastatic node in nodes.csv: every count is 0 and no percentage exists."
-        notes.append(reason)
-        for name in ("coverage", "coverage_patients", "coverage_2d", "intercostal"):
-            empty[name] = reason
-        empty["growth_direction"] = reason
-        empty["laterality"] = reason
-    else:
-        unmeasured_ml = int(meta["center_ml_mm"].isna().sum())
-        unmeasured_dv = int(meta["center_dv_mm"].isna().sum())
-        if unmeasured_ml or unmeasured_dv:
-            notes.append(
-                f"{unmeasured_ml} metastatic node(s) without a medial-lateral and "
-                f"{unmeasured_dv} without a dorsal-ventral IMV offset (no vessel) are left "
-                "out of the coverage denominators."
-            )
-        if n_meta < 10:
-            notes.append(
-                f"Only {n_meta} metastatic node(s): the confidence intervals are wide and the "
-                "recommendation is not reliable."
-            )
-        extrapolated = _imv_extrapolated(meta)
-        if extrapolated:
-            notes.append(
-                f"{extrapolated} metastatic node(s) were measured against an IMV centre "
-                "extrapolated beyond the contoured vessel (imv_extrapolated)."
-            )
-        growth = tables["growth_direction"]
-        if int(growth.loc[growth["quadrant"] == "all", "nodes"].iloc[0]) == 0:
-            empty["growth_direction"] = (
-                "No metastatic node with a long axis above the growth threshold."
-            )
-    unknown = tables["intercostal"]
-    unknown_patients = int(unknown.loc[unknown["row"] == "unknown", "patients"].iloc[0])
-    if unknown_patients:
-        notes.append(
-            f"{unknown_patients} patient(s) without intercostal spaces (no rib annotation) "
-            "are counted in the row 'unknown' and left out of the intercostal percentages."
-        )
-    if not confirmed_patients(cohort):
-        reason = "No confirmed patient in cohort.csv: detection rates have no denominator."
-        notes.append(reason)
-        empty["modality_detection"] = reason
-    elif not reports_listed:
-        notes.append(
-            "Detection rates: a patient counts as having a report of a modality when one of "
-            "its IMN mentions comes from such a report (no full report list available); "
-            "reports that never name the IMN region are not counted."
-        )
-    if clinical is None:
-        reason = (
-            "No clinical table: every patient's group and clinical values are 'unknown' and "
-            "the intercostal table has no group x M columns."
-        )
-        notes.append(reason)
-        empty["characteristics"] = reason
-    elif clinical.empty:
-        notes.append("The clinical table has no usable row (no PatientID).")
-    if not study_group(nodes, cohort):
-        empty["characteristics"] = "No confirmed patient: the study group is empty."
-    return notes, empty
-
-
-_CAPTIONS = {
-    "coverage": (
-        "Node coverage by expansion margin",
-        "Metastatic nodes whose centre lies within the margin of the IMV centre on that axis "
-        "(abs(center offset) <= margin); percent with Wilson 95% CI.",
-    ),
-    "coverage_patients": (
-        "Patient coverage by expansion margin",
-        "A patient is covered when all its metastatic nodes are; Wilson 95% CI.",
-    ),
-    "coverage_2d": (
-        "Coverage in both directions",
-        "Percent of metastatic nodes covered by the medial-lateral and the dorsal-ventral "
-        "margin at once (shown here as rows = dorsal-ventral margin, columns = "
-        "medial-lateral margin; the CSV has one row per pair).",
-    ),
-    "intercostal": (
-        "Intercostal spaces",
-        "Patients (and nodes) per intercostal space; percent of patients with known spaces "
-        "(row total); 'unknown' = patients without rib annotation, not in the denominator. "
-        "Columns <group>_<M> give patient counts by group and M stage.",
-    ),
-    "growth_direction": (
-        "Growth direction",
-        "Quadrant of the node point farthest from the IMV (medial = towards the sternum), "
-        "nodes with a long axis above the threshold; chi-square test against equal quadrants. "
-        "Rows over_sternum and sternal_invasion: of the nodes towards the sternum whose study "
-        "has a sternum annotation (denominator), those reaching medially past the sternum's "
-        "lateral border and those overlapping it; Wilson 95% CI.",
-    ),
-    "laterality": ("Laterality", "Metastatic nodes per side, with mean volume (ml)."),
-    "modality_detection": (
-        "Detection rate per imaging modality",
-        "Confirmed patients with a report of the modality; detected = an affirmed IMN "
-        "mention in such a report; combined = detected by any modality. Wilson 95% CI.",
-    ),
-    "characteristics": (
-        "Patient characteristics",
-        "n and percent of the study group (confirmed patients) per group; unknown values "
-        "stay 'unknown'.",
-    ),
-}
-
-
-def sternum_sentence(growth: pd.DataFrame, min_long_axis_mm: float) -> str:
-    """The seed's sentence on growth towards the sternum, with this cohort's counts."""
-    counts = dict(zip(growth["quadrant"].astype(str), growth["nodes"].astype(int), strict=True))
-    of = dict(zip(growth["quadrant"].astype(str), growth["denominator"].astype(int), strict=True))
-    total = counts.get("all", 0)
-    towards = counts.get("towards_sternum", 0)
-    if total == 0:
-        return ""
-    text = (
-        f"{towards} metastatic node(s) larger than {min_long_axis_mm:g} mm grow towards the "
-        f"sternum ({100.0 * towards / total:.1f}%, {towards}/{total})"
-    )
-    if "over_sternum" not in counts or towards == 0:
-        return text + "."
-    measured = of["over_sternum"]
-    if measured == 0:
-        return text + "; no study of theirs has a sternum annotation (over_sternum is empty)."
-    over = counts["over_sternum"]
-    invaded = counts["sternal_invasion"]
-    text += (
-        f"; {over} of them ({100.0 * over / measured:.1f}%, {over}/{measured}) reach over the "
-        f"sternum, with invasion of the sternum in {invaded} ({100.0 * invaded / measured:.1f}%, "
-        f"{invaded}/{measured})"
-    )
-    if measured < towards:
-        text += f" ({towards - measured} without a sternum annotation are not counted)"
-    return text + "."
-
-
-TABLE2_CAPTION = (
-    " Rows ALN_I, ALN_II, ALN_III, SCN and local_recurrence (the seed's Table 2, from the "
-    "clinical table's yes/no columns) count the patients with known spaces; local_recurrence "
-    "is a share of the recurrence group's patients with known spaces."
-)
-
-
-def _safe_read(reader: Any, out: Path, records: list[ErrorRecord], strict: bool) -> Any:
+def _safe_read(
+    reader: Callable[[Path], T], out: Path, records: list[ErrorRecord], strict: bool
+) -> T | None:
     try:
         return reader(out)
     except InputError as exc:
@@ -367,12 +176,12 @@ def _load_clinical(
 def _apply_selection(
     out: Path, nodes: pd.DataFrame, config: Config
 ) -> tuple[pd.DataFrame, SelectionSummary]:
-    """Select one study per patient; make ``nodes.csv``'s ``selected`` column say so.
+    """Select one study per patient; make the node table's ``selected`` column say so.
 
-    Study dates missing from ``nodes.csv`` (written by an older version) come
+    Study dates missing from the node table (written by an older version) come
     from the index. When the rule differs from the one the measure stage used,
-    only the ``selected`` column of ``nodes.csv`` is rewritten (every other
-    value is kept as text).
+    only the ``selected`` and ``study_date`` columns of the stored node table are
+    replaced (every other value is kept).
     """
     rule = config.tables.study_selection
     if len(nodes) and not (nodes["study_date"] != "").any():
@@ -380,20 +189,16 @@ def _apply_selection(
         nodes = nodes.assign(study_date=nodes["study_key"].map(lambda k: by_study.get(k, "")))
     selected = select_studies(nodes, rule)
     summary = selection_summary(nodes, selected, rule)
-    path = Path(out) / "nodes.csv"
-    if len(nodes) and path.exists():
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-        wanted = selected.map(lambda v: "True" if v else "False").to_list()
+    layout = OutLayout(out)
+    if len(nodes) and (layout.nodes_parquet.exists() or layout.nodes_csv.exists()):
+        stored = read_stored_nodes(layout)
+        wanted = [bool(v) for v in selected]
         dates = nodes["study_date"].to_list()
-        if len(raw) == len(nodes) and (
-            "selected" not in raw.columns
-            or raw["selected"].to_list() != wanted
-            or "study_date" not in raw.columns
-            or raw["study_date"].to_list() != dates
+        if len(stored) == len(nodes) and (
+            [None if pd.isna(v) else bool(v) for v in stored["selected"]] != wanted
+            or stored["study_date"].to_list() != dates
         ):
-            raw["selected"] = wanted
-            raw["study_date"] = dates
-            write_csv(raw, path)
+            write_nodes(layout, stored.assign(selected=wanted, study_date=dates))
     return nodes.assign(selected=selected.to_numpy()), summary
 
 
@@ -439,11 +244,12 @@ def build_tables(
         JSON-able summary: counts, written files, recommended margins.
     """
     out = Path(out)
+    layout = OutLayout(out)
     records: list[ErrorRecord] = []
     missing = [
-        name
-        for name in ("nodes.csv", "mentions.parquet", "cohort.csv")
-        if not (out / name).exists()
+        path.name
+        for path in (layout.nodes_csv, layout.mentions_parquet, layout.cohort_csv)
+        if not path.exists()
     ]
     nodes = _safe_read(read_nodes, out, records, strict)
     mentions = _safe_read(read_mentions, out, records, strict)
@@ -459,11 +265,10 @@ def build_tables(
     tables = compute_tables(inputs, config)
     nodes = selected_nodes(all_nodes, config)
     written = [
-        write_csv(tables[name], out / f"{name}.csv", spreadsheet=True) for name in TABLE_NAMES
+        write_csv(tables[name], layout.table_csv(name), spreadsheet=True) for name in TABLE_NAMES
     ]
-    workbook = write_workbook(tables, out / "tables.xlsx")
+    workbook = write_workbook(tables, layout.tables_xlsx)
 
-    figure_dir = out / "figures"
     figure_list = [
         ReportFigure(
             "Coverage by margin",
@@ -474,13 +279,13 @@ def build_tables(
                 tables["coverage"],
                 config.margins.guideline_mm,
                 list(config.margins.targets_percent),
-                figure_dir / "coverage_curves.png",
+                layout.figure("coverage_curves"),
             ),
         ),
         ReportFigure(
             "Coverage in both directions",
             "Percent of nodes covered by a medial-lateral and a dorsal-ventral margin together.",
-            figures.coverage_heatmap_figure(tables["coverage_2d"], figure_dir / "coverage_2d.png"),
+            figures.coverage_heatmap_figure(tables["coverage_2d"], layout.figure("coverage_2d")),
         ),
         ReportFigure(
             "Node points around the IMV",
@@ -489,14 +294,14 @@ def build_tables(
             "radiological view (medial, towards the sternum, on the left; ventral up), right "
             "nodes mirrored.",
             figures.node_scatter_figure(
-                nodes, config.margins.guideline_mm, figure_dir / "node_scatter.png"
+                nodes, config.margins.guideline_mm, layout.figure("node_scatter")
             ),
         ),
         ReportFigure(
             "Intercostal spaces",
             "Percent of patients with known spaces having a metastatic node in each space, "
             "Wilson 95% error bars; pts = patients.",
-            figures.intercostal_figure(tables["intercostal"], figure_dir / "intercostal.png"),
+            figures.intercostal_figure(tables["intercostal"], layout.figure("intercostal")),
         ),
     ]
 
@@ -528,14 +333,14 @@ def build_tables(
     ]
     shown = dict(tables)
     shown["coverage_2d"] = coverage_2d_matrix(tables["coverage_2d"])
-    captions = {name: _CAPTIONS[name][1] for name in TABLE_NAMES}
+    captions = {name: CAPTIONS[name][1] for name in TABLE_NAMES}
     sentence = sternum_sentence(tables["growth_direction"], config.nodes.growth_min_long_axis_mm)
     if sentence:
         captions["growth_direction"] += " " + sentence
     if set(CLINICAL_TABLE2) & set(tables["intercostal"]["row"].astype(str)):
         captions["intercostal"] += TABLE2_CAPTION
     report_tables = [
-        ReportTable(name, _CAPTIONS[name][0], captions[name], shown[name], empty.get(name, ""))
+        ReportTable(name, CAPTIONS[name][0], captions[name], shown[name], empty.get(name, ""))
         for name in TABLE_NAMES
     ]
     content = ReportContent(
@@ -552,14 +357,14 @@ def build_tables(
             ("qc-gallery", "QC gallery", gallery_html(nodes, out)),
         ],
     )
-    report = out / "report.html"
+    report = layout.report_html
     with atomic_path(report) as tmp:
         tmp.write_text(render_report(content), encoding="utf-8")
 
     margins: dict[str, dict[str, float | None]] = {}
     for target in config.margins.targets_percent:
         margins[f"{target:g}"] = {
-            d: smallest_margin(tables["coverage"], d, target) for d in _DIRECTION_TEXT
+            d: smallest_margin(tables["coverage"], d, target) for d in DIRECTION_TEXT
         }
     logger.info("tables written for %d metastatic nodes of %d patients", len(meta), len(group))
     return {
