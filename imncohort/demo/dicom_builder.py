@@ -78,7 +78,7 @@ class SeriesInfo:
 
     series_instance_uid: str
     modality: str
-    series_number: int | None = None
+    series_number: int | str | None = None
     description: str | None = None
 
 
