@@ -72,9 +72,7 @@ def add_demo_elements(ds: Dataset, study: StudyInfo) -> None:
 
 def patient_info(plan: PatientPlan) -> PatientInfo:
     """The patient module values of a demo patient."""
-    return PatientInfo(
-        plan.patient_name, plan.patient_id, f"{1950 + plan.index % 30}0101", "F"
-    )
+    return PatientInfo(plan.patient_name, plan.patient_id, f"{1950 + plan.index % 30}0101", "F")
 
 
 def study_header(study: StudyInfo) -> StudyHeader:

@@ -468,7 +468,6 @@ def segmentation(
         )
         for number, segment in enumerate(segments, start=1)
     ]
-    optional = {} if series_description is None else {"series_description": series_description}
     seg = hd.seg.Segmentation(
         source_images=list(source_images),
         pixel_array=masks.astype(np.uint8),
@@ -482,7 +481,7 @@ def segmentation(
         manufacturer_model_name=model_name,
         software_versions=software_versions,
         device_serial_number=device_serial_number,
-        **optional,
+        series_description=series_description,
     )
     if date is not None:
         for keyword in ("ContentDate", "SeriesDate", "InstanceCreationDate"):

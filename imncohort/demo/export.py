@@ -137,7 +137,7 @@ def _write(ds: Dataset, path: Path, root: Path, truth: _Truth) -> str:
 
 
 def _series_record(
-    uid: str, study: StudyInfo, modality: str, paths: list[str], **geometry: Any
+    uid: str, study: StudyInfo, modality: str, paths: list[str], **geometry: object
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "series_instance_uid": uid,

@@ -411,9 +411,9 @@ def _offset_node(
 ) -> Ellipsoid:
     """``shape`` moved in-plane to a drawn offset from its vessel (or against the sternum).
 
-    Its orientation is drawn afresh (nodes grow in any direction). A node too deep for the room between the ribs and the vessel is pushed dorsally
-    until it clears the ribs; ``near`` places it past the sternal border as in the first
-    pass.
+    Its orientation is drawn afresh (nodes grow in any direction). A node too deep for
+    the room between the ribs and the vessel is pushed dorsally until it clears the
+    ribs; ``near`` places it past the sternal border as in the first pass.
     """
     zc = shape.center_lps[2]
     shape = replace(shape, theta=round(float(rng.uniform(0.0, math.pi)), 4))

@@ -30,13 +30,13 @@ INTERPRETED_TYPE = {
     "sternum": "ORGAN",
     "cartilage": "ORGAN",
 }
-COLOURS = {
-    "node": [255, 0, 0],
-    "vessel": [0, 0, 255],
-    "ctv": [0, 200, 0],
-    "rib": [230, 230, 180],
-    "sternum": [200, 200, 150],
-    "cartilage": [180, 180, 255],
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "node": (255, 0, 0),
+    "vessel": (0, 0, 255),
+    "ctv": (0, 200, 0),
+    "rib": (230, 230, 180),
+    "sternum": (200, 200, 150),
+    "cartilage": (180, 180, 255),
 }
 
 

@@ -157,9 +157,7 @@ def _patient(scene: Scene) -> PatientInfo:
 
 
 def _study(scene: Scene) -> StudyHeader:
-    return StudyHeader(
-        scene.study_uid, "20200101", "120000", "A" + scene.patient_id, "1", None, ""
-    )
+    return StudyHeader(scene.study_uid, "20200101", "120000", "A" + scene.patient_id, "1", None, "")
 
 
 def _synthetic(ds: Dataset, scene: Scene) -> None:
