@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 
 #: Boundary samples used to find the farthest point from the IMV centre.
 BOUNDARY_SAMPLES = 7200
-#: Points per axis of the unit-ball grid used to integrate CTV coverage.
-COVERAGE_GRID = 72
 
 
 def farthest_point_quadrant(
@@ -71,24 +69,6 @@ def intercostal_spaces(z_lo: float, z_hi: float, levels: list[float]) -> list[in
     return [k for k in range(1, len(levels)) if z_lo <= levels[k - 1] and z_hi > levels[k]]
 
 
-def ctv_coverage(shape: Ellipsoid, ctvs: list[Tube]) -> float:
-    """Share of the ellipsoid volume inside any of the CTV tubes (grid integration)."""
-    g = (np.arange(COVERAGE_GRID) + 0.5) / COVERAGE_GRID * 2.0 - 1.0
-    u, v, w = np.meshgrid(g, g, g, indexing="ij")
-    inside_ball = u**2 + v**2 + w**2 <= 1.0
-    u, v, w = u[inside_ball], v[inside_ball], w[inside_ball]
-    cos, sin = math.cos(shape.theta), math.sin(shape.theta)
-    x = shape.center_lps[0] + shape.a * u * cos - shape.b * v * sin
-    y = shape.center_lps[1] + shape.a * u * sin + shape.b * v * cos
-    z = shape.center_lps[2] + shape.c * w
-    covered = np.zeros(x.shape, dtype=bool)
-    for tube in ctvs:
-        axis_x = tube.x0 + tube.slope * (z - tube.z_ref)
-        in_z = (z >= tube.z_min) & (z <= tube.z_max)
-        covered |= in_z & ((x - axis_x) ** 2 + (y - tube.y) ** 2 <= tube.radius**2)
-    return float(np.mean(covered))
-
-
 #: Points per axis of the unit-disk grid used for the sternum overlap of each slice.
 STERNUM_GRID = 400
 #: Erosion (mm) of node and sternum: an overlap is clear when one survives it.
@@ -108,6 +88,29 @@ def _ellipse_points(shape: Ellipsoid, scale: float, u: np.ndarray, v: np.ndarray
     x = shape.center_lps[0] + a * u * cos - b * v * sin
     y = shape.center_lps[1] + a * u * sin + b * v * cos
     return x, y
+
+
+def ctv_coverage(node: Node, ctvs: list[Tube], slice_spacing: float) -> float:
+    """Share of the node's rasterisation inside any of the CTV tubes.
+
+    As for the sternum overlap: the share of each slice the node is drawn on (its
+    cross-section at that z), weighted by the section areas, which is what a voxel mask
+    or a stack of contours of the node holds.
+    """
+    shape = node.shape
+    u, v = _disk_grid(STERNUM_GRID)
+    zc = shape.center_lps[2]
+    weights, inside = [], []
+    for j in range(-node.half_slices, node.half_slices + 1):
+        z = zc + j * slice_spacing
+        scale = shape.scale_at(z)
+        x, y = _ellipse_points(shape, scale, u, v)
+        covered = np.zeros(x.shape, dtype=bool)
+        for tube in ctvs:
+            covered |= tube.contains(x, y, z)
+        weights.append(scale * scale)
+        inside.append(float(covered.mean()))
+    return float(np.dot(weights, inside) / np.sum(weights))
 
 
 def sternum_contact(shape: Ellipsoid, sternum: Sternum) -> str:
@@ -203,7 +206,8 @@ def node_answer(phantom: Phantom, node: Node) -> dict[str, Any]:
         if phantom.plan.has_ribs
         else []
     )
-    coverage = ctv_coverage(shape, list(phantom.ctvs.values())) if phantom.ctvs else None
+    ctvs = list(phantom.ctvs.values())
+    coverage = ctv_coverage(node, ctvs, dz) if ctvs else None
     return {
         "centroid_x": round(xc, 3),
         "centroid_y": round(yc, 3),
