@@ -381,9 +381,17 @@ def _around_vessels(
         if not moved and placed:
             moved[0] = placed[0]
     for i, node in enumerate(placed):
-        if i not in moved:
-            shape = _place(phantom, rng, node, "", list(moved.values()), dz)
-            moved[i] = node if shape is None else (node[0], shape, node[2], node[3])
+        if i in moved:
+            continue
+        others = list(moved.values())
+        shape = _place(phantom, rng, node, "", others, dz)
+        if shape is None:  # no room near the vessel (a large node holds it): farther out
+            shape = _place(phantom, rng, node, "", others, dz, wide=True)
+        if shape is None and all(_separated(node[1], node[2], o, om, dz) for _, o, om, _ in others):
+            shape = node[1]
+        if shape is None:  # pragma: no cover - guards the generator itself
+            raise AssertionError(f"demo patient {phantom.plan.index}: node {i} has no room")
+        moved[i] = (node[0], shape, node[2], node[3])
     return [moved[i] for i in range(len(placed))]
 
 
@@ -394,11 +402,16 @@ def _place(
     near: str,
     others: list[Placed],
     dz: float,
+    wide: bool = False,
 ) -> Ellipsoid | None:
-    """A position of ``node`` around its vessel that keeps the rules, or None."""
+    """A position of ``node`` around its vessel that keeps the rules, or None.
+
+    ``wide`` draws the offsets uniformly over the parasternal space instead of from
+    the paper's distribution.
+    """
     side, shape, m, _ = node
     for _attempt in range(OFFSET_ATTEMPTS):
-        candidate = _offset_node(phantom, rng, shape, side, near)
+        candidate = _offset_node(phantom, rng, shape, side, near, wide)
         if _fits(phantom, candidate, side, near) and all(
             _separated(candidate, m, other, om, dz) for _, other, om, _ in others
         ):
@@ -407,7 +420,12 @@ def _place(
 
 
 def _offset_node(
-    phantom: Phantom, rng: np.random.Generator, shape: Ellipsoid, side: str, near: str
+    phantom: Phantom,
+    rng: np.random.Generator,
+    shape: Ellipsoid,
+    side: str,
+    near: str,
+    wide: bool = False,
 ) -> Ellipsoid:
     """``shape`` moved in-plane to a drawn offset from its vessel (or against the sternum).
 
@@ -424,7 +442,10 @@ def _offset_node(
     if near:
         xc, yc = _sternal_position(phantom, rng, hx, hy, sign, near)
     else:
-        ml, dv = draw_offsets(rng)
+        if wide:
+            ml, dv = float(rng.uniform(-(hx + 6.0), hx + 10.0)), float(rng.uniform(-8.0, 12.0))
+        else:
+            ml, dv = draw_offsets(rng)
         dv = max(dv, ribs_front + hy - yv + float(rng.uniform(0.0, 1.0)))
         xc, yc = round(xv + sign * ml, 2), round(yv + dv, 2)
     return Ellipsoid((xc, yc, zc), shape.a, shape.b, shape.c, shape.theta)
