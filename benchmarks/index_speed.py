@@ -63,45 +63,51 @@ PLACEHOLDERS = {
 
 def template_bytes() -> tuple[bytes, int]:
     """Return (header bytes up to and including the PixelData element header, pixel bytes)."""
-    from pydicom.dataset import Dataset, FileMetaDataset
+    import numpy as np
+    from pydicom.dataset import Dataset
     from pydicom.sequence import Sequence
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+    from pydicom.uid import CTImageStorage
 
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = PLACEHOLDERS["sop"]
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = UID_ROOT + "0"
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SpecificCharacterSet = "ISO_IR 100"
-    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-    ds.SOPClassUID = CTImageStorage
-    ds.SOPInstanceUID = PLACEHOLDERS["sop"]
-    for name in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate"):
+    from imncohort.demo.dicom_builder import PatientInfo, SeriesInfo, StudyHeader, ct_slice
+
+    ds = ct_slice(
+        PLACEHOLDERS["sop"],
+        PatientInfo(PLACEHOLDERS["pname"], PLACEHOLDERS["pid"], "19600101", "F"),
+        StudyHeader(
+            PLACEHOLDERS["study"],
+            "20240115",
+            "101500.000000",
+            "ACC0000001",
+            "1",
+            "CT CHEST WITH CONTRAST",
+            "REF^DOCTOR",
+        ),
+        SeriesInfo(PLACEHOLDERS["series"], "CT", "2", "AXIAL 2.5MM"),
+        pixels=np.zeros((ROWS, COLUMNS), dtype=np.int16),
+        position_lps=PLACEHOLDERS["ipp"],
+        orientation=[1, 0, 0, 0, 1, 0],
+        pixel_spacing=["0.9765625", "0.9765625"],
+        slice_thickness="2.5",
+        frame_of_reference_uid=PLACEHOLDERS["for"],
+        instance_number=PLACEHOLDERS["inst"],
+        rescale=("-1024", "1"),
+        implementation_class_uid=UID_ROOT + "0",
+    )
+    # CT acquisition details a scanner writes (the index reads none of them).
+    for name in ("SeriesDate", "AcquisitionDate", "ContentDate"):
         setattr(ds, name, "20240115")
-    for name in ("StudyTime", "SeriesTime", "AcquisitionTime", "ContentTime"):
+    for name in ("SeriesTime", "AcquisitionTime", "ContentTime"):
         setattr(ds, name, "101500.000000")
-    ds.AccessionNumber = "ACC0000001"
-    ds.Modality = "CT"
     ds.Manufacturer = "SYNTHETIC"
     ds.InstitutionName = "Benchmark Hospital"
-    ds.ReferringPhysicianName = "REF^DOCTOR"
     ds.StationName = "CT01"
-    ds.StudyDescription = "CT CHEST WITH CONTRAST"
-    ds.SeriesDescription = "AXIAL 2.5MM"
     ds.ManufacturerModelName = "Model X"
     ref = Dataset()
     ref.ReferencedSOPClassUID = CTImageStorage
     ref.ReferencedSOPInstanceUID = UID_ROOT + "5.1"
     ds.ReferencedImageSequence = Sequence([ref])
-    ds.PatientName = PLACEHOLDERS["pname"]
-    ds.PatientID = PLACEHOLDERS["pid"]
-    ds.PatientBirthDate = "19600101"
-    ds.PatientSex = "F"
     ds.PatientAge = "064Y"
     ds.BodyPartExamined = "CHEST"
-    ds.SliceThickness = "2.5"
     ds.KVP = "120"
     ds.DataCollectionDiameter = "500"
     ds.SoftwareVersions = "1.0"
@@ -117,34 +123,13 @@ def template_bytes() -> tuple[bytes, int]:
     ds.GeneratorPower = "24"
     ds.FocalSpots = "1.2"
     ds.ConvolutionKernel = "STANDARD"
-    ds.PatientPosition = "HFS"
-    ds.StudyInstanceUID = PLACEHOLDERS["study"]
-    ds.SeriesInstanceUID = PLACEHOLDERS["series"]
-    ds.StudyID = "1"
-    ds.SeriesNumber = "2"
     ds.AcquisitionNumber = "1"
-    ds.InstanceNumber = PLACEHOLDERS["inst"]
-    ds.ImagePositionPatient = PLACEHOLDERS["ipp"]
-    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-    ds.FrameOfReferenceUID = PLACEHOLDERS["for"]
     ds.PositionReferenceIndicator = ""
     ds.SliceLocation = PLACEHOLDERS["sloc"]
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.Rows = ROWS
-    ds.Columns = COLUMNS
-    ds.PixelSpacing = ["0.9765625", "0.9765625"]
-    ds.BitsAllocated = 16
-    ds.BitsStored = 16
-    ds.HighBit = 15
-    ds.PixelRepresentation = 1
     ds.WindowCenter = "40"
     ds.WindowWidth = "400"
-    ds.RescaleIntercept = "-1024"
-    ds.RescaleSlope = "1"
     ds.RescaleType = "HU"
     n_pixel = ROWS * COLUMNS * 2
-    ds.PixelData = b"\0" * n_pixel
     buffer = BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

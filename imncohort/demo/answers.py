@@ -14,14 +14,10 @@ import math
 
 import numpy as np
 
-from imncohort.demo.shapes import Ellipsoid, Sternum, Tube
+from imncohort.demo.shapes import Ellipsoid, Sternum
 
 #: Boundary samples used to find the farthest point from the IMV centre.
 BOUNDARY_SAMPLES = 7200
-#: Points per axis of the unit-ball grid used to integrate CTV coverage.
-COVERAGE_GRID = 72
-
-
 def farthest_point_quadrant(
     shape: Ellipsoid, imv_x: float, imv_y: float, sign: int
 ) -> tuple[str, float, float, float]:
@@ -66,24 +62,6 @@ def _quadrant(ml: float, dv: float) -> str:
 def intercostal_spaces(z_lo: float, z_hi: float, levels: list[float]) -> list[int]:
     """Spaces k whose interval (z_{k+1}, z_k] overlaps the node extent [z_lo, z_hi]."""
     return [k for k in range(1, len(levels)) if z_lo <= levels[k - 1] and z_hi > levels[k]]
-
-
-def ctv_coverage(shape: Ellipsoid, ctvs: list[Tube]) -> float:
-    """Share of the ellipsoid volume inside any of the CTV tubes (grid integration)."""
-    g = (np.arange(COVERAGE_GRID) + 0.5) / COVERAGE_GRID * 2.0 - 1.0
-    u, v, w = np.meshgrid(g, g, g, indexing="ij")
-    inside_ball = u**2 + v**2 + w**2 <= 1.0
-    u, v, w = u[inside_ball], v[inside_ball], w[inside_ball]
-    cos, sin = math.cos(shape.theta), math.sin(shape.theta)
-    x = shape.center_lps[0] + shape.a * u * cos - shape.b * v * sin
-    y = shape.center_lps[1] + shape.a * u * sin + shape.b * v * cos
-    z = shape.center_lps[2] + shape.c * w
-    covered = np.zeros(x.shape, dtype=bool)
-    for tube in ctvs:
-        axis_x = tube.x0 + tube.slope * (z - tube.z_ref)
-        in_z = (z >= tube.z_min) & (z <= tube.z_max)
-        covered |= in_z & ((x - axis_x) ** 2 + (y - tube.y) ** 2 <= tube.radius**2)
-    return float(np.mean(covered))
 
 
 #: Points per axis of the unit-disk grid used for the sternum overlap of each slice.

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from imncohort.demo.dataset import StudyInfo, new_dataset
+from imncohort.demo.dataset import (
+    IMPLEMENTATION_VERSION_NAME,
+    StudyInfo,
+    add_demo_elements,
+    patient_info,
+    study_header,
+)
+from imncohort.demo.dicom_builder import SeriesInfo, ct_slice
 from imncohort.demo.phantom import Phantom
 
 HU = {
@@ -82,43 +89,35 @@ def ct_datasets(
     n = len(g.z_positions)
     iop = [float(g.row_dir_x), 0.0, 0.0, 0.0, 1.0, 0.0]
     syntax = ImplicitVRLittleEndian if plan.index % 5 == 4 else ExplicitVRLittleEndian
+    patient, header = patient_info(plan), study_header(study)
+    series = SeriesInfo(series_instance_uid, "CT", 2, "CHEST AXIAL C+")
     datasets = []
     for j, z in enumerate(g.z_positions):
-        ds = new_dataset(
-            plan,
-            study,
-            sop_class_uid=CTImageStorage,
-            sop_instance_uid=sop_instance_uids[j],
-            modality="CT",
-            series_instance_uid=series_instance_uid,
-            series_number=2,
-            series_description="CHEST AXIAL C+",
+        stored = hu_slice(phantom, z, rng) - RESCALE_INTERCEPT
+        ds = ct_slice(
+            sop_instance_uids[j],
+            patient,
+            header,
+            series,
+            pixels=stored.astype(np.int16),
+            position_lps=[g.x_first, g.y_first, z],
+            orientation=iop,
+            pixel_spacing=[g.pixel_spacing_row, g.pixel_spacing_col],
+            slice_thickness=g.slice_spacing,
+            frame_of_reference_uid=frame_of_reference_uid,
+            instance_number=(n - j) if plan.reversed_order else (j + 1),
+            patient_position=g.patient_position,
+            rescale=(RESCALE_INTERCEPT, 1),
             transfer_syntax_uid=syntax,
+            implementation_class_uid=PYDICOM_IMPLEMENTATION_UID,
+            implementation_version_name=IMPLEMENTATION_VERSION_NAME,
         )
-        ds.FrameOfReferenceUID = frame_of_reference_uid
+        add_demo_elements(ds, study)
         ds.PositionReferenceIndicator = ""
-        ds.InstanceNumber = (n - j) if plan.reversed_order else (j + 1)
-        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-        ds.PatientPosition = g.patient_position
-        ds.ImagePositionPatient = [g.x_first, g.y_first, z]
-        ds.ImageOrientationPatient = iop
-        ds.PixelSpacing = [g.pixel_spacing_row, g.pixel_spacing_col]
-        ds.SliceThickness = g.slice_spacing
         ds.SliceLocation = z
         ds.KVP = 120
-        ds.Rows, ds.Columns = g.rows, g.columns
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated = 16
-        ds.BitsStored = 16
-        ds.HighBit = 15
-        ds.PixelRepresentation = 1
-        ds.RescaleIntercept = RESCALE_INTERCEPT
-        ds.RescaleSlope = 1
         ds.RescaleType = "HU"
         ds.WindowCenter = 40
         ds.WindowWidth = 400
-        stored = hu_slice(phantom, z, rng) - RESCALE_INTERCEPT
-        ds.PixelData = stored.astype("<i2").tobytes()
         datasets.append(ds)
     return datasets

@@ -45,6 +45,8 @@ GROUND_TRUTH = "ground_truth.json"
 RIS_TABLE = "ris_reports.csv"
 CLINICAL_TABLE = "clinical.csv"
 FILE_SET_FOLDER = "media"
+#: Third seed word of the generator that places the nodes around their vessels.
+OFFSET_STREAM = 1
 
 
 @dataclass
@@ -136,7 +138,7 @@ def _write(ds: Dataset, path: Path, root: Path, truth: _Truth) -> str:
 
 
 def _series_record(
-    uid: str, study: StudyInfo, modality: str, paths: list[str], **geometry: Any
+    uid: str, study: StudyInfo, modality: str, paths: list[str], **geometry: object
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "series_instance_uid": uid,
@@ -299,7 +301,7 @@ def _node_facts(phantom: Phantom) -> list[NodeFacts]:
 def _write_patient(root: Path, seed: int, index: int, truth: _Truth, to_file_set: bool) -> Dataset:
     rng = np.random.default_rng([seed, index])
     plan = plan_patient(index, rng)
-    phantom = build_phantom(plan, rng)
+    phantom = build_phantom(plan, rng, np.random.default_rng([seed, index, OFFSET_STREAM]))
     pid = plan.patient_id
     placer = _Placer(root, plan, rng)
     day = int(rng.integers(0, 1500))

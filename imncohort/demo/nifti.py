@@ -2,8 +2,10 @@
 
 A labelled map carries ``{"SeriesInstanceUID": ..., "labels": {"1": name, ...}}``.
 A TotalSegmentator-style map carries no ``labels``: its ids are TotalSegmentator v2
-``total`` ids (see :mod:`imncohort.demo.rois`), and the nodes and vessels of that
-patient go to a second, labelled map.
+``total`` ids (see :mod:`imncohort.demo.rois`), and the nodes of that patient go to a
+second, labelled map. The vessels always have a map of their own (``<stem>_vessels``)
+and so has the sternum of a labelled patient (``<stem>_sternum``): a node may wrap the
+vessel or invade the sternum, and one label map would lose the voxels they share.
 """
 
 from __future__ import annotations
@@ -73,14 +75,15 @@ def write_label_maps(
     folder : Path
         Existing folder to write into.
     stem : str
-        File stem; TotalSegmentator-style patients get ``<stem>_total`` as well.
+        File stem; ``<stem>_vessels`` holds the vessels, ``<stem>_sternum`` a labelled
+        patient's sternum and ``<stem>_total`` a TotalSegmentator-style patient's bones.
     series_instance_uid : str
         The CT series the maps are drawn on.
     """
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     ts = phantom.plan.totalsegmentator
-    main_rois = node_rois(phantom) + vessel_rois(phantom)
+    main_rois = node_rois(phantom)
     sternum: list[Roi] = []
     if not ts:
         # The sternum gets its own map: in one label map a node painted over it would
@@ -93,6 +96,11 @@ def write_label_maps(
         _write_map(nii, phantom, labelled)
         _write_sidecar(sidecar, series_instance_uid, {str(i): r.name for i, r in labelled})
         written += [nii, sidecar]
+    vessels = list(enumerate(vessel_rois(phantom), start=1))
+    nii, sidecar = folder / f"{stem}_vessels.nii.gz", folder / f"{stem}_vessels.json"
+    _write_map(nii, phantom, vessels)
+    _write_sidecar(sidecar, series_instance_uid, {str(i): r.name for i, r in vessels})
+    written += [nii, sidecar]
     if sternum:
         nii, sidecar = folder / f"{stem}_sternum.nii.gz", folder / f"{stem}_sternum.json"
         _write_map(nii, phantom, [(1, sternum[0])])

@@ -16,7 +16,6 @@ import numpy as np
 
 from imncohort.demo.answers import (
     STERNUM_GRID,
-    ctv_coverage,
     disk_grid,
     ellipse_points,
     farthest_point_quadrant,
@@ -24,7 +23,7 @@ from imncohort.demo.answers import (
     sternum_contact,
 )
 from imncohort.demo.phantom import Node, Phantom
-from imncohort.demo.shapes import SIDE_SIGN
+from imncohort.demo.shapes import SIDE_SIGN, Tube
 
 
 def sternum_answer(phantom: Phantom, node: Node) -> dict[str, Any]:
@@ -66,6 +65,29 @@ def sternum_answer(phantom: Phantom, node: Node) -> dict[str, Any]:
     }
 
 
+def ctv_coverage(node: Node, ctvs: list[Tube], slice_spacing: float) -> float:
+    """Share of the node's rasterisation inside any of the CTV tubes.
+
+    As for the sternum overlap: the share of each slice the node is drawn on (its
+    cross-section at that z), weighted by the section areas, which is what a voxel mask
+    or a stack of contours of the node holds.
+    """
+    shape = node.shape
+    u, v = disk_grid(STERNUM_GRID)
+    zc = shape.center_lps[2]
+    weights, inside = [], []
+    for j in range(-node.half_slices, node.half_slices + 1):
+        z = zc + j * slice_spacing
+        scale = shape.scale_at(z)
+        x, y = ellipse_points(shape, scale, u, v)
+        covered = np.zeros(x.shape, dtype=bool)
+        for tube in ctvs:
+            covered |= tube.contains(x, y, z)
+        weights.append(scale * scale)
+        inside.append(float(covered.mean()))
+    return float(np.dot(weights, inside) / np.sum(weights))
+
+
 def node_answer(phantom: Phantom, node: Node) -> dict[str, Any]:
     """All ``nodes.csv`` measurement values of one node (mm, ml; LPS).
 
@@ -87,7 +109,8 @@ def node_answer(phantom: Phantom, node: Node) -> dict[str, Any]:
         if phantom.plan.has_ribs
         else []
     )
-    coverage = ctv_coverage(shape, list(phantom.ctvs.values())) if phantom.ctvs else None
+    ctvs = list(phantom.ctvs.values())
+    coverage = ctv_coverage(node, ctvs, dz) if ctvs else None
     return {
         "centroid_x": round(xc, 3),
         "centroid_y": round(yc, 3),

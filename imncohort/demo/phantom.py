@@ -1,27 +1,39 @@
 """Analytic anatomy of one demo patient: series geometry, sternum, ribs, vessels, nodes.
 
 All positions are patient LPS millimetres. Rib levels and node centres lie on slice
-positions; node z extents stay at least one slice away from every rib level, and
-nodes keep clear of the vessels, the ribs and each other, so that every answer in
-``ground_truth.json`` is unambiguous on the voxel grid.
+positions; node z extents stay at least one slice away from every rib level, nodes
+stay dorsal of the ribs and clear of each other, and their growth quadrant and sternum
+contact are never borderline, so that every answer in ``ground_truth.json`` is
+unambiguous on the voxel grid.
+
+Nodes are drawn in two passes. The first draws each node's side, size, slice extent
+and orientation from the patient's generator, exactly as earlier versions did (its
+provisional position, clear of the vessel, is dropped), so the demo's patients,
+reports and dates stay as they were. The second places every node around its vessel
+with offsets from the seed paper's distribution (:mod:`imncohort.demo.offsets`), from
+a generator of its own: nodes may touch or wrap the vessel, as in patients.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from imncohort.demo.answers import farthest_point_quadrant, sternum_contact
+from imncohort.demo.offsets import draw_offsets
 from imncohort.demo.plan import PatientPlan
 from imncohort.demo.shapes import SIDE_SIGN, Ellipsoid, Rib, Sternum, Tube
 
 N_RIBS = 6
 #: Distance (mm) of the vessel axis dorsal to the rib / cartilage centre line.
 VESSEL_DEPTH_MM = 14.0
-#: Clearance (mm) kept between a node and the vessel wall / the rib surface.
+#: Clearance (mm) kept between a node and the rib surface (and, in the first pass only,
+#: the vessel wall).
 CLEARANCE_MM = 1.0
+#: Attempts at placing a node around its vessel before it keeps its first-pass position.
+OFFSET_ATTEMPTS = 200
 #: Half depth (mm) of the sternum: it reaches 9 mm dorsal of the rib centre line, past the
 #: ribs' dorsal surface, so that nodes near the midline can invade it.
 #: Attempts at drawing a patient's planned sternal node before it is drawn like the others.
@@ -148,8 +160,14 @@ def _geometry(plan: PatientPlan, rng: np.random.Generator) -> tuple[SeriesGeomet
     return geometry, top_index, gaps
 
 
-def build_phantom(plan: PatientPlan, rng: np.random.Generator) -> Phantom:
-    """Draw the anatomy and nodes of one patient following its plan."""
+def build_phantom(
+    plan: PatientPlan, rng: np.random.Generator, offset_rng: np.random.Generator
+) -> Phantom:
+    """Draw the anatomy and nodes of one patient following its plan.
+
+    ``rng`` draws the anatomy and the nodes' sizes; ``offset_rng`` their positions
+    around the vessels (see the module docstring).
+    """
     geometry, top_index, gaps = _geometry(plan, rng)
     z = geometry.z_positions
     dz = geometry.slice_spacing
@@ -197,7 +215,7 @@ def build_phantom(plan: PatientPlan, rng: np.random.Generator) -> Phantom:
         if plan.ctv:
             ctvs[side] = Tube(tube.x0, tube.y, tube.slope, tube.z_ref, ctv_radius, z[0], z[-1])
     phantom = Phantom(plan, geometry, sternum, tuple(ribs), x_bone, vessels, ctvs, ())
-    shapes = _place_nodes(phantom, rng, dz)
+    shapes = _around_vessels(phantom, _place_nodes(phantom, rng, dz), offset_rng, dz)
     nodes = _name_nodes(plan, shapes)
     return Phantom(plan, geometry, sternum, tuple(ribs), x_bone, vessels, ctvs, nodes)
 
@@ -213,10 +231,11 @@ def _place_nodes(
     plan = phantom.plan
     placed: list[tuple[str, Ellipsoid, int, bool]] = []
     kinds = [True] * plan.n_metastatic + [False] * plan.n_benign
+    first = _first_pass_sternal(plan)
     for number, metastatic in enumerate(kinds):
         for _attempt in range(400):
             side = "left" if rng.random() < 0.5 else "right"
-            near = plan.sternal_node if number == 0 and _attempt < STERNAL_ATTEMPTS else ""
+            near = first if number == 0 and _attempt < STERNAL_ATTEMPTS else ""
             candidate = _draw_node(phantom, rng, dz, side, metastatic, _attempt, near)
             if candidate is None:
                 continue
@@ -225,6 +244,14 @@ def _place_nodes(
                 placed.append((side, shape, m, metastatic))
                 break
     return placed
+
+
+def _first_pass_sternal(plan: PatientPlan) -> str:
+    """The sternal node the first pass draws (its rule of earlier versions, kept for the
+    draw sequence; where the nodes end up is the second pass's, from ``plan.sternal_node``)."""
+    if plan.status != "confirmed" or plan.index % 5 == 1:
+        return ""
+    return "over" if plan.index % 4 == 3 else "into"
 
 
 def _separated(a: Ellipsoid, am: int, b: Ellipsoid, bm: int, dz: float) -> bool:
@@ -326,6 +353,136 @@ def _draw_center_z(
     if not choices:
         return None
     return float(choices[int(rng.integers(len(choices)))])
+
+
+Placed = tuple[str, Ellipsoid, int, bool]
+
+
+def _around_vessels(
+    phantom: Phantom, placed: list[Placed], rng: np.random.Generator, dz: float
+) -> list[Placed]:
+    """Move every first-pass node to an offset from its vessel (same size and slices).
+
+    The plan's sternal node is the largest metastatic node that can reach the sternum
+    as planned, placed first (when none can, the first node keeps its first-pass place,
+    drawn for that); a node for which no drawn offset fits keeps its first-pass position.
+    """
+    moved: dict[int, Placed] = {}
+    near = phantom.plan.sternal_node
+    if near:
+        by_reach = sorted(
+            (i for i, p in enumerate(placed) if p[3]), key=lambda i: -placed[i][1].half_widths()[0]
+        )
+        for i in by_reach:
+            shape = _place(phantom, rng, placed[i], near, list(moved.values()), dz)
+            if shape is not None:
+                moved[i] = (placed[i][0], shape, placed[i][2], placed[i][3])
+                break
+        if not moved and placed:
+            moved[0] = placed[0]
+    for i, node in enumerate(placed):
+        if i in moved:
+            continue
+        others = list(moved.values())
+        shape = _place(phantom, rng, node, "", others, dz)
+        if shape is None:  # no room near the vessel (a large node holds it): farther out
+            shape = _place(phantom, rng, node, "", others, dz, wide=True)
+        if shape is None and all(_separated(node[1], node[2], o, om, dz) for _, o, om, _ in others):
+            shape = node[1]
+        if shape is None:  # pragma: no cover - guards the generator itself
+            raise AssertionError(f"demo patient {phantom.plan.index}: node {i} has no room")
+        moved[i] = (node[0], shape, node[2], node[3])
+    return [moved[i] for i in range(len(placed))]
+
+
+def _place(
+    phantom: Phantom,
+    rng: np.random.Generator,
+    node: Placed,
+    near: str,
+    others: list[Placed],
+    dz: float,
+    wide: bool = False,
+) -> Ellipsoid | None:
+    """A position of ``node`` around its vessel that keeps the rules, or None.
+
+    ``wide`` draws the offsets uniformly over the parasternal space instead of from
+    the paper's distribution.
+    """
+    side, shape, m, _ = node
+    for _attempt in range(OFFSET_ATTEMPTS):
+        candidate = _offset_node(phantom, rng, shape, side, near, wide)
+        if _fits(phantom, candidate, side, near) and all(
+            _separated(candidate, m, other, om, dz) for _, other, om, _ in others
+        ):
+            return candidate
+    return None
+
+
+def _offset_node(
+    phantom: Phantom,
+    rng: np.random.Generator,
+    shape: Ellipsoid,
+    side: str,
+    near: str,
+    wide: bool = False,
+) -> Ellipsoid:
+    """``shape`` moved in-plane to a drawn offset from its vessel (or against the sternum).
+
+    Its orientation is drawn afresh (nodes grow in any direction). A node too deep for
+    the room between the ribs and the vessel is pushed dorsally until it clears the
+    ribs; ``near`` places it past the sternal border as in the first pass.
+    """
+    zc = shape.center_lps[2]
+    shape = replace(shape, theta=round(float(rng.uniform(0.0, math.pi)), 4))
+    hx, hy = shape.half_widths()
+    xv, yv = phantom.vessels[side].center_at(zc)
+    sign = SIDE_SIGN[side]
+    ribs_front = phantom.ribs[0].y_center + phantom.ribs[0].radius + CLEARANCE_MM
+    if near:
+        xc, yc = _sternal_position(phantom, rng, hx, hy, sign, near)
+    else:
+        if wide:
+            ml, dv = float(rng.uniform(-(hx + 6.0), hx + 10.0)), float(rng.uniform(-8.0, 12.0))
+        else:
+            ml, dv = draw_offsets(rng)
+        dv = max(dv, ribs_front + hy - yv + float(rng.uniform(0.0, 1.0)))
+        xc, yc = round(xv + sign * ml, 2), round(yv + dv, 2)
+    return Ellipsoid((xc, yc, zc), shape.a, shape.b, shape.c, shape.theta)
+
+
+def _sternal_position(
+    phantom: Phantom, rng: np.random.Generator, hx: float, hy: float, sign: int, near: str
+) -> tuple[float, float]:
+    """Centre of a node reaching past the sternal border ``into`` or ``over`` the sternum."""
+    sternum = phantom.sternum
+    ribs_front = phantom.ribs[0].y_center + phantom.ribs[0].radius + CLEARANCE_MM
+    past = float(rng.uniform(2.5, 5.0))  # how far the medial edge passes the border
+    xc = round(sign * (sternum.half_width - past + hx), 2)
+    if near == "into":
+        return xc, round(ribs_front + float(rng.uniform(0.0, 1.5)) + hy, 2)
+    dorsal_face = sternum.y_center + sternum.half_depth
+    return xc, round(dorsal_face + float(rng.uniform(0.5, 3.0)) + hy, 2)
+
+
+def _fits(phantom: Phantom, shape: Ellipsoid, side: str, near: str) -> bool:
+    """Whether a placed node keeps the phantom's rules (all but the vessel clearance)."""
+    xc, yc, zc = shape.center_lps
+    hx, hy = shape.half_widths()
+    sign = SIDE_SIGN[side]
+    ribs_front = phantom.ribs[0].y_center + phantom.ribs[0].radius + CLEARANCE_MM
+    if yc - hy < ribs_front or yc + hy > phantom.geometry.y_last - 5.0:
+        return False
+    if sign * xc - hx < 3.0 or sign * xc + hx > phantom.geometry.half_fov_x - 5.0:
+        return False
+    if abs(sign * xc - hx - phantom.sternum.half_width) < STERNUM_BORDER_MARGIN_MM:
+        return False
+    contact = sternum_contact(shape, phantom.sternum)
+    if contact == "ambiguous" or (near and contact != ("clear" if near == "into" else "none")):
+        return False
+    xv, yv = phantom.vessels[side].center_at(zc)
+    _, margin, far_ml, far_dv = farthest_point_quadrant(shape, xv, yv, sign)
+    return margin >= 1.0 and min(abs(far_ml), abs(far_dv)) >= 1.0
 
 
 def _clear_of_vessel(shape: Ellipsoid, vessel: Tube, m: int, dz: float) -> bool:

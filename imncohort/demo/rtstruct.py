@@ -7,18 +7,21 @@ polygon axes are the analytic ones and its shoelace centroid is the centre).
 from __future__ import annotations
 
 import numpy as np
-from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence
-from pydicom.tag import BaseTag, Tag
-from pydicom.uid import CTImageStorage, RTStructureSetStorage
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
-from imncohort.demo.dataset import StudyInfo, new_dataset
+from imncohort.demo.dataset import (
+    IMPLEMENTATION_VERSION_NAME,
+    TIME,
+    StudyInfo,
+    add_demo_elements,
+    patient_info,
+    study_header,
+)
+from imncohort.demo.dicom_builder import Contour, SeriesInfo, StructureRoi, rtstruct
 from imncohort.demo.phantom import Phantom, Roi
 from imncohort.demo.shapes import Ellipsoid, Rib, Sternum, Tube
 
-CONTOUR_DATA = Tag(0x3006, 0x0050)
-STUDY_COMPONENT_MANAGEMENT = "1.2.840.10008.3.1.2.3.1"
 INTERPRETED_TYPE = {
     "node": "GTV",
     "vessel": "ORGAN",
@@ -27,13 +30,13 @@ INTERPRETED_TYPE = {
     "sternum": "ORGAN",
     "cartilage": "ORGAN",
 }
-COLOURS = {
-    "node": [255, 0, 0],
-    "vessel": [0, 0, 255],
-    "ctv": [0, 200, 0],
-    "rib": [230, 230, 180],
-    "sternum": [200, 200, 150],
-    "cartilage": [180, 180, 255],
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "node": (255, 0, 0),
+    "vessel": (0, 0, 255),
+    "ctv": (0, 200, 0),
+    "rib": (230, 230, 180),
+    "sternum": (200, 200, 150),
+    "cartilage": (180, 180, 255),
 }
 
 
@@ -57,35 +60,6 @@ def outlines(roi: Roi, z: float) -> list[np.ndarray]:
     return result
 
 
-def _image_ref(sop_instance_uid: str) -> Dataset:
-    ref = Dataset()
-    ref.ReferencedSOPClassUID = CTImageStorage
-    ref.ReferencedSOPInstanceUID = sop_instance_uid
-    return ref
-
-
-def _contour(points_xy: np.ndarray, z: float, geometric_type: str, sop_uid: str) -> Dataset:
-    item = Dataset()
-    item.ContourImageSequence = Sequence([_image_ref(sop_uid)])
-    item.ContourGeometricType = geometric_type
-    item.NumberOfContourPoints = len(points_xy)
-    xyz = np.column_stack([points_xy, np.full(len(points_xy), z)])
-    item[CONTOUR_DATA] = _raw_ds(CONTOUR_DATA, xyz.ravel())
-    return item
-
-
-def _raw_ds(tag: BaseTag, values: np.ndarray) -> RawDataElement:
-    """An explicit-VR DS element from floats (4 decimals), skipping per-value validation.
-
-    Contours hold hundreds of thousands of numbers; building them as raw bytes keeps
-    the demo fast, and pydicom decodes them as usual on reading.
-    """
-    text = "\\".join(f"{v:.4f}" for v in values).encode("ascii")
-    if len(text) % 2:
-        text += b" "
-    return RawDataElement(tag, "DS", len(text), text, 0, False, True)
-
-
 def rtstruct_dataset(
     phantom: Phantom,
     rois: list[Roi],
@@ -98,69 +72,40 @@ def rtstruct_dataset(
     ct_sop_instance_uids: list[str],
 ) -> Dataset:
     """Build the RT Structure Set of ``rois`` on the CT series (slices ascending z)."""
-    ds = new_dataset(
-        phantom.plan,
-        study,
-        sop_class_uid=RTStructureSetStorage,
-        sop_instance_uid=sop_instance_uid,
-        modality="RTSTRUCT",
-        series_instance_uid=series_instance_uid,
-        series_number=90,
-        series_description="RT STRUCTURES",
-    )
-    ds.StructureSetLabel = "IMN_PLAN"
-    ds.StructureSetDate = study.study_date
-    ds.StructureSetTime = "100000"
-    ds.InstanceNumber = 1
-
-    series_ref = Dataset()
-    series_ref.SeriesInstanceUID = ct_series_instance_uid
-    series_ref.ContourImageSequence = Sequence([_image_ref(u) for u in ct_sop_instance_uids])
-    study_ref = Dataset()
-    study_ref.ReferencedSOPClassUID = STUDY_COMPONENT_MANAGEMENT
-    study_ref.ReferencedSOPInstanceUID = study.study_instance_uid
-    study_ref.RTReferencedSeriesSequence = Sequence([series_ref])
-    frame_ref = Dataset()
-    frame_ref.FrameOfReferenceUID = frame_of_reference_uid
-    frame_ref.RTReferencedStudySequence = Sequence([study_ref])
-    ds.ReferencedFrameOfReferenceSequence = Sequence([frame_ref])
-
-    roi_items, contour_items, observation_items = [], [], []
     z_positions = phantom.geometry.z_positions
-    for number, roi in enumerate(rois, start=1):
-        item = Dataset()
-        item.ROINumber = number
-        item.ReferencedFrameOfReferenceUID = frame_of_reference_uid
-        item.ROIName = roi.name
-        item.ROIGenerationAlgorithm = "MANUAL"
-        roi_items.append(item)
-
-        contours = []
+    structures = []
+    for roi in rois:
+        contours: list[Contour] = []
         for j, z in enumerate(z_positions):
             if roi.every_other and j % 2 == 1:
                 continue
+            uid = ct_sop_instance_uids[j]
             if roi.point:
                 tube = roi.shapes[0]
                 assert isinstance(tube, Tube)
                 if tube.present(z):
-                    centre = np.array([tube.center_at(z)])
-                    contours.append(_contour(centre, z, "POINT", ct_sop_instance_uids[j]))
+                    centre = np.array([[*tube.center_at(z), z]])
+                    contours.append(Contour(centre, "POINT", uid))
                 continue
             for outline in outlines(roi, z):
-                contours.append(_contour(outline, z, "CLOSED_PLANAR", ct_sop_instance_uids[j]))
-        roi_contour = Dataset()
-        roi_contour.ROIDisplayColor = COLOURS[roi.kind]
-        roi_contour.ReferencedROINumber = number
-        roi_contour.ContourSequence = Sequence(contours)
-        contour_items.append(roi_contour)
-
-        observation = Dataset()
-        observation.ObservationNumber = number
-        observation.ReferencedROINumber = number
-        observation.RTROIInterpretedType = "MARKER" if roi.point else INTERPRETED_TYPE[roi.kind]
-        observation.ROIInterpreter = ""
-        observation_items.append(observation)
-    ds.StructureSetROISequence = Sequence(roi_items)
-    ds.ROIContourSequence = Sequence(contour_items)
-    ds.RTROIObservationsSequence = Sequence(observation_items)
+                xyz = np.column_stack([outline, np.full(len(outline), z)])
+                contours.append(Contour(xyz, "CLOSED_PLANAR", uid))
+        kind = "MARKER" if roi.point else INTERPRETED_TYPE[roi.kind]
+        structures.append(StructureRoi(roi.name, contours, COLOURS[roi.kind], kind))
+    ds = rtstruct(
+        sop_instance_uid,
+        patient_info(phantom.plan),
+        study_header(study),
+        SeriesInfo(series_instance_uid, "RTSTRUCT", 90, "RT STRUCTURES"),
+        frame_of_reference_uid=frame_of_reference_uid,
+        rois=structures,
+        referenced_series_uid=ct_series_instance_uid,
+        referenced_image_uids=ct_sop_instance_uids,
+        label="IMN_PLAN",
+        date=study.study_date,
+        time=TIME,
+        implementation_class_uid=PYDICOM_IMPLEMENTATION_UID,
+        implementation_version_name=IMPLEMENTATION_VERSION_NAME,
+    )
+    add_demo_elements(ds, study)
     return ds

@@ -11,6 +11,7 @@ from pydicom.uid import (
 )
 
 from imncohort.demo.dataset import StudyInfo, new_dataset
+from imncohort.demo.dicom_builder import set_image_plane, set_pixels
 from imncohort.demo.plan import PatientPlan
 
 SOP_CLASS = {
@@ -45,23 +46,17 @@ def small_series(
             series_description=f"{modality} LOCALIZER",
         )
         ds.InstanceNumber = j + 1
-        ds.Rows = ds.Columns = SIZE
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
         if modality == "US":
-            ds.BitsAllocated = ds.BitsStored = 8
-            ds.HighBit = 7
-            ds.PixelRepresentation = 0
-            ds.PixelData = np.full((SIZE, SIZE), 60, dtype=np.uint8).tobytes()
+            set_pixels(ds, np.full((SIZE, SIZE), 60, dtype=np.uint8))
         else:
-            ds.FrameOfReferenceUID = frame_of_reference_uid
-            ds.ImagePositionPatient = [-80.0, -80.0, -100.0 + 5.0 * j]
-            ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-            ds.PixelSpacing = [5.0, 5.0]
-            ds.SliceThickness = 5.0
-            ds.BitsAllocated = ds.BitsStored = 16
-            ds.HighBit = 15
-            ds.PixelRepresentation = 0
-            ds.PixelData = np.full((SIZE, SIZE), 100, dtype="<u2").tobytes()
+            set_image_plane(
+                ds,
+                position_lps=[-80.0, -80.0, -100.0 + 5.0 * j],
+                orientation=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+                pixel_spacing=[5.0, 5.0],
+                slice_thickness=5.0,
+                frame_of_reference_uid=frame_of_reference_uid,
+            )
+            set_pixels(ds, np.full((SIZE, SIZE), 100, dtype=np.uint16))
         datasets.append(ds)
     return datasets

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence
 from pydicom.uid import BasicTextSRStorage
 
 from imncohort.demo.dataset import StudyInfo, new_dataset
+from imncohort.demo.dicom_builder import code_item, sr_document, text_item
 from imncohort.demo.plan import PatientPlan
 from imncohort.demo.reports import Report
 
@@ -24,14 +24,6 @@ STUDY_DESCRIPTIONS = {
     "US": "US BREAST AND AXILLA",
     "PT": "PET-CT WHOLE BODY",
 }
-
-
-def _code(value: str, scheme: str, meaning: str) -> Dataset:
-    item = Dataset()
-    item.CodeValue = value
-    item.CodingSchemeDesignator = scheme
-    item.CodeMeaning = meaning
-    return item
 
 
 def sr_dataset(
@@ -59,23 +51,12 @@ def sr_dataset(
         series_instance_uid=series_instance_uid,
         series_number=900,
         series_description="REPORT",
+        character_set=character_set,
     )
-    ds.SpecificCharacterSet = character_set
     ds.InstanceNumber = 1
-    ds.ValueType = "CONTAINER"
-    ds.ConceptNameCodeSequence = Sequence([_code("18748-4", "LN", "Diagnostic Imaging Report")])
-    ds.ContinuityOfContent = "SEPARATE"
-    ds.CompletionFlag = "COMPLETE"
-    ds.VerificationFlag = "UNVERIFIED"
-    ds.ReferencedPerformedProcedureStepSequence = Sequence()
-    ds.PerformedProcedureCodeSequence = Sequence()
-    items = []
-    for name, text in report.section_texts():
-        item = Dataset()
-        item.RelationshipType = "CONTAINS"
-        item.ValueType = "TEXT"
-        item.ConceptNameCodeSequence = Sequence([_code(SECTION_CODES[name], "DCM", name)])
-        item.TextValue = text
-        items.append(item)
-    ds.ContentSequence = Sequence(items)
-    return ds
+    items = [
+        text_item(code_item(SECTION_CODES[name], "DCM", name), text)
+        for name, text in report.section_texts()
+    ]
+    title = code_item("18748-4", "LN", "Diagnostic Imaging Report")
+    return sr_document(ds, title, items, procedure_sequences=True)

@@ -14,6 +14,7 @@ from imncohort.dicom.sop import (
     SR_SOP_CLASS_PREFIX,
     seg_sop_classes,
 )
+
 # The index tables' columns are defined once, in imncohort.schemas.index.
 from imncohort.schemas.index import (  # noqa: F401 (re-exported)
     FILE_COLUMNS,

@@ -7,9 +7,11 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pydicom.data
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from imncohort.demo.dicom_builder import PatientInfo, SeriesInfo, StudyHeader, ct_slice
 
 SECRET = b"index-test-secret"
 PATIENT_NAME = "SENTINELNAME^JANE"
@@ -34,44 +36,22 @@ def write_ct(
     rows: int = 8,
 ) -> Path:
     """Write a tiny CT slice (``rows`` x ``rows``, 16 bit) to ``path``; return it."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = sop
-    meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SpecificCharacterSet = "ISO_IR 100"
-    ds.SOPClassUID = CTImageStorage
-    ds.SOPInstanceUID = sop
-    ds.StudyDate = "20240115"
-    ds.AccessionNumber = ACCESSION
-    ds.Modality = "CT"
-    ds.StudyDescription = "CT CHEST"
-    ds.SeriesDescription = "AXIAL"
-    ds.PatientName = PATIENT_NAME
-    ds.PatientID = patient_id
-    ds.PatientBirthDate = BIRTH_DATE
-    ds.SliceThickness = "2.5"
-    ds.PatientPosition = "HFS"
-    ds.StudyInstanceUID = study
-    ds.SeriesInstanceUID = series
-    ds.SeriesNumber = 1
-    ds.InstanceNumber = instance
-    if ipp is not None:
-        ds.ImagePositionPatient = [f"{v:g}" for v in ipp]
-    if iop is not None:
-        ds.ImageOrientationPatient = [f"{v:g}" for v in iop]
-    ds.FrameOfReferenceUID = study + ".9"
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.Rows = rows
-    ds.Columns = rows
-    ds.PixelSpacing = ["0.5", "0.75"]
-    ds.BitsAllocated = 16
-    ds.BitsStored = 16
-    ds.HighBit = 15
-    ds.PixelRepresentation = 1
-    ds.PixelData = b"\0\1" * rows * rows
+    ds = ct_slice(
+        sop,
+        PatientInfo(PATIENT_NAME, patient_id, BIRTH_DATE),
+        StudyHeader(study, "20240115", accession=ACCESSION, description="CT CHEST"),
+        SeriesInfo(series, "CT", 1, "AXIAL"),
+        pixels=np.full((rows, rows), 256, dtype=np.int16),  # bytes 00 01
+        position_lps=None if ipp is None else [f"{v:g}" for v in ipp],
+        orientation=None if iop is None else [f"{v:g}" for v in iop],
+        pixel_spacing=["0.5", "0.75"],
+        slice_thickness="2.5",
+        frame_of_reference_uid=study + ".9",
+        instance_number=instance,
+        image_type=None,
+        rescale=None,
+        transfer_syntax_uid=ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -17,11 +17,21 @@ import highdicom as hd
 import nibabel as nib
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.sequence import Sequence
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
 
-RTSTRUCT_STORAGE = "1.2.840.10008.5.1.4.1.1.481.3"
+from imncohort.demo.dicom_builder import (
+    Contour,
+    PatientInfo,
+    SegmentInfo,
+    SeriesInfo,
+    StructureRoi,
+    StudyHeader,
+    ct_slice,
+    rtstruct,
+    segmentation,
+)
+
 N_VERTICES = 72
 
 
@@ -142,18 +152,15 @@ class Scene:
     for_uid: str = field(default_factory=generate_uid)
 
 
-def _base(ds: Dataset, scene: Scene, modality: str) -> None:
-    ds.PatientID = scene.patient_id
-    ds.PatientName = "Synthetic^" + scene.patient_id
-    ds.PatientBirthDate = "19700101"
-    ds.PatientSex = "F"
-    ds.StudyInstanceUID = scene.study_uid
-    ds.StudyDate = "20200101"
-    ds.StudyTime = "120000"
-    ds.StudyID = "1"
-    ds.AccessionNumber = "A" + scene.patient_id
-    ds.ReferringPhysicianName = ""
-    ds.Modality = modality
+def _patient(scene: Scene) -> PatientInfo:
+    return PatientInfo("Synthetic^" + scene.patient_id, scene.patient_id, "19700101", "F")
+
+
+def _study(scene: Scene) -> StudyHeader:
+    return StudyHeader(scene.study_uid, "20200101", "120000", "A" + scene.patient_id, "1", None, "")
+
+
+def _synthetic(ds: Dataset, scene: Scene) -> None:
     ds.FrameOfReferenceUID = scene.for_uid
     ds.Manufacturer = "synthetic"
 
@@ -165,41 +172,37 @@ def write_ct(scene: Scene, folder: Path) -> list[Dataset]:
     order = list(range(len(spec.z_positions)))
     files = order[::-1] if spec.reversed_files else order
     datasets: list[Dataset] = [Dataset()] * len(order)
+    x0, y0 = spec.origin_xy
     for number, k in enumerate(files, start=1):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        _base(ds, scene, "CT")
-        ds.SOPClassUID = CTImageStorage
-        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-        ds.SeriesInstanceUID = scene.series_uid
-        ds.SeriesNumber = 1
-        ds.InstanceNumber = number
-        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-        ds.PatientPosition = "FFS" if spec.feet_first else "HFS"
-        ds.ImageOrientationPatient = spec.iop
-        x0, y0 = spec.origin_xy
-        ds.ImagePositionPatient = [x0, y0, float(spec.z_positions[k])]
-        ds.PixelSpacing = list(spec.spacing)
-        ds.SliceThickness = 1.0
-        ds.Rows = spec.rows
-        ds.Columns = spec.columns
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated = 16
-        ds.BitsStored = 16
-        ds.HighBit = 15
-        ds.PixelRepresentation = 1
-        ds.RescaleIntercept = -1024
-        ds.RescaleSlope = 1
-        pixels = np.full((spec.rows, spec.columns), 1064, dtype=np.int16)
-        ds.PixelData = pixels.tobytes()
+        ds = ct_slice(
+            generate_uid(),
+            _patient(scene),
+            _study(scene),
+            SeriesInfo(scene.series_uid, "CT", 1),
+            pixels=np.full((spec.rows, spec.columns), 1064, dtype=np.int16),
+            position_lps=[x0, y0, float(spec.z_positions[k])],
+            orientation=spec.iop,
+            pixel_spacing=list(spec.spacing),
+            slice_thickness=1.0,
+            frame_of_reference_uid=scene.for_uid,
+            instance_number=number,
+            patient_position="FFS" if spec.feet_first else "HFS",
+            character_set=None,
+        )
+        _synthetic(ds, scene)
         ds.save_as(folder / f"IM{number:04d}", enforce_file_format=True)
         datasets[k] = ds
     return datasets
+
+
+def _contours(struct: Structure) -> list[Contour]:
+    contours = [
+        Contour(np.column_stack([ring, np.full(len(ring), slab.z)]))
+        for slab in struct.slabs
+        for ring in slab_rings(slab)
+    ]
+    contours += [Contour(np.array([point]), "POINT") for point in struct.points]
+    return contours
 
 
 def write_rtstruct(
@@ -212,80 +215,28 @@ def write_rtstruct(
 ) -> Path:
     """Write an RTSTRUCT of ``structures`` (default: all of the scene) on the CT."""
     structures = scene.structures if structures is None else structures
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = RTSTRUCT_STORAGE
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    _base(ds, scene, "RTSTRUCT")
-    ds.SOPClassUID = RTSTRUCT_STORAGE
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.SeriesInstanceUID = generate_uid()
-    ds.SeriesNumber = 99
-    ds.InstanceNumber = 1
-    ds.StructureSetLabel = "synthetic"
-    ds.StructureSetDate = "20200101"
-    ds.StructureSetTime = "120000"
-    frame = Dataset()
-    frame.FrameOfReferenceUID = scene.for_uid
-    if reference_series:
-        series = Dataset()
-        series.SeriesInstanceUID = series_uid or scene.series_uid
-        series.ContourImageSequence = Sequence([_image_ref(d) for d in ct])
-        study = Dataset()
-        study.ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.1"
-        study.ReferencedSOPInstanceUID = scene.study_uid
-        study.RTReferencedSeriesSequence = Sequence([series])
-        frame.RTReferencedStudySequence = Sequence([study])
-    ds.ReferencedFrameOfReferenceSequence = Sequence([frame])
-    rois, contours, observations = [], [], []
-    for number, struct in enumerate(structures, start=1):
-        roi = Dataset()
-        roi.ROINumber = number
-        roi.ReferencedFrameOfReferenceUID = scene.for_uid
-        roi.ROIName = struct.name
-        roi.ROIGenerationAlgorithm = "MANUAL"
-        rois.append(roi)
-        items = []
-        for slab in struct.slabs:
-            for ring in slab_rings(slab):
-                item = Dataset()
-                item.ContourGeometricType = "CLOSED_PLANAR"
-                pts = np.column_stack([ring, np.full(len(ring), slab.z)])
-                item.NumberOfContourPoints = len(pts)
-                item.ContourData = [f"{v:.4f}" for v in pts.ravel()]
-                items.append(item)
-        for x, y, z in struct.points:
-            item = Dataset()
-            item.ContourGeometricType = "POINT"
-            item.NumberOfContourPoints = 1
-            item.ContourData = [x, y, z]
-            items.append(item)
-        contour = Dataset()
-        contour.ReferencedROINumber = number
-        contour.ROIDisplayColor = [255, 0, 0]
-        contour.ContourSequence = Sequence(items)
-        contours.append(contour)
-        obs = Dataset()
-        obs.ObservationNumber = number
-        obs.ReferencedROINumber = number
-        obs.RTROIInterpretedType = "MARKER" if struct.points else "ORGAN"
-        obs.ROIInterpreter = ""
-        observations.append(obs)
-    ds.StructureSetROISequence = Sequence(rois)
-    ds.ROIContourSequence = Sequence(contours)
-    ds.RTROIObservationsSequence = Sequence(observations)
+    rois = [
+        StructureRoi(s.name, _contours(s), interpreted_type="MARKER" if s.points else "ORGAN")
+        for s in structures
+    ]
+    ds = rtstruct(
+        generate_uid(),
+        _patient(scene),
+        _study(scene),
+        SeriesInfo(generate_uid(), "RTSTRUCT", 99),
+        frame_of_reference_uid=scene.for_uid,
+        rois=rois,
+        referenced_series_uid=(series_uid or scene.series_uid) if reference_series else None,
+        referenced_image_uids=[str(d.SOPInstanceUID) for d in ct],
+        label="synthetic",
+        date="20200101",
+        time="120000",
+        character_set=None,
+    )
+    _synthetic(ds, scene)
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return path
-
-
-def _image_ref(ds: Dataset) -> Dataset:
-    ref = Dataset()
-    ref.ReferencedSOPClassUID = ds.SOPClassUID
-    ref.ReferencedSOPInstanceUID = ds.SOPInstanceUID
-    return ref
 
 
 def write_seg(
@@ -294,30 +245,17 @@ def write_seg(
     """Write a binary SEG (one segment per structure) with highdicom."""
     structures = scene.structures if structures is None else structures
     masks = np.stack([structure_mask(s, scene.spec) for s in structures], axis=-1)
-    descriptions = [
-        hd.seg.SegmentDescription(
-            segment_number=n,
-            segment_label=s.name,
-            segmented_property_category=hd.sr.CodedConcept(
-                "91723000", "SCT", "Anatomical Structure"
-            ),
-            segmented_property_type=hd.sr.CodedConcept("59441001", "SCT", "Lymph node"),
-            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
-        )
-        for n, s in enumerate(structures, start=1)
-    ]
-    seg = hd.seg.Segmentation(
-        source_images=ct,
-        pixel_array=masks.astype(np.uint8),
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=descriptions,
+    category = hd.sr.CodedConcept("91723000", "SCT", "Anatomical Structure")
+    lymph_node = hd.sr.CodedConcept("59441001", "SCT", "Lymph node")
+    seg = segmentation(
+        ct,
+        masks,
+        [SegmentInfo(s.name, category, lymph_node) for s in structures],
+        sop_instance_uid=generate_uid(),
         series_instance_uid=generate_uid(),
         series_number=98,
-        sop_instance_uid=generate_uid(),
-        instance_number=1,
         manufacturer="synthetic",
-        manufacturer_model_name="synthetic",
-        software_versions="1",
+        model_name="synthetic",
         device_serial_number="1",
     )
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.dataset import Dataset
+
+from imncohort.demo.dicom_builder import (
+    PatientInfo,
+    SeriesInfo,
+    StudyHeader,
+    new_instance,
+    sr_document,
+)
 
 BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
 ENHANCED_SR = "1.2.840.10008.5.1.4.1.1.88.22"
@@ -66,24 +73,14 @@ def code_item(name: str, meaning: str) -> Dataset:
 def _base(
     sop_class: str, sop_uid: str, patient_id: str, study_uid: str, charset: str | None
 ) -> Dataset:
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = sop_class
-    ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
-    if charset is not None:
-        ds.SpecificCharacterSet = charset
-    ds.SOPClassUID = sop_class
-    ds.SOPInstanceUID = sop_uid
-    ds.PatientID = patient_id
-    ds.PatientName = "Test^Patient"
-    ds.AccessionNumber = "ACC" + sop_uid[-4:]
-    ds.StudyInstanceUID = study_uid
-    ds.SeriesInstanceUID = study_uid + ".9"
-    ds.StudyDate = "20200105"
-    ds.Modality = "SR" if sop_class != ENCAPSULATED_PDF else "DOC"
-    ds.StudyDescription = "CT CHEST"
-    return ds
+    return new_instance(
+        sop_class,
+        sop_uid,
+        PatientInfo("Test^Patient", patient_id),
+        StudyHeader(study_uid, "20200105", accession="ACC" + sop_uid[-4:], description="CT CHEST"),
+        SeriesInfo(study_uid + ".9", "SR" if sop_class != ENCAPSULATED_PDF else "DOC"),
+        character_set=charset,
+    )
 
 
 def write_sr(
@@ -97,12 +94,7 @@ def write_sr(
 ) -> Path:
     """Write an SR document with a root container holding ``content``."""
     ds = _base(sop_class, sop_uid, patient_id, study_uid, charset)
-    ds.ValueType = "CONTAINER"
-    ds.ContinuityOfContent = "SEPARATE"
-    ds.ConceptNameCodeSequence = [_code("Imaging Report", "18748-4", "LN")]
-    ds.CompletionFlag = "COMPLETE"
-    ds.VerificationFlag = "UNVERIFIED"
-    ds.ContentSequence = list(content)
+    sr_document(ds, _code("Imaging Report", "18748-4", "LN"), content)
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return path
