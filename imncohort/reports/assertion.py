@@ -257,46 +257,47 @@ def _resolve(
         text, label_rule = label
         hit = TriggerHit(end, end, TriggerSpec("negated", False, True, (), text), text)
         return "negated", hit, label_rule
-    for kind, assertion in (("family", "family"), ("hypothetical", "hypothetical")):
+    for kind in ("family", "hypothetical"):
         if kind in best:
-            return assertion, best[kind], best[kind].rule
+            return kind, best[kind], best[kind].rule
     if "past_only" in best:
         return "historical", best["past_only"], best["past_only"].rule
     neg, unc = best.get("negated"), best.get("uncertain")
     if neg is not None and unc is not None:
         if neg.before and unc.before and neg.hit.start < unc.hit.start:
             return "negated", neg, "negated.over-hedge"
-        chosen = "negated" if neg.distance < unc.distance else "uncertain"
-    elif neg is not None:
-        chosen = "negated"
-    elif unc is not None:
-        chosen = "uncertain"
-    else:
-        chosen = ""
-    # a node said to be there (described, or unchanged/persisting) whose cause is hedged
-    described = best.get("described") or best.get("present")
-    if (
-        chosen == "uncertain"
-        and unc is not None
-        and not unc.before
-        and described is not None
-        and (described.before or described.hit.start < unc.hit.start)
-        and _cause_next_to(unc.hit, hits, sentence)
-    ):
-        return "affirmed", unc, "affirmed.cause-hedged"
+        if neg.distance < unc.distance:
+            unc = None
+        else:
+            neg = None
+    if unc is not None:
+        if _cause_hedged(unc, best, hits, sentence):
+            return "affirmed", unc, "affirmed.cause-hedged"
+        return "uncertain", unc, unc.rule
     hist, present = best.get("historical"), best.get("present")
-    if chosen == "negated" and neg is not None:
+    if neg is not None:
         if hist is not None and hist.before and not neg.before and present is None:
             return "historical", hist, hist.rule
         return "negated", neg, neg.rule
-    if chosen == "uncertain" and unc is not None:
-        return "uncertain", unc, unc.rule
     if hist is not None and present is None:
         return "historical", hist, hist.rule
     for kind in ("impression", "present", "described"):
         if kind in best:
             return "affirmed", best[kind], best[kind].rule
     return "affirmed", None, "affirmed.default"
+
+
+def _cause_hedged(
+    unc: _Cue, best: dict[str, _Cue], hits: Sequence[TriggerHit], sentence: str
+) -> bool:
+    """A node said to be there (described, or unchanged/persisting) whose cause is hedged."""
+    described = best.get("described") or best.get("present")
+    return (
+        not unc.before
+        and described is not None
+        and (described.before or described.hit.start < unc.hit.start)
+        and _cause_next_to(unc.hit, hits, sentence)
+    )
 
 
 def _section_rule(lexicon: Lexicon, section: str, assertion: str) -> str:
