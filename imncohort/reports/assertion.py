@@ -13,7 +13,10 @@ The engine (own implementation; see CHANGELOG for why not negspacy/medspaCy):
 
    - ``negated.label``: the target is a label ("IMN: none", "内乳区：未见异常");
    - ``family``: the finding belongs to a relative;
-   - ``hypothetical``: a request, condition or question names the IMN;
+   - ``hypothetical``: a request, condition or question names the IMN; an open
+     question (``hypothetical.whether``) that the sentence answers with a hedge
+     after the target is ``uncertain.undecided`` ("whether this is an IMN is
+     indeterminate");
    - ``past_only`` (``historical.resolved``): resolved, resected, no longer seen
      (beats a negation: the finding was there and is gone);
    - ``negated`` against ``uncertain``: a negation before a hedge before the
@@ -224,7 +227,8 @@ def _label_cue(sentence: str, end: int, lexicon: Lexicon) -> tuple[str, str] | N
     if match is None or match.lastgroup is None:
         return None
     tail = sentence[match.end() : match.end() + 1]
-    if tail and (tail.isalnum() and tail.isascii()):
+    cue_end = match.group()[-1:]
+    if tail and tail.isalnum() and tail.isascii() and cue_end.isalnum() and cue_end.isascii():
         return None
     return match.group(), lexicon.label_rules[match.lastgroup]
 
@@ -257,12 +261,16 @@ def _resolve(
         text, label_rule = label
         hit = TriggerHit(end, end, TriggerSpec("negated", False, True, (), text), text)
         return "negated", hit, label_rule
-    for kind in ("family", "hypothetical"):
-        if kind in best:
-            return kind, best[kind], best[kind].rule
+    if "family" in best:
+        return "family", best["family"], best["family"].rule
+    hyp, unc = best.get("hypothetical"), best.get("uncertain")
+    if hyp is not None:
+        if hyp.rule == "hypothetical.whether" and unc is not None and not unc.before:
+            return "uncertain", unc, "uncertain.undecided"
+        return "hypothetical", hyp, hyp.rule
     if "past_only" in best:
         return "historical", best["past_only"], best["past_only"].rule
-    neg, unc = best.get("negated"), best.get("uncertain")
+    neg = best.get("negated")
     if neg is not None and unc is not None:
         if neg.before and unc.before and neg.hit.start < unc.hit.start:
             return "negated", neg, "negated.over-hedge"

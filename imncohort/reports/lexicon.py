@@ -116,8 +116,8 @@ class Lexicon:
         return self.term_groups[group]
 
     def trigger_of(self, group: str) -> TriggerSpec:
-        """Return the trigger spec of a named group ``g<k>`` of ``trigger_regex``."""
-        return self.triggers[int(group[1:])]
+        """Return the trigger spec of a named group ``g<k>_<j>`` of ``trigger_regex``."""
+        return self.triggers[int(group[1:].split("_", 1)[0])]
 
     def section_of(self, heading: str) -> Section | None:
         """Return the known section whose heading pattern matches ``heading`` fully."""
@@ -130,6 +130,26 @@ class Lexicon:
 
 
 _expand = expand
+
+
+_WORDS_GROUP = re.compile(
+    r"\(\?:((?:[A-Za-z][A-Za-z '’\-]*\??\|)+[A-Za-z][A-Za-z '’\-]*\??)\)(?![?*+{])"
+)
+
+
+def split_leading_words(pattern: str) -> list[str]:
+    """``(?:is|are) normal`` -> ``["is normal", "are normal"]``; other patterns unchanged.
+
+    A pattern that opens with a group of plain English words is scanned as one
+    alternative per word, so it joins the first-letter dispatch of
+    :func:`_alternation` (where the longest pattern wins) instead of being tried
+    at every position.
+    """
+    match = _WORDS_GROUP.match(pattern)
+    if match is None:
+        return [pattern]
+    rest = pattern[match.end() :]
+    return [word + rest for word in match.group(1).split("|")]
 
 
 def _alternation(items: list[tuple[str, str]]) -> re.Pattern[str]:
@@ -154,7 +174,8 @@ def _alternation(items: list[tuple[str, str]]) -> re.Pattern[str]:
     parts = []
     if by_letter:
         branches = []
-        for letter, alts in sorted(by_letter.items()):
+        for letter, unsorted in sorted(by_letter.items()):
+            alts = sorted(unsorted, key=lambda item: -len(item[1]))
             inner = "|".join(f"(?P<{g}>{_expand(p, lead=False)})" for g, p in alts)
             branches.append(f"(?=[{letter}{letter.upper()}])(?:{inner})")
         parts.append(f"(?<![A-Za-z0-9])(?:{'|'.join(branches)})")
@@ -196,7 +217,13 @@ def parse_lexicon(raw: Mapping[str, object], source: str = "<memory>") -> Lexico
         for pattern in entry.patterns:
             table.add(pattern, "termination", "both", cats, f"terminations[{i}]")
     triggers = table.specs()
-    trigger_regex = _alternation([(f"g{k}", t.text) for k, t in enumerate(triggers)])
+    trigger_regex = _alternation(
+        [
+            (f"g{k}_{j}", alternative)
+            for k, t in enumerate(triggers)
+            for j, alternative in enumerate(split_leading_words(t.text))
+        ]
+    )
     label_regex, label_rules = _compile_labels(labels)
     sections = tuple(
         Section(
