@@ -265,8 +265,9 @@ def _resolve(
         return "family", best["family"], best["family"].rule
     hyp, unc = best.get("hypothetical"), best.get("uncertain")
     if hyp is not None:
-        if hyp.rule == "hypothetical.whether" and unc is not None and not unc.before:
-            return "uncertain", unc, "uncertain.undecided"
+        undecided = _undecided(hyp, unc, hits, sentence)
+        if undecided is not None:
+            return "uncertain", undecided, "uncertain.undecided"
         return "hypothetical", hyp, hyp.rule
     if "past_only" in best:
         return "historical", best["past_only"], best["past_only"].rule
@@ -293,6 +294,29 @@ def _resolve(
         if kind in best:
             return "affirmed", best[kind], best[kind].rule
     return "affirmed", None, "affirmed.default"
+
+
+def _undecided(
+    hyp: _Cue, unc: _Cue | None, hits: Sequence[TriggerHit], sentence: str
+) -> _Cue | TriggerHit | None:
+    """The hedge that answers an open question as undecided, if any.
+
+    "whether this is an IMN is indeterminate" (a hedge after the target) and "it is
+    indeterminate whether / unclear if an IMN is present" (a hedge right before the
+    question or condition).
+    """
+    if hyp.rule == "hypothetical.whether" and unc is not None and not unc.before:
+        return unc
+    if hyp.rule not in ("hypothetical.whether", "hypothetical.condition") or not hyp.before:
+        return None
+    for hit in hits:
+        if (
+            hit.spec.kind == "uncertain"
+            and hit.end <= hyp.hit.start
+            and not sentence[hit.end : hyp.hit.start].strip()
+        ):
+            return hit
+    return None
 
 
 def _cause_hedged(
