@@ -221,6 +221,14 @@ GUIDELINE = [
         "uncertain",
         "待定",
     ),
+    (
+        "affirmed.morphology",
+        "IMN",
+        "Round left IMN, fatty hilum not seen.",
+        "affirmed",
+        "fatty hilum not seen",
+    ),
+    ("affirmed.morphology", "内乳淋巴结", "左侧内乳淋巴结淋巴门消失。", "affirmed", "淋巴门消失"),
 ]
 
 # (rule id, target, sentence, assertion, trigger): the cue families added for text nobody
@@ -401,7 +409,7 @@ def test_every_rule_is_covered_in_both_languages() -> None:
     for rule, _, sentence, _, _ in GUIDELINE:
         zh = any("\u4e00" <= ch <= "\u9fff" for ch in sentence)
         languages.setdefault(rule, set()).add("zh" if zh else "en")
-    assert len(languages) == 22
+    assert len(languages) == 23
     assert all(found == {"en", "zh"} for found in languages.values()), languages
 
 
