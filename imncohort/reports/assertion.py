@@ -283,6 +283,13 @@ def _resolve(
         if _cause_hedged(unc, best, hits, sentence):
             return "affirmed", unc, "affirmed.cause-hedged"
         return "uncertain", unc, unc.rule
+    return _negated_past_or_present(best, neg)
+
+
+def _negated_past_or_present(
+    best: dict[str, _Cue], neg: _Cue | None
+) -> tuple[str, _Cue | TriggerHit | None, str]:
+    """Negated, historical or affirmed: a statement about this examination beats the past."""
     hist, present = best.get("historical"), best.get("present")
     if neg is not None:
         if hist is not None and hist.before and not neg.before and present is None:
