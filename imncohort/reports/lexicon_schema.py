@@ -58,12 +58,30 @@ def expand(pattern: str, lead: bool = True) -> str:
     With ``lead=False`` the leading boundary is left to the caller (it is
     factored out of an alternation, which makes scanning much faster).
     """
-    body = pattern.replace(" ", r"[\s\-]+")
+    body = _spaces_outside_classes(pattern)
     if lead and _ASCII_WORD.match(pattern[:1]):
         body = r"(?<![A-Za-z0-9])" + body
     if _ASCII_WORD.match(pattern[-1:]) or pattern.endswith(("?", ")")):
         body = body + r"(?![A-Za-z0-9])"
     return body
+
+
+def _spaces_outside_classes(pattern: str) -> str:
+    """Replace each space by a white-space/hyphen run, except inside ``[...]`` classes."""
+    out, in_class, escaped = [], False, False
+    for ch in pattern:
+        if escaped:
+            out.append(ch)
+            escaped = False
+        elif ch == "\\":
+            out.append(ch)
+            escaped = True
+        elif ch == " " and not in_class:
+            out.append(r"[\s\-]+")
+        else:
+            in_class = (ch == "[") if not in_class else (ch != "]")
+            out.append(ch)
+    return "".join(out)
 
 
 def _valid_pattern(pattern: str) -> str:

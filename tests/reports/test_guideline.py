@@ -15,6 +15,7 @@ from imncohort.keys import pseudonym
 from imncohort.reports.assertion import classify
 from imncohort.reports.cohort import build_cohort, detecting
 from imncohort.reports.lexicon import load_lexicon, parse_lexicon
+from imncohort.reports.lexicon_schema import expand
 from imncohort.reports.stage import run_reports_stage
 from imncohort.tables.detection import modality_detection_table
 
@@ -191,7 +192,7 @@ GUIDELINE = [
         "IMN",
         "Recommend short-interval follow-up of the left IMN.",
         "hypothetical",
-        "follow-up of",
+        "short-interval follow-up of",
     ),
     (
         "hypothetical.whether",
@@ -412,6 +413,28 @@ FAMILIES = [
         "uncertain",
         "cannot be confidently identified",
     ),
+    ("negated.after", "IMN", "Left IMN is not FDG avid.", "negated", "not FDG avid"),
+    (
+        "historical.resolved",
+        "internal mammary node",
+        "Internal mammary node dissection in 2019.",
+        "historical",
+        "dissection in 2019",
+    ),
+    (
+        "historical.resolved",
+        "internal mammary node",
+        "Internal mammary node previously biopsied, now not visualized.",
+        "historical",
+        "now not visualized",
+    ),
+    (
+        "affirmed.described",
+        "IMN",
+        "Left IMN, 9 mm today versus 5 mm previously.",
+        "affirmed",
+        "9 mm",
+    ),
     # a follow-up verb reported as done is not a request; a described node with advice stays
     ("affirmed.described", "内乳淋巴结", "复查示左侧内乳淋巴结肿大。", "affirmed", "肿大"),
     ("affirmed.described", "内乳淋巴结", "左侧内乳淋巴结肿大，建议随访。", "affirmed", "肿大"),
@@ -628,3 +651,9 @@ def test_spreadsheet_csvs_carry_a_bom_and_still_read(export: Path, out: Path) ->
     assert worklist.columns[0] == "PatientID"
     assert worklist["sentence"].tolist() == ["左侧内乳淋巴结肿大，考虑转移。"]
     assert pd.read_csv(out / "cohort.csv").columns[0] == "patient_key"
+
+
+def test_spaces_in_character_classes_stay_literal() -> None:
+    assert expand("fdg[- ]avid") == r"(?<![A-Za-z0-9])fdg[- ]avid(?![A-Za-z0-9])"
+    assert expand("no change") == r"(?<![A-Za-z0-9])no[\s\-]+change(?![A-Za-z0-9])"
+    assert classify("IMN", "FDG-avid left IMN.").trigger == "FDG-avid"
