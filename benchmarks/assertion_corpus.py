@@ -2,15 +2,21 @@
 
 Usage::
 
-    python benchmarks/assertion_corpus.py [--split test|dev|all] [--kit FILE]
-        [--anchor-python PATH] [--errors N]
+    python benchmarks/assertion_corpus.py [--sets all|NAME,NAME...] [--kit FILE]
+        [--medspacy-python PATH] [--negspacy-python PATH] [--errors N] [--repeat N]
 
-Data:
+Data sets (``--sets``, default every one found), one block each:
 
-- the project's corpus ``tests/data/assertion_corpus/corpus.tsv`` (written from
-  CONTRACT section 3a; six classes with ``family``), by default its ``test``
-  split (``dev`` is the split the lexicon was tuned on);
-- the public NegEx test kit (Chapman et al., 2,376 sentences; see
+- ``old-dev`` / ``old-test``: the project's corpus ``tests/data/assertion_corpus/corpus.tsv``
+  (written from CONTRACT section 3a; six classes with ``family``). ``dev`` is what the
+  lexicon is tuned on; ``test`` is not tuned on, but the lexicon's authors knew all its
+  templates;
+- ``holdout``: ``holdout.tsv``, 85 sentences written after the lexicon was first frozen;
+  development data since the lexicon was revised against it;
+- ``blind-dev`` / ``blind-test``: ``blind/blind.tsv``, written by an engineer who did not
+  see the lexicon; ``dev`` is tuned on, ``test`` is the honest figure and is only ever
+  scored in aggregate;
+- ``kit``: the public NegEx test kit (Chapman et al., 2,376 sentences; see
   ``../shared/benchmarks/negex/README.md``), measured only. Its three labels
   (negation, temporality, experiencer) map to one assertion in the order
   family (experiencer other), hypothetical, negated, uncertain (possible),
@@ -19,17 +25,21 @@ Data:
   in scope (``resolved``, ``no longer``: gone now, which the kit labels as
   negated).
 
-Anchors: medspaCy 1.3.1 (``medspacy.load()``, default ConText rules) and
-negspacy (default termset) run in their own environment
-(``benchmarks/context_anchors.py``), named by ``--anchor-python`` or the
-environment variable ``IMNCOHORT_ANCHOR_PYTHON``; without one they are reported
-as not run. Every system gets the same sentence and the same target span.
+``--errors N`` lists up to N imncohort errors of the development sets only
+(``old-dev``, ``holdout``, ``blind-dev``); test sets and the kit never list errors.
+
+Anchors: medspaCy 1.3.1 (``medspacy.load()``, default ConText rules) and negspacy
+1.1.0 (default termset) run through ``benchmarks/context_anchors.py`` in their own
+environments (medspaCy pins spaCy < 3.8, negspacy needs >= 3.8), named by
+``--medspacy-python`` / ``--negspacy-python`` or the environment variables
+``IMNCOHORT_MEDSPACY_PYTHON`` / ``IMNCOHORT_NEGSPACY_PYTHON`` (``--anchor-python`` /
+``IMNCOHORT_ANCHOR_PYTHON``: one environment for both); without one a system is
+reported as not run. Every system gets the same sentence and the same target span.
 
 Figures: accuracy over all classes (overall and per language), per-class F1,
-candidate-decision accuracy (affirmed or uncertain = candidate, CONTRACT 3a),
-and sentences per second (classification only, models loaded; one process; the
-median of ``--repeat`` timed runs). ``--split holdout`` reads ``holdout.tsv``: 85
-sentences written after the lexicon was frozen and scored once.
+candidate-decision accuracy (affirmed or uncertain = candidate, CONTRACT 3a; overall
+and per language), and sentences per second (classification only, models loaded; one
+process; the median of ``--repeat`` timed runs).
 """
 
 from __future__ import annotations
@@ -52,6 +62,15 @@ from imncohort.reports.lexicon import load_lexicon, term_pattern
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent / "tests" / "data" / "assertion_corpus" / "corpus.tsv"
 HOLDOUT = CORPUS.with_name("holdout.tsv")
+BLIND = CORPUS.parent / "blind" / "blind.tsv"
+#: name -> (file, split or "all", development data: errors may be listed)
+SETS: dict[str, tuple[Path, str, bool]] = {
+    "old-dev": (CORPUS, "dev", True),
+    "old-test": (CORPUS, "test", False),
+    "holdout": (HOLDOUT, "all", True),
+    "blind-dev": (BLIND, "dev", True),
+    "blind-test": (BLIND, "test", False),
+}
 KIT = HERE.parents[1] / "shared" / "benchmarks" / "negex" / "rsAnnotations-1-120-random.txt"
 CLASSES = ("affirmed", "negated", "uncertain", "historical", "hypothetical", "family")
 CANDIDATE = ("affirmed", "uncertain")
@@ -72,7 +91,7 @@ def read_corpus(path: Path, split: str) -> list[Row]:
     return [
         Row(r["target"], r["sentence"], r["label"], r["language"])
         for r in rows
-        if split in ("all", "holdout") or r["split"] == split
+        if split == "all" or r.get("split") == split
     ]
 
 
@@ -125,14 +144,14 @@ def run_imncohort(rows: Sequence[Row], repeat: int = 3) -> tuple[list[str], list
     return [c.assertion for c in results], negated, len(rows) / seconds
 
 
-def run_anchors(rows: Sequence[Row], python: str, repeat: int = 3) -> dict[str, dict]:
-    """medspaCy and negspacy predictions from the anchor environment (median seconds)."""
+def run_anchor(rows: Sequence[Row], name: str, python: str, repeat: int = 3) -> dict:
+    """One anchor's predictions from its own environment (median seconds)."""
     payload = "\n".join(
         json.dumps({"text": r.sentence, "start": s, "end": e}, ensure_ascii=False)
         for r, (s, e) in ((r, target_span(r)) for r in rows)
     )
     done = subprocess.run(
-        [python, str(HERE / "context_anchors.py"), str(max(1, repeat))],
+        [python, str(HERE / "context_anchors.py"), str(max(1, repeat)), name],
         input=payload,
         capture_output=True,
         text=True,
@@ -141,8 +160,9 @@ def run_anchors(rows: Sequence[Row], python: str, repeat: int = 3) -> dict[str, 
     )
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
-        return {"medspacy": {"error": tail[0]}, "negspacy": {"error": tail[0]}}
-    return json.loads(done.stdout)
+        return {"error": tail[0]}
+    got: dict = json.loads(done.stdout).get(name, {"error": "no result"})
+    return got
 
 
 def f1(truth: Sequence[str], predicted: Sequence[str], cls: str) -> float:
@@ -213,15 +233,20 @@ def negation_line(name: str, truth: Sequence[bool], predicted: Sequence[bool]) -
 
 
 def evaluate(
-    title: str, rows: list[Row], python: str | None, errors: int, repeat: int = 3
+    title: str,
+    rows: list[Row],
+    pythons: dict[str, str | None],
+    errors: int,
+    repeat: int = 3,
 ) -> dict[str, tuple[list[str], float] | str]:
+    """Score imncohort and the anchors on ``rows``; list up to ``errors`` imncohort errors."""
     predicted, negated, speed = run_imncohort(rows, repeat)
     systems: dict[str, tuple[list[str], float] | str] = {"imncohort": (predicted, speed)}
-    anchors = run_anchors(rows, python, repeat) if python else {}
     for name in ("medspacy", "negspacy"):
-        got = anchors.get(name)
+        python = pythons.get(name)
+        got = run_anchor(rows, name, python, repeat) if python else None
         if got is None:
-            systems[name] = "no anchor environment (--anchor-python / IMNCOHORT_ANCHOR_PYTHON)"
+            systems[name] = f"no environment (--{name}-python / IMNCOHORT_{name.upper()}_PYTHON)"
         elif "error" in got:
             systems[name] = str(got["error"])
         else:
@@ -246,32 +271,50 @@ def evaluate(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--split",
-        choices=("test", "dev", "all", "holdout"),
-        default="test",
-        help="corpus split; holdout = holdout.tsv (written after the lexicon was frozen)",
+        "--sets",
+        default="all",
+        help=f"comma-separated data sets of {', '.join([*SETS, 'kit'])}, or all",
     )
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--kit", type=Path, default=KIT)
+    parser.add_argument("--blind", type=Path, default=BLIND, help="the blind corpus TSV")
+    shared = os.environ.get("IMNCOHORT_ANCHOR_PYTHON")
+    parser.add_argument("--anchor-python", default=shared, help="one python for both anchors")
+    for name in ("medspacy", "negspacy"):
+        parser.add_argument(
+            f"--{name}-python",
+            default=os.environ.get(f"IMNCOHORT_{name.upper()}_PYTHON"),
+            help=f"python of the {name} environment",
+        )
     parser.add_argument(
-        "--anchor-python",
-        default=os.environ.get("IMNCOHORT_ANCHOR_PYTHON"),
-        help="python of the medspaCy/negspacy environment",
-    )
-    parser.add_argument(
-        "--errors", type=int, default=0, help="print N imncohort errors (corpus only)"
+        "--errors", type=int, default=0, help="list N imncohort errors (development sets only)"
     )
     parser.add_argument("--repeat", type=int, default=3, help="timed runs (median reported)")
     args = parser.parse_args(argv)
-    path = HOLDOUT if args.split == "holdout" and args.corpus == CORPUS else args.corpus
-    corpus = read_corpus(path, args.split)
-    title = f"IMN corpus ({args.split} split)"
-    evaluate(title, corpus, args.anchor_python, args.errors, args.repeat)
-    if args.kit.exists():
-        # the kit is for measuring only: its errors are not listed
-        evaluate("NegEx kit", read_kit(args.kit), args.anchor_python, 0, args.repeat)
-    else:
-        print(f"\nNegEx kit not found at {args.kit}; pass --kit FILE")
+    wanted = [*SETS, "kit"] if args.sets == "all" else args.sets.split(",")
+    unknown = [w for w in wanted if w not in (*SETS, "kit")]
+    if unknown:
+        parser.error(f"unknown data sets {unknown}; use {', '.join([*SETS, 'kit'])} or all")
+    pythons = {
+        "medspacy": args.medspacy_python or args.anchor_python,
+        "negspacy": args.negspacy_python or args.anchor_python,
+    }
+    for name in wanted:
+        if name == "kit":
+            continue
+        path, split, development = SETS[name]
+        path = args.blind if name.startswith("blind") else path
+        if not path.exists():
+            print(f"\n{name}: {path} not found; skipped")
+            continue
+        rows = read_corpus(path, split)
+        title = f"{name} ({path.name}, {split})"
+        evaluate(title, rows, pythons, args.errors if development else 0, args.repeat)
+    if "kit" in wanted:
+        if args.kit.exists():
+            # the kit is for measuring only: its errors are not listed
+            evaluate("NegEx kit", read_kit(args.kit), pythons, 0, args.repeat)
+        else:
+            print(f"\nNegEx kit not found at {args.kit}; pass --kit FILE")
     return 0
 
 

@@ -1,15 +1,17 @@
 """Run medspaCy's ConText defaults and negspacy on sentences (worker of assertion_corpus.py).
 
-This file runs in its own environment (medspaCy 1.3.1 pins spaCy < 3.8), e.g.::
+This file runs in the anchors' own environments: medspaCy 1.3.1 pins spaCy < 3.8 and
+negspacy 1.1.0 needs spaCy >= 3.8, so each gets its own, e.g.::
 
-    python3 -m venv /opt/venvs/medspacy
-    /opt/venvs/medspacy/bin/pip install medspacy==1.3.1 negspacy
+    python3 -m venv /work/venvs/medspacy && /work/venvs/medspacy/bin/pip install medspacy==1.3.1
+    python3 -m venv /work/venvs/negspacy && /work/venvs/negspacy/bin/pip install negspacy==1.1.0
 
+Usage: ``python context_anchors.py [N] [medspacy|negspacy|both]`` (default: 1 run, both).
 It imports nothing from imncohort. Input on standard input: one JSON object per
 line, ``{"text": ..., "start": int, "end": int}`` (the target's character span).
-Output on standard output: one JSON object with ``medspacy`` and ``negspacy``
-predictions (lists, one per input line) and the seconds each took (models
-loaded beforehand; the median of N runs, N the first argument, default 1).
+Output on standard output: one JSON object keyed by system (``medspacy``,
+``negspacy``) with its predictions (a list, one per input line) and the seconds it
+took (models loaded beforehand; the median of N runs), or the error that stopped it.
 
 - medspaCy: ``medspacy.load()`` (PyRuSH sentence splitter, default ConText rules,
   no model download); the target span is set as the only entity, then ConText
@@ -108,9 +110,12 @@ def run_negspacy(rows: list[dict[str, Any]], repeat: int = 1) -> tuple[list[str]
 
 def main() -> int:
     repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    wanted = sys.argv[2] if len(sys.argv) > 2 else "both"
     rows = [json.loads(line) for line in sys.stdin if line.strip()]
     result: dict[str, Any] = {}
     for name, run in (("medspacy", run_medspacy), ("negspacy", run_negspacy)):
+        if wanted not in ("both", name):
+            continue
         try:
             predicted, seconds = run(rows, repeat)
             result[name] = {"predicted": predicted, "seconds": seconds}

@@ -13,7 +13,10 @@ The engine (own implementation; see CHANGELOG for why not negspacy/medspaCy):
 
    - ``negated.label``: the target is a label ("IMN: none", "内乳区：未见异常");
    - ``family``: the finding belongs to a relative;
-   - ``hypothetical``: a request, condition or question names the IMN;
+   - ``hypothetical``: a request, condition or question names the IMN; an open
+     question (``hypothetical.whether``) that the sentence answers with a hedge
+     after the target is ``uncertain.undecided`` ("whether this is an IMN is
+     indeterminate");
    - ``past_only`` (``historical.resolved``): resolved, resected, no longer seen
      (beats a negation: the finding was there and is gone);
    - ``negated`` against ``uncertain``: a negation before a hedge before the
@@ -224,7 +227,8 @@ def _label_cue(sentence: str, end: int, lexicon: Lexicon) -> tuple[str, str] | N
     if match is None or match.lastgroup is None:
         return None
     tail = sentence[match.end() : match.end() + 1]
-    if tail and (tail.isalnum() and tail.isascii()):
+    cue_end = match.group()[-1:]
+    if tail and tail.isalnum() and tail.isascii() and cue_end.isalnum() and cue_end.isascii():
         return None
     return match.group(), lexicon.label_rules[match.lastgroup]
 
@@ -257,46 +261,82 @@ def _resolve(
         text, label_rule = label
         hit = TriggerHit(end, end, TriggerSpec("negated", False, True, (), text), text)
         return "negated", hit, label_rule
-    for kind, assertion in (("family", "family"), ("hypothetical", "hypothetical")):
-        if kind in best:
-            return assertion, best[kind], best[kind].rule
+    if "family" in best:
+        return "family", best["family"], best["family"].rule
+    hyp, unc = best.get("hypothetical"), best.get("uncertain")
+    if hyp is not None:
+        undecided = _undecided(hyp, unc, hits, sentence)
+        if undecided is not None:
+            return "uncertain", undecided, "uncertain.undecided"
+        return "hypothetical", hyp, hyp.rule
     if "past_only" in best:
         return "historical", best["past_only"], best["past_only"].rule
-    neg, unc = best.get("negated"), best.get("uncertain")
+    neg = best.get("negated")
     if neg is not None and unc is not None:
         if neg.before and unc.before and neg.hit.start < unc.hit.start:
             return "negated", neg, "negated.over-hedge"
-        chosen = "negated" if neg.distance < unc.distance else "uncertain"
-    elif neg is not None:
-        chosen = "negated"
-    elif unc is not None:
-        chosen = "uncertain"
-    else:
-        chosen = ""
-    # a node said to be there (described, or unchanged/persisting) whose cause is hedged
-    described = best.get("described") or best.get("present")
-    if (
-        chosen == "uncertain"
-        and unc is not None
-        and not unc.before
-        and described is not None
-        and (described.before or described.hit.start < unc.hit.start)
-        and _cause_next_to(unc.hit, hits, sentence)
-    ):
-        return "affirmed", unc, "affirmed.cause-hedged"
+        if neg.distance < unc.distance:
+            unc = None
+        else:
+            neg = None
+    if unc is not None:
+        if _cause_hedged(unc, best, hits, sentence):
+            return "affirmed", unc, "affirmed.cause-hedged"
+        return "uncertain", unc, unc.rule
+    return _negated_past_or_present(best, neg)
+
+
+def _negated_past_or_present(
+    best: dict[str, _Cue], neg: _Cue | None
+) -> tuple[str, _Cue | TriggerHit | None, str]:
+    """Negated, historical or affirmed: a statement about this examination beats the past."""
     hist, present = best.get("historical"), best.get("present")
-    if chosen == "negated" and neg is not None:
+    if neg is not None:
         if hist is not None and hist.before and not neg.before and present is None:
             return "historical", hist, hist.rule
         return "negated", neg, neg.rule
-    if chosen == "uncertain" and unc is not None:
-        return "uncertain", unc, unc.rule
     if hist is not None and present is None:
         return "historical", hist, hist.rule
     for kind in ("impression", "present", "described"):
         if kind in best:
             return "affirmed", best[kind], best[kind].rule
     return "affirmed", None, "affirmed.default"
+
+
+def _undecided(
+    hyp: _Cue, unc: _Cue | None, hits: Sequence[TriggerHit], sentence: str
+) -> _Cue | TriggerHit | None:
+    """The hedge that answers an open question as undecided, if any.
+
+    "whether this is an IMN is indeterminate" (a hedge after the target) and "it is
+    indeterminate whether / unclear if an IMN is present" (a hedge right before the
+    question or condition).
+    """
+    if hyp.rule == "hypothetical.whether" and unc is not None and not unc.before:
+        return unc
+    if hyp.rule not in ("hypothetical.whether", "hypothetical.condition") or not hyp.before:
+        return None
+    for hit in hits:
+        if (
+            hit.spec.kind == "uncertain"
+            and hit.end <= hyp.hit.start
+            and not sentence[hit.end : hyp.hit.start].strip()
+        ):
+            return hit
+    return None
+
+
+def _cause_hedged(
+    unc: _Cue, best: dict[str, _Cue], hits: Sequence[TriggerHit], sentence: str
+) -> bool:
+    """A node said to be there (described, or unchanged/persisting) whose cause is hedged."""
+    described = best.get("described") or best.get("present")
+    return (
+        not unc.before
+        and described is not None
+        and (described.before or described.hit.start < unc.hit.start)
+        and _cause_next_to(unc.hit, hits, sentence)
+    )
 
 
 def _section_rule(lexicon: Lexicon, section: str, assertion: str) -> str:

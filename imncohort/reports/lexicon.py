@@ -9,6 +9,9 @@ regular expressions:
 - ``Lexicon.trigger_regex``: one alternation of every trigger, pseudo-trigger and
   termination, longest pattern first, so ``cannot exclude`` wins over ``not``;
 - ``Lexicon.heading_regex``: section headings at the start of a line.
+
+The file's structure is validated first by the pydantic model of
+:mod:`imncohort.reports.lexicon_schema`.
 """
 
 from __future__ import annotations
@@ -18,21 +21,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from imncohort.config import default_lexicon_path
 from imncohort.errors import ConfigError
+from imncohort.reports.lexicon_schema import (
+    KINDS,
+    LexiconFile,
+    WindowModel,
+    expand,
+    validate_lexicon,
+)
 
-#: Assertions (CONTRACT section 3a).
-ASSERTIONS = ("affirmed", "negated", "uncertain", "historical", "hypothetical", "family")
-#: Rule kinds that decide an assertion (``past_only`` decides ``historical``).
-CATEGORIES = ("negated", "uncertain", "historical", "past_only", "hypothetical", "family")
-#: Rule kinds that qualify one (see ``lexicon.yaml``).
-QUALIFIERS = ("described", "present", "impression", "cause")
-KINDS = (*CATEGORIES, *QUALIFIERS)
-_RULE_KEYS = {"id", "kind", "pre", "post", "label", "note"}
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]")
 
 
@@ -115,8 +116,8 @@ class Lexicon:
         return self.term_groups[group]
 
     def trigger_of(self, group: str) -> TriggerSpec:
-        """Return the trigger spec of a named group ``g<k>`` of ``trigger_regex``."""
-        return self.triggers[int(group[1:])]
+        """Return the trigger spec of a named group ``g<k>_<j>`` of ``trigger_regex``."""
+        return self.triggers[int(group[1:].split("_", 1)[0])]
 
     def section_of(self, heading: str) -> Section | None:
         """Return the known section whose heading pattern matches ``heading`` fully."""
@@ -128,18 +129,27 @@ class Lexicon:
         return None
 
 
-def _expand(pattern: str, lead: bool = True) -> str:
-    """Turn spaces into white-space runs and add ASCII word boundaries.
+_expand = expand
 
-    With ``lead=False`` the leading boundary is left to the caller (it is
-    factored out of an alternation, which makes scanning much faster).
+
+_WORDS_GROUP = re.compile(
+    r"\(\?:((?:[A-Za-z][A-Za-z '’\-]*\??\|)+[A-Za-z][A-Za-z '’\-]*\??)\)(?![?*+{])"
+)
+
+
+def split_leading_words(pattern: str) -> list[str]:
+    """``(?:is|are) normal`` -> ``["is normal", "are normal"]``; other patterns unchanged.
+
+    A pattern that opens with a group of plain English words is scanned as one
+    alternative per word, so it joins the first-letter dispatch of
+    :func:`_alternation` (where the longest pattern wins) instead of being tried
+    at every position.
     """
-    body = pattern.replace(" ", r"[\s\-]+")
-    if lead and _ASCII_WORD.match(pattern[:1]):
-        body = r"(?<![A-Za-z0-9])" + body
-    if _ASCII_WORD.match(pattern[-1:]) or pattern.endswith(("?", ")")):
-        body = body + r"(?![A-Za-z0-9])"
-    return body
+    match = _WORDS_GROUP.match(pattern)
+    if match is None:
+        return [pattern]
+    rest = pattern[match.end() :]
+    return [word + rest for word in match.group(1).split("|")]
 
 
 def _alternation(items: list[tuple[str, str]]) -> re.Pattern[str]:
@@ -164,7 +174,8 @@ def _alternation(items: list[tuple[str, str]]) -> re.Pattern[str]:
     parts = []
     if by_letter:
         branches = []
-        for letter, alts in sorted(by_letter.items()):
+        for letter, unsorted in sorted(by_letter.items()):
+            alts = sorted(unsorted, key=lambda item: -len(item[1]))
             inner = "|".join(f"(?P<{g}>{_expand(p, lead=False)})" for g, p in alts)
             branches.append(f"(?=[{letter}{letter.upper()}])(?:{inner})")
         parts.append(f"(?<![A-Za-z0-9])(?:{'|'.join(branches)})")
@@ -175,198 +186,64 @@ def _alternation(items: list[tuple[str, str]]) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
-def _check(pattern: str, where: str, source: str) -> str:
-    if not isinstance(pattern, str) or not pattern:
-        raise ConfigError(
-            f"lexicon '{source}': {where} has an empty or non-text pattern {pattern!r}"
-        )
-    try:
-        re.compile(_expand(pattern))
-    except re.error as exc:
-        raise ConfigError(
-            f"lexicon '{source}': {where} pattern {pattern!r} is not a valid regular "
-            f"expression ({exc}); fix or quote it"
-        ) from None
-    return pattern
-
-
-def _list(raw: Mapping[str, Any], key: str, source: str) -> list[Any]:
-    value = raw.get(key) or []
-    if not isinstance(value, list):
-        raise ConfigError(f"lexicon '{source}': '{key}' must be a list, got {type(value).__name__}")
-    return value
-
-
-def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
-    """Compile a lexicon mapping (the content of ``lexicon.yaml``).
+def parse_lexicon(raw: Mapping[str, object], source: str = "<memory>") -> Lexicon:
+    """Validate (:mod:`imncohort.reports.lexicon_schema`) and compile a lexicon mapping.
 
     Raises
     ------
     ConfigError
         Naming the entry and pattern that is wrong.
     """
-    terms: list[TermEntry] = []
-    for i, entry in enumerate(_list(raw, "terms", source)):
-        if not isinstance(entry, Mapping) or not entry.get("term"):
-            raise ConfigError(f"lexicon '{source}': terms[{i}] needs a 'term' and 'patterns'")
-        patterns = tuple(
-            _check(p, f"terms[{i}] ({entry['term']})", source) for p in entry.get("patterns") or []
+    model = validate_lexicon(raw, source)
+    terms = tuple(
+        TermEntry(
+            term=entry.term.lower(),
+            patterns=tuple(entry.patterns) or (re.escape(entry.term).replace(r"\ ", " "),),
         )
-        if not patterns:
-            patterns = (re.escape(str(entry["term"])).replace(r"\ ", " "),)
-        terms.append(TermEntry(term=str(entry["term"]).lower(), patterns=patterns))
-    if not terms:
-        raise ConfigError(f"lexicon '{source}' defines no terms; add at least one under 'terms'")
-
-    term_alternatives: list[tuple[str, str, str]] = []
-    for k, term in enumerate(terms):
-        for j, pattern in enumerate(term.patterns):
-            term_alternatives.append((f"t{k}_{j}", term.term, pattern))
-    term_alternatives.sort(key=lambda item: -len(item[2]))
-    term_regex = _alternation([(g, p) for g, _, p in term_alternatives])
-    term_groups = {g: t for g, t, _ in term_alternatives}
-
-    by_pattern: dict[str, dict[str, Any]] = {}
-
-    def add(
-        pattern: str,
-        kind: str,
-        direction: str,
-        categories: tuple[str, ...],
-        where: str,
-        rule: str = "",
-    ) -> None:
-        _check(pattern, where, source)
-        key = pattern.lower()
-        spec = by_pattern.get(key)
-        if spec is None:
-            by_pattern[key] = {
-                "kind": kind,
-                "pre": direction in ("pre", "both"),
-                "post": direction in ("post", "both"),
-                "categories": categories,
-                "text": pattern,
-                "rules": {d: rule for d in ("pre", "post") if direction in (d, "both")},
-            }
-            return
-        clash = any(
-            spec["rules"].get(d, rule) != rule for d in ("pre", "post") if direction in (d, "both")
-        )
-        if spec["kind"] != kind or clash:
-            first = ", ".join(sorted(set(spec["rules"].values()))) or spec["kind"]
-            raise ConfigError(
-                f"lexicon '{source}': pattern {pattern!r} is listed both in {first} "
-                f"and in {rule or kind} ({where}); keep it in one place"
-            )
-        spec["pre"] = spec["pre"] or direction in ("pre", "both")
-        spec["post"] = spec["post"] or direction in ("post", "both")
-        spec["categories"] = tuple(dict.fromkeys((*spec["categories"], *categories)))
-        for d in ("pre", "post"):
-            if direction in (d, "both"):
-                spec["rules"][d] = rule
-
+        for entry in model.terms
+    )
+    term_regex, term_groups = _compile_terms(terms)
+    table = _TriggerTable(source)
     labels: list[tuple[str, str]] = []
-    rule_ids = [str(e.get("id")) for e in _list(raw, "rules", source) if isinstance(e, Mapping)]
-    for rule_id, kind, direction, pattern, where in _rule_cues(raw, source):
+    for rule_id, kind, direction, pattern, where in _rule_cues(model):
         if direction == "label":
-            _check(pattern, where, source)
             labels.append((rule_id, pattern))
         else:
-            add(pattern, kind, direction, (kind,), where, rule_id)
-    for pattern in _list(raw, "pseudo", source):
-        add(pattern, "pseudo", "both", (), "pseudo")
-    for i, entry in enumerate(_list(raw, "terminations", source)):
-        if not isinstance(entry, Mapping):
-            raise ConfigError(f"lexicon '{source}': terminations[{i}] must be a mapping")
-        cats = tuple(entry.get("categories") or KINDS)
-        bad = [c for c in cats if c not in KINDS]
-        if bad:
-            raise ConfigError(
-                f"lexicon '{source}': terminations[{i}] has unknown categories {bad}; "
-                f"use {', '.join(KINDS)}"
-            )
-        for pattern in entry.get("patterns") or []:
-            add(pattern, "termination", "both", cats, f"terminations[{i}]")
-
-    ordered = sorted(by_pattern.values(), key=lambda s: -len(s["text"]))
-    triggers = tuple(
-        TriggerSpec(
-            kind=s["kind"],
-            pre=s["pre"],
-            post=s["post"],
-            categories=tuple(s["categories"]),
-            text=s["text"],
-            rule=s["rules"].get("pre") or s["rules"].get("post", ""),
-            post_rule=s["rules"].get("post") or s["rules"].get("pre", ""),
-        )
-        for s in ordered
+            table.add(pattern, kind, direction, (kind,), where, rule_id)
+    for pattern in model.pseudo:
+        table.add(pattern, "pseudo", "both", (), "pseudo")
+    for i, entry in enumerate(model.terminations):
+        cats = tuple(entry.categories) or KINDS
+        for pattern in entry.patterns:
+            table.add(pattern, "termination", "both", cats, f"terminations[{i}]")
+    triggers = table.specs()
+    trigger_regex = _alternation(
+        [
+            (f"g{k}_{j}", alternative)
+            for k, t in enumerate(triggers)
+            for j, alternative in enumerate(split_leading_words(t.text))
+        ]
     )
-    trigger_regex = _alternation([(f"g{k}", t.text) for k, t in enumerate(triggers)])
-
-    labels.sort(key=lambda item: -len(item[1]))
-    label_rules = {f"l{k}": rule_id for k, (rule_id, _) in enumerate(labels)}
-    label_regex = (
-        re.compile(
-            "|".join(f"(?P<l{k}>{_expand(p)})" for k, (_, p) in enumerate(labels)), re.IGNORECASE
+    label_regex, label_rules = _compile_labels(labels)
+    sections = tuple(
+        Section(
+            name=entry.name,
+            assertion=entry.assertion,
+            headings=tuple(entry.headings),
+            rule=entry.rule or (f"{entry.assertion}.section" if entry.assertion else ""),
         )
-        if labels
-        else None
+        for entry in model.sections
     )
-
-    sections: list[Section] = []
-    for i, entry in enumerate(_list(raw, "sections", source)):
-        if not isinstance(entry, Mapping) or not entry.get("name"):
-            raise ConfigError(f"lexicon '{source}': sections[{i}] needs a 'name' and 'headings'")
-        assertion = entry.get("assertion")
-        if assertion is not None and assertion not in ASSERTIONS:
-            raise ConfigError(
-                f"lexicon '{source}': sections[{i}] assertion {assertion!r} is not one of "
-                f"{', '.join(ASSERTIONS)} (or null)"
-            )
-        headings = tuple(_check(h, f"sections[{i}]", source) for h in entry.get("headings") or [])
-        rule = str(entry.get("rule") or (f"{assertion}.section" if assertion else ""))
-        sections.append(
-            Section(name=str(entry["name"]), assertion=assertion, headings=headings, rule=rule)
-        )
-    heading_regex = re.compile(
-        r"(?:^|(?<=[.!?;。！？；]))[ \t]*"
-        r"(?P<heading>[A-Za-z][A-Za-z /&()\-]{1,40}?|[\u4e00-\u9fff]{2,10})"
-        r"[ \t]*[:：][ \t]*",
-        re.MULTILINE,
-    )
-
-    window_raw = raw.get("window") or {}
-    pre_words = int(window_raw.get("pre_words", 8))
-    post_words = int(window_raw.get("post_words", 4))
-    cjk_chars = int(window_raw.get("cjk_chars", 16))
-    overrides = []
-    unknown = [k for k in window_raw if k not in ("pre_words", "post_words", "cjk_chars", *KINDS)]
-    if unknown:
-        raise ConfigError(
-            f"lexicon '{source}': window has unknown keys {unknown}; use pre_words, post_words, "
-            f"cjk_chars or a rule kind ({', '.join(KINDS)})"
-        )
-    for category in KINDS:
-        spec = window_raw.get(category)
-        if isinstance(spec, Mapping):
-            overrides.append(
-                (
-                    category,
-                    int(spec.get("pre_words", pre_words)),
-                    int(spec.get("post_words", post_words)),
-                    int(spec.get("cjk_chars", cjk_chars)),
-                )
-            )
-    window = Window(pre_words, post_words, cjk_chars, tuple(overrides))
+    rule_ids = [rule.id for rule in model.rules]
     return Lexicon(
-        terms=tuple(terms),
+        terms=terms,
         term_regex=term_regex,
         term_groups=term_groups,
         triggers=triggers,
         trigger_regex=trigger_regex,
-        sections=tuple(sections),
-        heading_regex=heading_regex,
-        window=window,
+        sections=sections,
+        heading_regex=_HEADING,
+        window=_window(model.window),
         source=source,
         label_regex=label_regex,
         label_rules=label_rules,
@@ -374,55 +251,139 @@ def parse_lexicon(raw: Mapping[str, Any], source: str = "<memory>") -> Lexicon:
     )
 
 
-def _rule_cues(raw: Mapping[str, Any], source: str) -> list[tuple[str, str, str, str, str]]:
+_HEADING = re.compile(
+    r"(?:^|(?<=[.!?;。！？；]))[ \t]*"
+    r"(?P<heading>[A-Za-z][A-Za-z /&()\-]{1,40}?|[\u4e00-\u9fff]{2,10})"
+    r"[ \t]*[:：][ \t]*",
+    re.MULTILINE,
+)
+
+
+def _compile_terms(terms: tuple[TermEntry, ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+    """One alternation of every term pattern (longest first) and its group -> term map."""
+    alternatives = [
+        (f"t{k}_{j}", term.term, pattern)
+        for k, term in enumerate(terms)
+        for j, pattern in enumerate(term.patterns)
+    ]
+    alternatives.sort(key=lambda item: -len(item[2]))
+    regex = _alternation([(g, p) for g, _, p in alternatives])
+    return regex, {g: t for g, t, _ in alternatives}
+
+
+def _compile_labels(
+    labels: list[tuple[str, str]],
+) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """The regex of label cues ("IMN: none"), longest first, and its group -> rule map."""
+    labels = sorted(labels, key=lambda item: -len(item[1]))
+    rules = {f"l{k}": rule_id for k, (rule_id, _) in enumerate(labels)}
+    if not labels:
+        return None, rules
+    body = "|".join(f"(?P<l{k}>{_expand(p)})" for k, (_, p) in enumerate(labels))
+    return re.compile(body, re.IGNORECASE), rules
+
+
+def _window(model: WindowModel) -> Window:
+    """Scope limits with the per-kind overrides of the lexicon."""
+    overrides = []
+    for category in KINDS:
+        spec = getattr(model, category)
+        if spec is not None:
+            overrides.append(
+                (
+                    category,
+                    model.pre_words if spec.pre_words is None else spec.pre_words,
+                    model.post_words if spec.post_words is None else spec.post_words,
+                    model.cjk_chars if spec.cjk_chars is None else spec.cjk_chars,
+                )
+            )
+    return Window(model.pre_words, model.post_words, model.cjk_chars, tuple(overrides))
+
+
+@dataclass
+class _Cue:
+    """A trigger pattern being collected: its kind, sides, categories and rule per side."""
+
+    kind: str
+    pre: bool
+    post: bool
+    categories: tuple[str, ...]
+    text: str
+    rules: dict[str, str]
+
+
+class _TriggerTable:
+    """Collects every cue pattern once; a pattern may serve one rule per side."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.by_pattern: dict[str, _Cue] = {}
+
+    def add(
+        self,
+        pattern: str,
+        kind: str,
+        direction: str,
+        categories: tuple[str, ...],
+        where: str,
+        rule: str = "",
+    ) -> None:
+        sides = [d for d in ("pre", "post") if direction in (d, "both")]
+        key = pattern.lower()
+        cue = self.by_pattern.get(key)
+        if cue is None:
+            self.by_pattern[key] = _Cue(
+                kind,
+                "pre" in sides,
+                "post" in sides,
+                categories,
+                pattern,
+                {d: rule for d in sides},
+            )
+            return
+        if cue.kind != kind or any(cue.rules.get(d, rule) != rule for d in sides):
+            first = ", ".join(sorted(set(cue.rules.values()))) or cue.kind
+            raise ConfigError(
+                f"lexicon '{self.source}': pattern {pattern!r} is listed both in {first} "
+                f"and in {rule or kind} ({where}); keep it in one place"
+            )
+        cue.pre = cue.pre or "pre" in sides
+        cue.post = cue.post or "post" in sides
+        cue.categories = tuple(dict.fromkeys((*cue.categories, *categories)))
+        cue.rules.update({d: rule for d in sides})
+
+    def specs(self) -> tuple[TriggerSpec, ...]:
+        """Every cue as a :class:`TriggerSpec`, longest pattern first."""
+        ordered = sorted(self.by_pattern.values(), key=lambda c: -len(c.text))
+        return tuple(
+            TriggerSpec(
+                kind=c.kind,
+                pre=c.pre,
+                post=c.post,
+                categories=c.categories,
+                text=c.text,
+                rule=c.rules.get("pre") or c.rules.get("post", ""),
+                post_rule=c.rules.get("post") or c.rules.get("pre", ""),
+            )
+            for c in ordered
+        )
+
+
+def _rule_cues(model: LexiconFile) -> list[tuple[str, str, str, str, str]]:
     """Return ``(rule id, kind, direction, pattern, where)`` of every cue of the lexicon.
 
-    Reads ``rules`` (a list of ``{id, kind, pre, post, label}``) and, for lexicons
-    written before rules had ids, ``triggers`` (``{category: {pre, post}}``; the
-    rule id is ``<category>.<direction>``).
+    Reads ``rules`` and, for lexicons written before rules had ids, ``triggers``
+    (``{category: {pre, post}}``; the rule id is ``<category>.<direction>``).
     """
     cues: list[tuple[str, str, str, str, str]] = []
-    seen: set[str] = set()
-    for i, entry in enumerate(_list(raw, "rules", source)):
-        where = f"rules[{i}]"
-        if not isinstance(entry, Mapping):
-            raise ConfigError(f"lexicon '{source}': {where} must be a mapping with 'id' and 'kind'")
-        extra = sorted(set(entry) - _RULE_KEYS)
-        if extra:
-            raise ConfigError(
-                f"lexicon '{source}': {where} has unknown keys {extra}; "
-                f"use {', '.join(sorted(_RULE_KEYS))}"
-            )
-        rule_id, kind = entry.get("id"), entry.get("kind")
-        if not isinstance(rule_id, str) or not rule_id.strip():
-            raise ConfigError(f"lexicon '{source}': {where} needs a text 'id'")
-        if rule_id in seen:
-            raise ConfigError(f"lexicon '{source}': rule id {rule_id!r} is used twice")
-        seen.add(rule_id)
-        if kind not in KINDS:
-            raise ConfigError(
-                f"lexicon '{source}': {where} ({rule_id}) has kind {kind!r}; use one of "
-                f"{', '.join(KINDS)}"
-            )
+    for i, rule in enumerate(model.rules):
         for direction in ("pre", "post", "label"):
-            values = entry.get(direction) or []
-            if not isinstance(values, list):
-                raise ConfigError(f"lexicon '{source}': {where}.{direction} must be a list")
-            if direction == "label" and values and kind != "negated":
-                raise ConfigError(f"lexicon '{source}': {where}: only negated rules take 'label'")
-            for pattern in values:
-                cues.append((rule_id, kind, direction, pattern, f"{where}.{direction} ({rule_id})"))
-    triggers_raw = raw.get("triggers") or {}
-    if not isinstance(triggers_raw, Mapping):
-        raise ConfigError(f"lexicon '{source}': 'triggers' must be a mapping of categories")
-    for category, spec in triggers_raw.items():
-        if category not in CATEGORIES:
-            raise ConfigError(
-                f"lexicon '{source}': trigger category {category!r} is not known; "
-                f"use one of {', '.join(CATEGORIES)}"
-            )
+            for pattern in getattr(rule, direction):
+                where = f"rules[{i}].{direction} ({rule.id})"
+                cues.append((rule.id, rule.kind, direction, pattern, where))
+    for category, spec in model.triggers.items():
         for direction in ("pre", "post"):
-            for pattern in (spec or {}).get(direction) or []:
+            for pattern in getattr(spec, direction) if spec is not None else []:
                 where = f"triggers.{category}.{direction}"
                 cues.append((f"{category}.{direction}", category, direction, pattern, where))
     return cues
@@ -454,7 +415,7 @@ def _load_cached(path: str) -> Lexicon:
     except yaml.YAMLError as exc:
         raise ConfigError(f"lexicon '{path}' is not valid YAML: {exc}") from None
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"lexicon '{path}' must hold a mapping with 'terms' and 'triggers'")
+        raise ConfigError(f"lexicon '{path}' must hold a mapping with 'terms' and 'rules'")
     return parse_lexicon(raw, source=path)
 
 
