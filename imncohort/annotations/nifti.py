@@ -184,7 +184,7 @@ def read_nifti(
         roi = cropped_mask_roi(name, labels_kji[box] == label, grid.crop(*_bounds(box)), _full(box))
         if roi is not None:
             rois.append(roi)
-    log.debug("NIfTI %s: %d labels on series %s", rel_path, len(rois), series_key)
+    log.debug("NIfTI: %d labels on series %s", len(rois), series_key)
     errors: list[ErrorRecord] = []
     if absent and sidecar.get("labels"):  # TotalSegmentator's default ids are not all present
         errors.append(

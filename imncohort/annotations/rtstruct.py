@@ -273,7 +273,7 @@ def read_rtstruct(
                     "nothing to measure",
                 )
             )
-    log.debug("RTSTRUCT %s: %d ROIs on series %s", rel_path, len(rois), series_key)
+    log.debug("RTSTRUCT: %d ROIs on series %s", len(rois), series_key)
     meta = {
         "sop_instance_uid": str(ds.get("SOPInstanceUID", "") or ""),
         "approval": str(ds.get("ApprovalStatus", "") or "").upper(),

@@ -275,7 +275,7 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
         slice_step_mm=seg_slice_step_mm(ct_grid, measures),
     )
     rois = _segment_rois(seg, path, placed.per_segment, labels, grid)
-    log.debug("SEG %s: %d segments on series %s", rel_path, len(rois), series_key)
+    log.debug("SEG: %d segments on series %s", len(rois), series_key)
     return RoiSet(rel_path, "seg", series_key, grid, list(rois), errors)
 
 

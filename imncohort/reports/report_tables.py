@@ -152,7 +152,7 @@ def read_table(
         )
         return out
     if frame is None:
-        log.debug("%s has no %r column: not a report table", source.path, columns.text)
+        log.debug("a table without a %r column: not a report table", columns.text)
         return out
     names = [str(c) for c in frame.columns]
     for note in duplicated_columns(names):
