@@ -68,6 +68,10 @@ class Nodes(_Section):
     min_node_volume_ml: float = Field(ge=0, le=100)
     # sternal_invasion: share of the node's rasterisation inside the sternum above this.
     sternal_invasion_min_share: float = Field(default=0.0, ge=0, lt=1)
+    # A rib's level is the mean z of its points within this distance of its most medial point.
+    rib_medial_window_mm: float = Field(default=10.0, ge=0, le=100)
+    # A costal-cartilage piece joins the rib whose medial end is nearest within this distance.
+    cartilage_max_gap_mm: float = Field(default=15.0, ge=0, le=100)
 
 
 class Margins(_Section):

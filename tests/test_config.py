@@ -21,7 +21,8 @@ CASES = [
         "nodes: {min_short: 3}\n",
         "config key 'nodes.min_short' is not known; allowed keys here: min_short_axis_mm, "
         "imv_extrapolation_limit_mm, growth_min_long_axis_mm, max_slice_gap_factor, "
-        "min_node_voxels, min_node_volume_ml, sternal_invasion_min_share",
+        "min_node_voxels, min_node_volume_ml, sternal_invasion_min_share, "
+        "rib_medial_window_mm, cartilage_max_gap_mm",
     ),
     (
         "nodes: {min_short_axis_mm: -1}\n",
@@ -123,6 +124,8 @@ def test_defaults_hold_the_contract_values() -> None:
     assert config.reports.columns.text == "ReportText"
     assert config.reports.columns.patient_id == "PatientID"
     assert config.schedule.cron == "0 2 * * *"
+    assert config.nodes.rib_medial_window_mm == 10.0
+    assert config.nodes.cartilage_max_gap_mm == 15.0
 
 
 def test_missing_file_says_so(tmp_path: Path) -> None:

@@ -15,13 +15,13 @@ import numpy as np
 
 from imncohort.annotations.models import MaskRoi, Roi, RoiSet
 from imncohort.annotations.names import NameMatch
+from imncohort.config import Nodes
 from imncohort.geometry.intercostal import rib_level_z, split_cartilage_by_rib
 from imncohort.geometry.side import side_from_x
 from imncohort.measure.rois import roi_points_lps, roi_slice_centres
 from imncohort.measure.series import SeriesGeometry
 
 Side = Literal["left", "right"]
-RIB_MEDIAL_WINDOW_MM = 10.0
 
 
 @dataclass
@@ -57,7 +57,10 @@ def series_midline(geometry: SeriesGeometry, rois: list[tuple[RoiSet, Roi, NameM
 
 
 def build_context(
-    geometry: SeriesGeometry, rois: list[tuple[RoiSet, Roi, NameMatch]], midline: float
+    geometry: SeriesGeometry,
+    rois: list[tuple[RoiSet, Roi, NameMatch]],
+    midline: float,
+    nodes: Nodes,
 ) -> SeriesContext:
     """IMV centres per side, rib levels per side and CTVs of some ROIs of one series."""
     grid = geometry.grid
@@ -100,12 +103,14 @@ def build_context(
                 ribs,
                 side,
                 midline_x=midline,
-                medial_window_mm=RIB_MEDIAL_WINDOW_MM,
+                medial_window_mm=nodes.rib_medial_window_mm,
+                max_gap_mm=nodes.cartilage_max_gap_mm,
             )
             for n, pts in extra.items():
                 ribs[n] = np.concatenate([ribs[n], pts])
+        window = nodes.rib_medial_window_mm
         ctx.rib_levels[side] = {
-            n: rib_level_z(pts, RIB_MEDIAL_WINDOW_MM, midline) for n, pts in sorted(ribs.items())
+            n: rib_level_z(pts, window, midline) for n, pts in sorted(ribs.items())
         }
     return ctx
 

@@ -22,7 +22,7 @@ from imncohort.annotations.names import NameMatch, NameMatcher
 from imncohort.annotations.nifti import read_nifti, read_sidecar
 from imncohort.annotations.rtstruct import read_rtstruct
 from imncohort.annotations.seg import read_seg
-from imncohort.config import Config
+from imncohort.config import Config, Nodes
 from imncohort.errors import ImnCohortError, InputError
 from imncohort.geometry.reference import reference_section, volume_ml_slabs
 from imncohort.measure.columns import NODE_COLUMNS
@@ -131,13 +131,16 @@ def _own_contexts(
     geometry: SeriesGeometry,
     rois: SeriesRois,
     midline: float,
+    nodes: Nodes,
     errors: list[ErrorRecord],
 ) -> dict[str, SeriesContext]:
     """Each annotation file's own landmarks on one series; a file that fails is skipped."""
     own: dict[str, SeriesContext] = {}
     for path in sorted({r[0].path for r in rois}):
         try:
-            own[path] = build_context(geometry, [r for r in rois if r[0].path == path], midline)
+            own[path] = build_context(
+                geometry, [r for r in rois if r[0].path == path], midline, nodes
+            )
         except Exception as exc:  # blamed on its own file; the other files go on
             log.debug("study %s: a context failed (%s)", job.study_key, type(exc).__name__)
             reason = f"its vessel, rib or CTV ROIs cannot be used ({why(exc)}); skipped"
@@ -300,7 +303,7 @@ def measure_rois(
         geometry = job.series[series_key]
         rois = by_series[series_key]
         midline = series_midline(geometry, rois)
-        own = _own_contexts(job, geometry, rois, midline, errors)
+        own = _own_contexts(job, geometry, rois, midline, config.nodes, errors)
         paths = sorted(own)
         rois = [r for r in rois if r[0].path in own]
         contexts: dict[str, SeriesContext] = {}
