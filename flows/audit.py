@@ -1,8 +1,8 @@
-"""The parent flow ``audit``: index, reports, measure, tables on one Dask cluster.
+"""The parent flow ``audit``: index, reports, measure, tables in one flow run.
 
-A local Dask cluster is started once for the whole audit (unless an existing
-scheduler is named) and every stage flow runs its tasks on it. ``run.json``
-records the version, the resolved configuration, input counts by SOP class and
+One task runner serves the whole audit (:mod:`flows.execute` chooses Prefect's thread
+pool or a Dask cluster by the files the run will read). ``run.json`` records the
+version, the resolved configuration, the task runner, input counts by SOP class and
 counts and seconds per stage.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -42,89 +41,6 @@ from imncohort.runstate import clean_leftovers, mark_report_stale
 logger = logging.getLogger("imncohort")
 
 STAGE_NAMES = ("index", "reports", "measure", "tables")
-
-
-def stage_runner(stage: str) -> Callable[[StageSettings], dict[str, Any]]:
-    """Return the ``run_<stage>`` function of ``flows/<stage>.py``."""
-    if stage == "index":
-        from flows.index import run_index
-
-        return run_index
-    if stage == "reports":
-        from flows.reports import run_reports
-
-        return run_reports
-    if stage == "measure":
-        from flows.measure import run_measure
-
-        return run_measure
-    if stage == "tables":
-        from flows.tables import run_tables
-
-        return run_tables
-    raise ValueError(f'Argument "stage" must be one of {STAGE_NAMES}, got {stage!r}.')
-
-
-def _warm_worker() -> bool:
-    """Import what every stage task needs, once per Dask worker, before the first task."""
-    import prefect.task_engine  # noqa: F401
-    import prefect_dask  # noqa: F401
-
-    import imncohort.index.build
-    import imncohort.measure.stage
-    import imncohort.reports.stage  # noqa: F401
-
-    logsafe.install()
-    return True
-
-
-def _start_prefect_api() -> str | None:
-    """Start the embedded Prefect API (once per process); return its URL.
-
-    Returns None when ``PREFECT_API_URL`` already names a server. Local Dask workers
-    inherit the URL through the environment; without it each worker process would
-    start an embedded API of its own.
-    """
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
-
-    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-        return None
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()
-    server.start()
-    return str(server.api_url)
-
-
-@contextlib.contextmanager
-def dask_scheduler(config: Config, settings: StageSettings) -> Iterator[str]:
-    """Yield the address of the Dask scheduler the stages share.
-
-    An existing scheduler (``--dask-address``) is used as is (its workers need
-    ``PREFECT_API_URL`` pointing at the Prefect server, see the README); otherwise a
-    local process cluster on 127.0.0.1 is started, pointed at this process's Prefect
-    API, its workers import the stage code before the first task, and it is closed
-    afterwards.
-    """
-    from distributed import Client, LocalCluster
-
-    api_url = _start_prefect_api()
-    if settings.dask_address:
-        yield settings.dask_address
-        return
-    if api_url:
-        os.environ["PREFECT_API_URL"] = api_url  # inherited by the worker processes
-    n_workers = settings.workers or config.dask.workers
-    with LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=config.dask.threads_per_worker,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster:
-        with Client(cluster.scheduler_address) as client:
-            client.run(_warm_worker)
-        yield cluster.scheduler_address
 
 
 def _progress(message: str) -> None:
@@ -194,33 +110,51 @@ def run_stages(
     """Run ``stages`` as ONE Prefect flow run on one task runner; write ``run.json``; return it.
 
     The whole audit is one run of the ``audit`` flow; a single stage is one run of its
-    own flow. The Prefect API and the task runner come from :mod:`flows.execute`.
+    own flow. The Prefect API and the task runner come from :mod:`flows.execute`; the
+    index is planned while the API starts, and its files to read choose the runner.
     """
     from flows.execute import runtime
-    from flows.runtime import AuditParameters
+    from flows.runtime import AuditParameters, forget_index_plans, plan_index_ahead
 
     config = settings.config()
+
+    def plan_work() -> int | None:
+        return plan_index_ahead(settings, config) if "index" in stages else None
+
     with (
         guarded_run(Path(settings.out)),
         runtime(
-            config, settings.export, stages, settings.workers, settings.dask_address, dashboard
+            config,
+            settings.export,
+            stages,
+            settings.workers,
+            settings.dask_address,
+            dashboard,
+            plan_work,
         ) as rt,
     ):
-        logsafe.install()  # Prefect's handlers exist by now
-        shared = replace(settings, dask_address=rt.dask_address)
-        if len(stages) == 1:
-            return _single_stage(shared, stages[0], rt.runner, settings)
-        parameters = AuditParameters.from_settings(shared, stages, run_id)
-        storage = result_storage(Path(settings.out), FLOW_RESULTS)  # not the Prefect home
-        audit = audit_flow.with_options(task_runner=rt.runner, result_storage=storage)
-        record: dict[str, Any] = audit(parameters)
-        return record
+        try:
+            logsafe.install()  # Prefect's handlers exist by now
+            logger.info(
+                "task runner: %s (%s files to read; Dask from %d)",
+                rt.mode,
+                "unknown" if rt.files_to_read is None else rt.files_to_read,
+                config.prefect.local_below_files,
+            )
+            shared = replace(settings, dask_address=rt.dask_address, runner=rt.mode)
+            if len(stages) == 1:
+                return _single_stage(shared, stages[0], rt.runner, config)
+            parameters = AuditParameters.from_settings(shared, stages, run_id)
+            storage = result_storage(Path(settings.out), FLOW_RESULTS)  # not the Prefect home
+            audit = audit_flow.with_options(task_runner=rt.runner, result_storage=storage)
+            record: dict[str, Any] = audit(parameters)
+            return record
+        finally:
+            forget_index_plans()
 
 
-def _single_stage(
-    shared: StageSettings, stage: str, runner: Any, settings: StageSettings
-) -> dict[str, Any]:
-    config = settings.config()
+def _single_stage(shared: StageSettings, stage: str, runner: Any, config: Config) -> dict[str, Any]:
+    settings = shared
     started = time.time()
     out = Path(settings.out)
     write_json(run_record(shared, config, {}, started), out / "run.json")  # complete: false
@@ -353,6 +287,7 @@ def run_record(
         "export": str(Path(settings.export).resolve()),
         "out": str(Path(settings.out).resolve()),
         "dask_address": settings.dask_address or "local",
+        "runner": settings.runner,
         "workers": settings.workers or config.dask.workers,
         "config": config_as_dict(config),
         "inputs": input_counts(Path(settings.out)),
