@@ -8,35 +8,31 @@ counts and seconds per stage.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from prefect import flow
 
+from flows.launch import guarded_run, run_stages  # noqa: F401  (run_stages: public here)
 from flows.notify import on_audit_failure
 from flows.runtime import (
     FLOW_RESULTS,
     AuditParameters,
     StageSettings,
-    clear_flow_results,
     result_storage,
     stage_parameters,
 )
 from imncohort import __version__, logsafe
 from imncohort.config import Config, config_as_dict
 from imncohort.errors import ImnCohortError
-from imncohort.faults import checkpoint, publish_main_pid
-from imncohort.layout import remove_legacy_public
+from imncohort.faults import checkpoint
 from imncohort.outputs import write_json
-from imncohort.procguard import start_guard, stop_guard
-from imncohort.runlock import out_lock
-from imncohort.runstate import clean_leftovers, mark_report_stale
+from imncohort.runstate import mark_report_stale
 
 logger = logging.getLogger("imncohort")
 
@@ -46,38 +42,6 @@ STAGE_NAMES = ("index", "reports", "measure", "tables")
 def _progress(message: str) -> None:
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
-
-
-#: OUT folders this process holds the run lock of (a scheduled audit's flow run inside
-#: ``run_stages`` must not take it twice).
-_HELD: set[Path] = set()
-
-
-@contextlib.contextmanager
-def guarded_run(out: Path) -> Iterator[None]:
-    """Hold OUT's run lock, watch the run's helper processes and tidy OUT around a run.
-
-    A second run on the same OUT stops at once (:func:`imncohort.runlock.out_lock`); a
-    watchdog ends the Prefect/Dask helpers of a SIGKILLed run; leftovers of an earlier,
-    interrupted run are removed first; pickled flow results (they may quote raw paths)
-    are removed last. Re-entrant within one process.
-    """
-    out = Path(out).resolve()
-    if out in _HELD:
-        yield
-        return
-    with out_lock(out):
-        _HELD.add(out)
-        guard = start_guard()
-        try:
-            publish_main_pid()
-            remove_legacy_public(out)  # OUT/index, OUT/state of older versions: raw paths
-            clean_leftovers(out)
-            yield
-        finally:
-            _HELD.discard(out)
-            clear_flow_results(out)
-            stop_guard(guard)
 
 
 def stage_body(stage: str) -> Callable[..., dict[str, Any]]:
@@ -101,56 +65,33 @@ def stage_body(stage: str) -> Callable[..., dict[str, Any]]:
     raise ValueError(f'Argument "stage" must be one of {STAGE_NAMES}, got {stage!r}.')
 
 
-def run_stages(
+def run_on_runtime(
+    rt: Any,
     settings: StageSettings,
     stages: tuple[str, ...],
-    dashboard: bool = False,
+    config: Config,
     run_id: str | None = None,
 ) -> dict[str, Any]:
-    """Run ``stages`` as ONE Prefect flow run on one task runner; write ``run.json``; return it.
+    """Run ``stages`` as ONE flow run on the task runner ``rt`` brought up; return run.json.
 
     The whole audit is one run of the ``audit`` flow; a single stage is one run of its
-    own flow. The Prefect API and the task runner come from :mod:`flows.execute`; the
-    index is planned while the API starts, and its files to read choose the runner.
+    own flow. Called by :func:`flows.launch.run_stages` under the OUT lock.
     """
-    from flows.execute import runtime
-    from flows.runtime import AuditParameters, forget_index_plans, plan_index_ahead
-
-    config = settings.config()
-
-    def plan_work() -> int | None:
-        return plan_index_ahead(settings, config) if "index" in stages else None
-
-    with (
-        guarded_run(Path(settings.out)),
-        runtime(
-            config,
-            settings.export,
-            stages,
-            settings.workers,
-            settings.dask_address,
-            dashboard,
-            plan_work,
-        ) as rt,
-    ):
-        try:
-            logsafe.install()  # Prefect's handlers exist by now
-            logger.info(
-                "task runner: %s (%s files to read; Dask from %d)",
-                rt.mode,
-                "unknown" if rt.files_to_read is None else rt.files_to_read,
-                config.prefect.local_below_files,
-            )
-            shared = replace(settings, dask_address=rt.dask_address, runner=rt.mode)
-            if len(stages) == 1:
-                return _single_stage(shared, stages[0], rt.runner, config)
-            parameters = AuditParameters.from_settings(shared, stages, run_id)
-            storage = result_storage(Path(settings.out), FLOW_RESULTS)  # not the Prefect home
-            audit = audit_flow.with_options(task_runner=rt.runner, result_storage=storage)
-            record: dict[str, Any] = audit(parameters)
-            return record
-        finally:
-            forget_index_plans()
+    logsafe.install()  # Prefect's handlers exist by now
+    logger.info(
+        "task runner: %s (%s files to read; Dask from %d)",
+        rt.mode,
+        "unknown" if rt.files_to_read is None else rt.files_to_read,
+        config.prefect.local_below_files,
+    )
+    shared = replace(settings, dask_address=rt.dask_address, runner=rt.mode)
+    if len(stages) == 1:
+        return _single_stage(shared, stages[0], rt.runner, config)
+    parameters = AuditParameters.from_settings(shared, stages, run_id)
+    storage = result_storage(Path(settings.out), FLOW_RESULTS)  # not the Prefect home
+    audit = audit_flow.with_options(task_runner=rt.runner, result_storage=storage)
+    record: dict[str, Any] = audit(parameters)
+    return record
 
 
 def _single_stage(shared: StageSettings, stage: str, runner: Any, config: Config) -> dict[str, Any]:

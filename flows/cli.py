@@ -237,7 +237,7 @@ def run_command(args: argparse.Namespace) -> int:
         return config_command(args)
     new_out = not (Path(args.out) / "restricted" / "secret").exists()
     settings = settings_from_args(args)
-    from flows.audit import run_stages
+    from flows.launch import run_stages
 
     stages = STAGE_ORDER if args.command == "run" else (args.command,)
     if args.command != "run":

@@ -73,34 +73,56 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _warm_worker(api_url: str | None) -> bool:
-    """Point a Dask worker at the run's API and import what every stage task needs."""
-    if api_url:
-        os.environ["PREFECT_API_URL"] = api_url
-    import prefect.task_engine  # noqa: F401
-    import prefect_dask  # noqa: F401
+#: The flow module whose tasks each stage sends to the workers.
+STAGE_MODULES = {
+    "index": "flows.index",
+    "reports": "flows.reports",
+    "measure": "flows.measure",
+    "tables": "flows.tables",
+    "package": "flows.package",
+}
 
-    import imncohort.index.build
-    import imncohort.measure.stage
-    import imncohort.reports.stage  # noqa: F401
 
+def _warm_worker(modules: list[str]) -> bool:
+    """Import, once per Dask worker, the task modules of the run's stages (and Prefect)."""
+    import importlib
+
+    for name in ["prefect.task_engine", "prefect_dask", *modules]:
+        importlib.import_module(name)
+    return True
+
+
+def _point_worker(api_url: str) -> bool:
+    """Point a Dask worker at the run's Prefect API (known only once it answers).
+
+    Prefect read its settings when the warm-up imported it, so they are re-read here.
+    """
+    os.environ["PREFECT_API_URL"] = api_url
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()
     return True
 
 
 class _ClusterStarter(threading.Thread):
-    """Start a LocalCluster in the background while the Prefect API comes up."""
+    """Start a LocalCluster and warm its workers while this process does the rest.
 
-    def __init__(self, n_workers: int, threads: int, dashboard: bool) -> None:
+    The workers import the stage modules while the main thread imports Prefect, plans
+    the index and waits for the API: on two cores these overlap instead of queueing.
+    """
+
+    def __init__(self, n_workers: int, threads: int, dashboard: bool, modules: list[str]) -> None:
         super().__init__(name="imncohort-dask-start", daemon=True)
         self.n_workers = n_workers
         self.threads = threads
         self.dashboard = dashboard
+        self.modules = modules
         self.cluster: Any = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            from distributed import LocalCluster
+            from distributed import Client, LocalCluster
 
             self.cluster = LocalCluster(
                 n_workers=self.n_workers,
@@ -109,6 +131,8 @@ class _ClusterStarter(threading.Thread):
                 host="127.0.0.1",
                 dashboard_address=DASHBOARD_ADDRESS if self.dashboard else None,
             )
+            with Client(self.cluster.scheduler_address) as client:
+                client.run(_warm_worker, self.modules)
         except BaseException as exc:  # re-raised in the main thread
             self.error = exc
 
@@ -241,7 +265,10 @@ def runtime(
         use_dask = wants_dask(config, export, stages, dask_address, dashboard, files_to_read)
         logger.debug("task runner: %s", "dask" if use_dask else "threads")
         if use_dask and not dask_address:
-            starter = _ClusterStarter(n_workers, config.dask.threads_per_worker, dashboard)
+            import distributed  # noqa: F401  (here, not in the thread beside Prefect's import)
+
+            modules = [STAGE_MODULES[s] for s in stages if s in STAGE_MODULES]
+            starter = _ClusterStarter(n_workers, config.dask.threads_per_worker, dashboard, modules)
             starter.start()
         wait_api()
         url = os.environ.get("PREFECT_API_URL") or url
@@ -280,8 +307,9 @@ def runtime(
         closers.append(cluster.close)
         from distributed import Client
 
-        with Client(cluster.scheduler_address) as client:
-            client.run(_warm_worker, url)
+        if url:
+            with Client(cluster.scheduler_address) as client:
+                client.run(_point_worker, url)
         dashboard_url = None
         if dashboard:
             dashboard_url = str(cluster.dashboard_link or f"http://{DASHBOARD_ADDRESS}/status")
