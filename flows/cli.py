@@ -23,10 +23,6 @@ from flows.runtime import StageSettings
 from imncohort import __version__
 from imncohort.config import load_config, secret_from_env
 from imncohort.errors import ConfigError, ImnCohortError, StageOrderError
-from imncohort.keys import load_or_create_secret
-from imncohort.layout import index_dir
-from imncohort.outputs import check_paths
-from imncohort.runinfo import summary_lines
 
 STAGES = ("run", "index", "reports", "measure", "tables")
 
@@ -161,6 +157,9 @@ STAGE_ORDER = ("index", "reports", "measure", "tables")
 
 def settings_from_args(args: argparse.Namespace) -> StageSettings:
     """Validate the command line and return the stage settings."""
+    from imncohort.keys import load_or_create_secret
+    from imncohort.outputs import check_paths  # imports pandas: only for stage commands
+
     config = load_config(args.config)
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
@@ -185,6 +184,8 @@ def check_stage_inputs(out: Path, stage: str) -> None:
     """Refuse to start a stage whose inputs an earlier stage has not written yet."""
     if stage not in NEEDS_INDEX:
         return
+    from imncohort.layout import index_dir
+
     for name in ("instances.parquet", "series.parquet"):
         if not (index_dir(out) / name).exists():
             raise StageOrderError(
@@ -250,6 +251,8 @@ def run_command(args: argparse.Namespace) -> int:
         stages,
         dashboard=bool(getattr(args, "dashboard", False) or config.prefect.dashboard),
     )
+    from imncohort.runinfo import summary_lines
+
     for line in summary_lines(settings.out):
         sys.stdout.write(line + "\n")
     bad = _bad_inputs(settings.out)
