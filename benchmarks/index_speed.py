@@ -452,6 +452,20 @@ def _whole_process(
         )
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:  # a loaded machine can time out a Dask nanny: once more
+            print(f"retrying after a failure: {binary} index", flush=True)
+            shutil.rmtree(out, ignore_errors=True) if not (out / "run.json").exists() else None
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            done = subprocess.run(
+                [binary, "index", str(export), "--out", str(out)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
             raise SystemExit(f"{binary} index failed:\n{done.stderr[-2000:]}")
         used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
