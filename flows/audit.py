@@ -1,167 +1,48 @@
-"""The parent flow ``audit``: index, reports, measure, tables on one Dask cluster.
+"""The parent flow ``audit``: index, reports, measure, tables in one flow run.
 
-A local Dask cluster is started once for the whole audit (unless an existing
-scheduler is named) and every stage flow runs its tasks on it. ``run.json``
-records the version, the resolved configuration, input counts by SOP class and
+One task runner serves the whole audit (:mod:`flows.execute` chooses Prefect's thread
+pool or a Dask cluster by the files the run will read). ``run.json`` records the
+version, the resolved configuration, the task runner, input counts by SOP class and
 counts and seconds per stage.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from prefect import flow
 
+from flows.launch import guarded_run, run_stages  # noqa: F401  (run_stages: public here)
 from flows.notify import on_audit_failure
 from flows.runtime import (
     FLOW_RESULTS,
     AuditParameters,
     StageSettings,
-    clear_flow_results,
     result_storage,
     stage_parameters,
 )
 from imncohort import __version__, logsafe
 from imncohort.config import Config, config_as_dict
 from imncohort.errors import ImnCohortError
-from imncohort.faults import checkpoint, publish_main_pid
-from imncohort.layout import OutLayout, remove_legacy_public
+from imncohort.faults import checkpoint
+from imncohort.layout import OutLayout
 from imncohort.outputs import write_json
-from imncohort.procguard import start_guard, stop_guard
-from imncohort.runlock import out_lock
-from imncohort.runstate import clean_leftovers, mark_report_stale
+from imncohort.runstate import mark_report_stale
 
 logger = logging.getLogger("imncohort")
 
 STAGE_NAMES = ("index", "reports", "measure", "tables")
 
 
-def stage_runner(stage: str) -> Callable[[StageSettings], dict[str, Any]]:
-    """Return the ``run_<stage>`` function of ``flows/<stage>.py``."""
-    if stage == "index":
-        from flows.index import run_index
-
-        return run_index
-    if stage == "reports":
-        from flows.reports import run_reports
-
-        return run_reports
-    if stage == "measure":
-        from flows.measure import run_measure
-
-        return run_measure
-    if stage == "tables":
-        from flows.tables import run_tables
-
-        return run_tables
-    raise ValueError(f'Argument "stage" must be one of {STAGE_NAMES}, got {stage!r}.')
-
-
-def _warm_worker() -> bool:
-    """Import what every stage task needs, once per Dask worker, before the first task."""
-    import prefect.task_engine  # noqa: F401
-    import prefect_dask  # noqa: F401
-
-    import imncohort.index.stage
-    import imncohort.measure.stage
-    import imncohort.reports.stage  # noqa: F401
-
-    logsafe.install()
-    return True
-
-
-def _start_prefect_api() -> str | None:
-    """Start the embedded Prefect API (once per process); return its URL.
-
-    Returns None when ``PREFECT_API_URL`` already names a server. Local Dask workers
-    inherit the URL through the environment; without it each worker process would
-    start an embedded API of its own.
-    """
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
-
-    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-        return None
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()
-    server.start()
-    return str(server.api_url)
-
-
-@contextlib.contextmanager
-def dask_scheduler(config: Config, settings: StageSettings) -> Iterator[str]:
-    """Yield the address of the Dask scheduler the stages share.
-
-    An existing scheduler (``--dask-address``) is used as is (its workers need
-    ``PREFECT_API_URL`` pointing at the Prefect server, see the README); otherwise a
-    local process cluster on 127.0.0.1 is started, pointed at this process's Prefect
-    API, its workers import the stage code before the first task, and it is closed
-    afterwards.
-    """
-    from distributed import Client, LocalCluster
-
-    api_url = _start_prefect_api()
-    if settings.dask_address:
-        yield settings.dask_address
-        return
-    if api_url:
-        os.environ["PREFECT_API_URL"] = api_url  # inherited by the worker processes
-    n_workers = settings.workers or config.dask.workers
-    with LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=config.dask.threads_per_worker,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster:
-        with Client(cluster.scheduler_address) as client:
-            client.run(_warm_worker)
-        yield cluster.scheduler_address
-
-
 def _progress(message: str) -> None:
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
-
-
-#: OUT folders this process holds the run lock of (a scheduled audit's flow run inside
-#: ``run_stages`` must not take it twice).
-_HELD: set[Path] = set()
-
-
-@contextlib.contextmanager
-def guarded_run(out: Path) -> Iterator[None]:
-    """Hold OUT's run lock, watch the run's helper processes and tidy OUT around a run.
-
-    A second run on the same OUT stops at once (:func:`imncohort.runlock.out_lock`); a
-    watchdog ends the Prefect/Dask helpers of a SIGKILLed run; leftovers of an earlier,
-    interrupted run are removed first; pickled flow results (they may quote raw paths)
-    are removed last. Re-entrant within one process.
-    """
-    out = Path(out).resolve()
-    if out in _HELD:
-        yield
-        return
-    with out_lock(out):
-        _HELD.add(out)
-        guard = start_guard()
-        try:
-            publish_main_pid()
-            remove_legacy_public(out)  # OUT/index, OUT/state of older versions: raw paths
-            clean_leftovers(out)
-            yield
-        finally:
-            _HELD.discard(out)
-            clear_flow_results(out)
-            stop_guard(guard)
 
 
 def stage_body(stage: str) -> Callable[..., dict[str, Any]]:
@@ -185,42 +66,37 @@ def stage_body(stage: str) -> Callable[..., dict[str, Any]]:
     raise ValueError(f'Argument "stage" must be one of {STAGE_NAMES}, got {stage!r}.')
 
 
-def run_stages(
+def run_on_runtime(
+    rt: Any,
     settings: StageSettings,
     stages: tuple[str, ...],
-    dashboard: bool = False,
+    config: Config,
     run_id: str | None = None,
 ) -> dict[str, Any]:
-    """Run ``stages`` as ONE Prefect flow run on one task runner; write ``run.json``; return it.
+    """Run ``stages`` as ONE flow run on the task runner ``rt`` brought up; return run.json.
 
     The whole audit is one run of the ``audit`` flow; a single stage is one run of its
-    own flow. The Prefect API and the task runner come from :mod:`flows.execute`.
+    own flow. Called by :func:`flows.launch.run_stages` under the OUT lock.
     """
-    from flows.execute import runtime
-    from flows.runtime import AuditParameters
-
-    config = settings.config()
-    with (
-        guarded_run(Path(settings.out)),
-        runtime(
-            config, settings.export, stages, settings.workers, settings.dask_address, dashboard
-        ) as rt,
-    ):
-        logsafe.install()  # Prefect's handlers exist by now
-        shared = replace(settings, dask_address=rt.dask_address)
-        if len(stages) == 1:
-            return _single_stage(shared, stages[0], rt.runner, settings)
-        parameters = AuditParameters.from_settings(shared, stages, run_id)
-        storage = result_storage(Path(settings.out), FLOW_RESULTS)  # not the Prefect home
-        audit = audit_flow.with_options(task_runner=rt.runner, result_storage=storage)
-        record: dict[str, Any] = audit(parameters)
-        return record
+    logsafe.install()  # Prefect's handlers exist by now
+    logger.info(
+        "task runner: %s (%s files to read; Dask from %d)",
+        rt.mode,
+        "unknown" if rt.files_to_read is None else rt.files_to_read,
+        config.prefect.local_below_files,
+    )
+    shared = replace(settings, dask_address=rt.dask_address, runner=rt.mode)
+    if len(stages) == 1:
+        return _single_stage(shared, stages[0], rt.runner, config)
+    parameters = AuditParameters.from_settings(shared, stages, run_id)
+    storage = result_storage(Path(settings.out), FLOW_RESULTS)  # not the Prefect home
+    audit = audit_flow.with_options(task_runner=rt.runner, result_storage=storage)
+    record: dict[str, Any] = audit(parameters)
+    return record
 
 
-def _single_stage(
-    shared: StageSettings, stage: str, runner: Any, settings: StageSettings
-) -> dict[str, Any]:
-    config = settings.config()
+def _single_stage(shared: StageSettings, stage: str, runner: Any, config: Config) -> dict[str, Any]:
+    settings = shared
     started = time.time()
     out = Path(settings.out)
     write_json(run_record(shared, config, {}, started), OutLayout(out).run_json)  # complete: false
@@ -353,6 +229,7 @@ def run_record(
         "export": str(Path(settings.export).resolve()),
         "out": str(Path(settings.out).resolve()),
         "dask_address": settings.dask_address or "local",
+        "runner": settings.runner,
         "workers": settings.workers or config.dask.workers,
         "config": config_as_dict(config),
         "inputs": input_counts(Path(settings.out)),

@@ -5,9 +5,11 @@
   (``embedded``). Its URL is known before it answers, so the Dask cluster starts
   in parallel with it.
 * The task runner: an existing Dask scheduler (``--dask-address``); Prefect's
-  ``ThreadPoolTaskRunner`` in this process for small exports (fewer files than
-  ``prefect.local_below_files``) and for the ``tables`` stage alone; else a local
-  Dask process cluster on 127.0.0.1 whose workers import the stage code up front.
+  ``ThreadPoolTaskRunner`` in this process for small work (fewer files TO READ than
+  ``prefect.local_below_files``: the incremental index plan decides, so a re-run of a
+  large export that reads nothing starts no cluster) and for the ``tables`` stage
+  alone; else a local Dask process cluster on 127.0.0.1 whose workers import the
+  stage code up front. The work is counted while the Prefect API comes up.
 
 Nothing here imports Prefect before the API URL is in the environment.
 """
@@ -18,9 +20,10 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 import threading
 import webbrowser
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,7 @@ class Runtime:
     runner: Any
     dask_address: str | None
     dashboard_url: str | None = None
+    files_to_read: int | None = None  # the planned work that chose the runner
 
 
 def count_files(root: Path, limit: int) -> int:
@@ -69,34 +73,56 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _warm_worker(api_url: str | None) -> bool:
-    """Point a Dask worker at the run's API and import what every stage task needs."""
-    if api_url:
-        os.environ["PREFECT_API_URL"] = api_url
-    import prefect.task_engine  # noqa: F401
-    import prefect_dask  # noqa: F401
+#: The flow module whose tasks each stage sends to the workers.
+STAGE_MODULES = {
+    "index": "flows.index",
+    "reports": "flows.reports",
+    "measure": "flows.measure",
+    "tables": "flows.tables",
+    "package": "flows.package",
+}
 
-    import imncohort.index.stage
-    import imncohort.measure.stage
-    import imncohort.reports.stage  # noqa: F401
 
+def _warm_worker(modules: list[str]) -> bool:
+    """Import, once per Dask worker, the task modules of the run's stages (and Prefect)."""
+    import importlib
+
+    for name in ["prefect.task_engine", "prefect_dask", *modules]:
+        importlib.import_module(name)
+    return True
+
+
+def _point_worker(api_url: str) -> bool:
+    """Point a Dask worker at the run's Prefect API (known only once it answers).
+
+    Prefect read its settings when the warm-up imported it, so they are re-read here.
+    """
+    os.environ["PREFECT_API_URL"] = api_url
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()
     return True
 
 
 class _ClusterStarter(threading.Thread):
-    """Start a LocalCluster in the background while the Prefect API comes up."""
+    """Start a LocalCluster and warm its workers while this process does the rest.
 
-    def __init__(self, n_workers: int, threads: int, dashboard: bool) -> None:
+    The workers import the stage modules while the main thread imports Prefect, plans
+    the index and waits for the API: on two cores these overlap instead of queueing.
+    """
+
+    def __init__(self, n_workers: int, threads: int, dashboard: bool, modules: list[str]) -> None:
         super().__init__(name="imncohort-dask-start", daemon=True)
         self.n_workers = n_workers
         self.threads = threads
         self.dashboard = dashboard
+        self.modules = modules
         self.cluster: Any = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            from distributed import LocalCluster
+            from distributed import Client, LocalCluster
 
             self.cluster = LocalCluster(
                 n_workers=self.n_workers,
@@ -105,6 +131,8 @@ class _ClusterStarter(threading.Thread):
                 host="127.0.0.1",
                 dashboard_address=DASHBOARD_ADDRESS if self.dashboard else None,
             )
+            with Client(self.cluster.scheduler_address) as client:
+                client.run(_warm_worker, self.modules)
         except BaseException as exc:  # re-raised in the main thread
             self.error = exc
 
@@ -149,20 +177,33 @@ def _api_url(config: Config, closers: list[Any]) -> tuple[str | None, Any]:
         return url, wait
 
     def wait_embedded() -> None:
-        # The embedded API of flows.audit (one per process, stopped at exit).
-        from flows.audit import _start_prefect_api
-
-        started = _start_prefect_api()
+        started = start_embedded_api()
         if started:
             os.environ["PREFECT_API_URL"] = started
 
     return None, wait_embedded
 
 
+def start_embedded_api() -> str | None:
+    """Start the embedded Prefect API (once per process, stopped at exit); return its URL.
+
+    Returns None when ``PREFECT_API_URL`` already names a server or the embedded server
+    is disabled. Local Dask workers inherit the URL through the environment; without it
+    each worker process would start an embedded API of its own.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    return str(server.api_url)
+
+
 def drain_api_logs() -> None:
     """Send the log lines still queued for the Prefect API (before its server may stop)."""
-    import sys
-
     if "prefect.logging.handlers" not in sys.modules:
         return
     from prefect.logging.handlers import APILogWorker
@@ -177,14 +218,23 @@ def wants_dask(
     stages: tuple[str, ...],
     dask_address: str | None,
     dashboard: bool = False,
+    files_to_read: int | None = None,
 ) -> bool:
-    """Return True when the run's tasks go to Dask (see the module docstring)."""
+    """Return True when the run's tasks go to Dask (see the module docstring).
+
+    ``files_to_read`` is the work the run plans (the incremental index plan); without
+    it the export's file count stands in for it.
+    """
     if dask_address or dashboard:
         return True
     if stages == ("tables",):
         return False
     limit = config.prefect.local_below_files
-    return limit <= 0 or count_files(export, limit) >= limit
+    if limit <= 0:
+        return True
+    if files_to_read is None:
+        files_to_read = count_files(export, limit)
+    return files_to_read >= limit
 
 
 @contextlib.contextmanager
@@ -195,10 +245,14 @@ def runtime(
     workers: int | None,
     dask_address: str | None,
     dashboard: bool = False,
+    plan_work: Callable[[], int | None] | None = None,
 ) -> Iterator[Runtime]:
-    """Bring up the API and the task runner of one run; tear down what was started."""
+    """Bring up the API and the task runner of one run; tear down what was started.
+
+    ``plan_work`` returns the number of files the run will read (None: unknown); it
+    runs while the Prefect API starts, and decides between threads and Dask.
+    """
     closers: list[Any] = []
-    use_dask = wants_dask(config, export, stages, dask_address, dashboard)
     n_workers = workers or config.dask.workers
     starter: _ClusterStarter | None = None
     saved = os.environ.get("PREFECT_API_URL")
@@ -207,8 +261,14 @@ def runtime(
         url, wait_api = _api_url(config, closers)
         if url:
             os.environ["PREFECT_API_URL"] = url  # inherited by the Dask workers spawned below
+        files_to_read = plan_work() if plan_work is not None else None
+        use_dask = wants_dask(config, export, stages, dask_address, dashboard, files_to_read)
+        logger.debug("task runner: %s", "dask" if use_dask else "threads")
         if use_dask and not dask_address:
-            starter = _ClusterStarter(n_workers, config.dask.threads_per_worker, dashboard)
+            import distributed  # noqa: F401  (here, not in the thread beside Prefect's import)
+
+            modules = [STAGE_MODULES[s] for s in stages if s in STAGE_MODULES]
+            starter = _ClusterStarter(n_workers, config.dask.threads_per_worker, dashboard, modules)
             starter.start()
         wait_api()
         url = os.environ.get("PREFECT_API_URL") or url
@@ -220,12 +280,24 @@ def runtime(
         if not use_dask:
             from prefect.task_runners import ThreadPoolTaskRunner
 
-            yield Runtime(url, "threads", ThreadPoolTaskRunner(max_workers=n_workers), None)
+            yield Runtime(
+                url,
+                "threads",
+                ThreadPoolTaskRunner(max_workers=n_workers),
+                None,
+                files_to_read=files_to_read,
+            )
             return
         from prefect_dask import DaskTaskRunner
 
         if dask_address:
-            yield Runtime(url, "dask-external", DaskTaskRunner(address=dask_address), dask_address)
+            yield Runtime(
+                url,
+                "dask-external",
+                DaskTaskRunner(address=dask_address),
+                dask_address,
+                files_to_read=files_to_read,
+            )
             return
         assert starter is not None
         starter.join()
@@ -235,20 +307,23 @@ def runtime(
         closers.append(cluster.close)
         from distributed import Client
 
-        with Client(cluster.scheduler_address) as client:
-            client.run(_warm_worker, url)
+        if url:
+            with Client(cluster.scheduler_address) as client:
+                client.run(_point_worker, url)
         dashboard_url = None
         if dashboard:
             dashboard_url = str(cluster.dashboard_link or f"http://{DASHBOARD_ADDRESS}/status")
             logger.info("Dask dashboard: %s", dashboard_url)
-            with contextlib.suppress(Exception):
-                webbrowser.open(dashboard_url)
+            if sys.stdout.isatty() and not os.environ.get("CI"):  # a person at a terminal
+                with contextlib.suppress(Exception):
+                    webbrowser.open(dashboard_url)
         yield Runtime(
             url,
             "dask-local",
             DaskTaskRunner(address=cluster.scheduler_address),
             cluster.scheduler_address,
             dashboard_url,
+            files_to_read,
         )
     finally:
         drain_api_logs()

@@ -13,9 +13,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed, wait
 
 from flows.progress import StageProgress
-from flows.runtime import StageSettings, run_stage_flow
+from flows.runtime import StageSettings, make_index_plan, run_stage_flow, take_index_plan
 from imncohort.config import load_config, secret_from_env
-from imncohort.index.plan import plan_index
 from imncohort.index.records import FileEntry
 from imncohort.index.shards import index_chunk
 from imncohort.index.stage import finalize_index
@@ -95,11 +94,9 @@ def index_flow(
     config = load_config(config_path)
     out_path = ensure_writable(Path(out))
     export_path = Path(export)
-    secret = load_or_create_secret(out_path, secret_from_env())
-    exclude = out_path if out_path.resolve().is_relative_to(export_path.resolve()) else None
-    plan = plan_index(
-        export_path, out_path, config.index.chunk_size, secret, exclude=exclude, rehash=rehash
-    )
+    plan = take_index_plan(export_path, out_path, rehash)  # planned when the runner was chosen
+    if plan is None:
+        plan = make_index_plan(export_path, out_path, config, rehash)
     logger.info(
         "index: %d files walked, %d to read in %d chunks",
         len(plan.entries),

@@ -1,4 +1,4 @@
-"""Prefect flow of the research package: one task per batch of patients, on Dask.
+"""Prefect flow of the research package: one task per batch of patients.
 
 Importing this module runs ``flows/__init__.py`` first, which configures Prefect.
 """
@@ -13,7 +13,6 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from flows.runtime import StageSettings, task_runner
 from imncohort.config import load_config, secret_from_env
 from imncohort.errors import ConfigError
 from imncohort.keys import load_or_create_secret
@@ -102,19 +101,15 @@ def run_package_command(args: argparse.Namespace) -> int:
     out = Path(args.out)
     export = source_export(out)
     check_target(Path(args.to), export, out, bool(args.overwrite))  # refuse before any start
-    settings = StageSettings(
-        export=export,
-        out=out,
-        config_path=args.config,
-        workers=args.workers,
-        dask_address=args.dask_address,
-        strict=False,
-    )
-    from flows.audit import dask_scheduler
+    from flows.execute import runtime
+    from imncohort.runlock import out_lock
 
-    with dask_scheduler(config, settings) as address:
-        runner = task_runner(config, args.workers, address)
-        summary = package_flow.with_options(task_runner=runner)(
+    # The OUT lock: a package reads OUT's index, nodes and secret while no run rewrites them.
+    with (
+        out_lock(out),
+        runtime(config, export, ("package",), args.workers, args.dask_address) as rt,
+    ):
+        summary = package_flow.with_options(task_runner=rt.runner)(
             out=str(out),
             to=str(args.to),
             patients=args.patients,

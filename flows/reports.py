@@ -8,10 +8,11 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.futures import as_completed
+from prefect.utilities.annotations import unmapped
 
 from flows.progress import StageProgress
 from flows.runtime import StageSettings, content_key, result_storage, run_stage_flow
-from imncohort.config import load_config, secret_from_env
+from imncohort.config import Config, load_config, secret_from_env
 from imncohort.errors import ExportError
 from imncohort.keys import load_or_create_secret
 from imncohort.outputs import ensure_writable
@@ -27,7 +28,7 @@ from imncohort.reports.stage import (
 
 def _chunk_cache_key(context: Any, parameters: dict[str, Any]) -> str:
     """Cache key of one chunk: its files' (path, size, mtime) and the resolved config."""
-    config = load_config(parameters["config_path"])
+    config: Config = parameters["config"]
     return content_key(
         parameters["export"],
         [path for path, _ in parameters["sources"]],
@@ -44,10 +45,12 @@ def _chunk_cache_key(context: Any, parameters: dict[str, Any]) -> str:
     task_run_name="reports-chunk-{number}",
 )
 def mine_chunk_task(
-    export: str, config_path: str | None, number: int, sources: list[tuple[str, str]]
+    export: str, config: Config, number: int, sources: list[tuple[str, str]]
 ) -> ChunkResult:
-    """Read and mine one chunk of report sources (``(path, kind)`` pairs)."""
-    config = load_config(config_path)
+    """Read and mine one chunk of report sources (``(path, kind)`` pairs).
+
+    The resolved config comes by value (loaded once per run, not once per chunk).
+    """
     return mine_chunk(Path(export), [ReportSource(p, k) for p, k in sources], config)
 
 
@@ -80,7 +83,7 @@ def reports_flow(
         cached_task = mine_chunk_task.with_options(result_storage=result_storage(out_path))
         futures = cached_task.map(
             export=str(export_path),
-            config_path=config_path,
+            config=unmapped(config),
             number=list(range(1, len(chunks) + 1)),
             sources=[[(s.path, s.kind) for s in chunk] for chunk in chunks],
         )

@@ -53,6 +53,7 @@ class StageSettings:
     dask_address: str | None
     strict: bool
     rehash: bool = False  # index only: compare content hashes, not just size and mtime
+    runner: str | None = None  # the task runner chosen: threads, dask-local, dask-external
 
     @classmethod
     def from_parameters(
@@ -199,6 +200,7 @@ class AuditParameters(BaseModel):
     stages: tuple[str, ...] = ("index", "reports", "measure", "tables")
     run_id: str | None = None
     rehash: bool = False  # index only: compare content hashes, not just size and mtime
+    runner: str | None = None  # the task runner chosen for the run (recorded in run.json)
 
     @classmethod
     def from_settings(
@@ -213,6 +215,7 @@ class AuditParameters(BaseModel):
             values["stages"] = tuple(stages)
         values["run_id"] = run_id
         values["rehash"] = settings.rehash
+        values["runner"] = settings.runner
         return cls(**values)
 
     def settings(self) -> StageSettings:
@@ -220,7 +223,7 @@ class AuditParameters(BaseModel):
         settings = StageSettings.from_parameters(
             self.export, self.out, self.config_path, self.workers, self.dask_address, self.strict
         )
-        return replace(settings, rehash=self.rehash)
+        return replace(settings, rehash=self.rehash, runner=self.runner)
 
 
 def stage_parameters(settings: StageSettings, stage: str) -> dict[str, Any]:
@@ -229,3 +232,43 @@ def stage_parameters(settings: StageSettings, stage: str) -> dict[str, Any]:
     if stage == "index":
         parameters["rehash"] = settings.rehash
     return parameters
+
+
+#: Index plans made before a run's task runner is chosen, taken by the index flow of the
+#: same process (so the export is walked once). Keyed by (export, out, rehash).
+_PLANNED_INDEX: dict[tuple[str, str, bool], Any] = {}
+
+
+def _plan_key(export: Path, out: Path, rehash: bool) -> tuple[str, str, bool]:
+    return (str(Path(export).resolve()), str(Path(out).resolve()), bool(rehash))
+
+
+def make_index_plan(export: Path, out: Path, config: Config, rehash: bool) -> Any:
+    """Plan the (incremental) index of ``export`` into ``out`` (reads, writes nothing)."""
+    from imncohort.config import secret_from_env
+    from imncohort.index.plan import plan_index
+    from imncohort.keys import load_or_create_secret
+
+    secret = load_or_create_secret(Path(out), secret_from_env())
+    exclude = out if Path(out).resolve().is_relative_to(Path(export).resolve()) else None
+    return plan_index(
+        Path(export), Path(out), config.index.chunk_size, secret, exclude=exclude, rehash=rehash
+    )
+
+
+def plan_index_ahead(settings: StageSettings, config: Config) -> int:
+    """Plan the run's index now and keep the plan; return the number of files to read."""
+    plan = make_index_plan(Path(settings.export), Path(settings.out), config, settings.rehash)
+    _PLANNED_INDEX.clear()
+    _PLANNED_INDEX[_plan_key(settings.export, settings.out, settings.rehash)] = plan
+    return int(plan.files_to_read)
+
+
+def take_index_plan(export: Path, out: Path, rehash: bool) -> Any:
+    """Return (and forget) the plan :func:`plan_index_ahead` made for this index, or None."""
+    return _PLANNED_INDEX.pop(_plan_key(export, out, rehash), None)
+
+
+def forget_index_plans() -> None:
+    """Drop any kept plan (a run that ended before its index flow took it)."""
+    _PLANNED_INDEX.clear()

@@ -13,10 +13,10 @@ from prefect import serve as prefect_serve
 from prefect.schedules import Cron
 
 from flows.audit import audit_flow
-from flows.cli import check_paths
 from flows.runtime import AuditParameters, task_runner
 from imncohort.config import Config, load_config
 from imncohort.errors import ConfigError
+from imncohort.outputs import check_paths
 
 
 def build_deployment(config: Config, parameters: dict[str, Any]) -> Any:

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from imncohort.errors import OutputError
+from imncohort.errors import ExportError, OutputError
 from imncohort.layout import RESTRICTED, STAGES, OutLayout
 
 
@@ -187,3 +187,20 @@ def ensure_writable(out: Path) -> Path:
             f"output directory '{out}' is not writable ({exc.strerror}); choose another --out"
         ) from None
     return out
+
+
+def check_paths(export: Path, out: Path) -> tuple[Path, Path]:
+    """Check the export exists and OUT is writable and outside the export."""
+    export = Path(export)
+    if not export.exists():
+        raise ExportError(f"export directory '{export}' does not exist; pass the PACS export path")
+    if not export.is_dir():
+        raise ExportError(f"export '{export}' is not a directory; pass the PACS export folder")
+    out_resolved = Path(out).resolve()
+    export_resolved = export.resolve()
+    if out_resolved == export_resolved or export_resolved in out_resolved.parents:
+        raise ExportError(
+            f"--out '{out}' lies inside the export '{export}', which is read-only; "
+            "choose an output directory outside it"
+        )
+    return export, ensure_writable(Path(out))

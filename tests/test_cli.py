@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from imncohort.cli import main
+from flows.cli import main
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

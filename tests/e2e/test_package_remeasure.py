@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imncohort.cli import main
+from flows.cli import main
 from imncohort.keys import pseudonym
 
 pytestmark = pytest.mark.slow

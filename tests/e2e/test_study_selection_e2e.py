@@ -13,7 +13,7 @@ from compare import read_table
 from conftest import SECRET
 from study_copy import copy_annotated_study
 
-from imncohort.cli import main
+from flows.cli import main
 from imncohort.config import load_config
 from imncohort.keys import pseudonym
 from imncohort.tables.stage import build_tables

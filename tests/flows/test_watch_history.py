@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from imncohort.cli import main
+from flows.cli import main
 from imncohort.demo.export import write_demo_export
 from imncohort.keys import pseudonym
 
@@ -75,7 +75,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     # as a user types it: an API URL an earlier in-process test left must not redirect it
     env.pop("PREFECT_API_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "imncohort.cli", *args],
+        [sys.executable, "-m", "flows.cli", *args],
         capture_output=True,
         text=True,
         env=env,

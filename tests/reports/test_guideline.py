@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from imncohort import cli
+from flows import cli
 from imncohort.config import load_config
 from imncohort.errors import ConfigError
 from imncohort.keys import pseudonym
