@@ -18,6 +18,8 @@ from imncohort.demo.shapes import Ellipsoid, Sternum
 
 #: Boundary samples used to find the farthest point from the IMV centre.
 BOUNDARY_SAMPLES = 7200
+
+
 def farthest_point_quadrant(
     shape: Ellipsoid, imv_x: float, imv_y: float, sign: int
 ) -> tuple[str, float, float, float]:
