@@ -12,15 +12,15 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
 
 from imncohort.errors import ExportError, OutputError
-from imncohort.layout import RESTRICTED, STAGES, OutLayout
+from imncohort.layout import RESTRICTED
 
 
 @dataclass(frozen=True)
@@ -137,42 +137,6 @@ def write_json(data: object, target: Path) -> Path:
         json.dump(data, handle, indent=2, sort_keys=True, default=str)
         handle.write("\n")
     return Path(target)
-
-
-def errors_frame(records: Iterable[ErrorRecord]) -> pd.DataFrame:
-    """Return the records as a DataFrame with the ``errors.csv`` columns."""
-    from imncohort.schemas.errors import ERRORS
-
-    rows = [asdict(r) for r in records]
-    return ERRORS.typed(pd.DataFrame(rows, columns=ERRORS.names))
-
-
-def stage_errors_path(out: Path, stage: str) -> Path:
-    """Return where a stage keeps its error records between runs (raw paths: restricted)."""
-    return OutLayout(out).stage_errors_csv(stage)
-
-
-def write_stage_errors(out: Path, stage: str, records: Iterable[ErrorRecord]) -> Path:
-    """Replace the error records of ``stage`` and rebuild ``OUT/errors.csv``."""
-    from imncohort.schemas.errors import ERRORS
-
-    ERRORS.write_csv(errors_frame(records), stage_errors_path(out, stage))
-    return merge_errors(out)
-
-
-def merge_errors(out: Path) -> Path:
-    """Concatenate every stage's records into ``OUT/errors.csv`` (sorted, stable).
-
-    Known patient IDs, names and accession numbers in paths are replaced by their keys."""
-    from imncohort.privacy import PathScrubber
-    from imncohort.schemas.errors import ERRORS, read_stage_errors
-
-    layout = OutLayout(out)
-    frames = [read_stage_errors(layout, stage) for stage in STAGES]
-    merged = pd.concat(frames, ignore_index=True)
-    merged = PathScrubber.from_out(out).frame(merged, ["path", "reason"])
-    merged = merged.sort_values(["stage", "path", "reason"], kind="stable")
-    return ERRORS.write_csv(merged, layout.errors_csv)
 
 
 def ensure_writable(out: Path) -> Path:

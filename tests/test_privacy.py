@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from imncohort.outputs import ErrorRecord, write_stage_errors
+from imncohort.outputs import ErrorRecord
 from imncohort.privacy import PathScrubber
+from imncohort.schemas.errors import write_stage_errors
 
 
 def test_scrubber_replaces_ids_names_and_accessions() -> None:

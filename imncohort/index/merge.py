@@ -35,7 +35,8 @@ from imncohort.index.shards import (
 )
 from imncohort.index.tables import build_series, build_studies
 from imncohort.layout import OutLayout, index_table
-from imncohort.outputs import ErrorRecord, atomic_path, write_parquet, write_stage_errors
+from imncohort.outputs import ErrorRecord, atomic_path, write_parquet
+from imncohort.schemas.errors import write_stage_errors
 
 
 def read_part(out: Path, shard: str, part: str) -> pd.DataFrame:

@@ -29,12 +29,13 @@ from imncohort.measure.plan import StudyJob, plan_jobs
 from imncohort.measure.quality import count_fragments
 from imncohort.measure.series import load_index
 from imncohort.measure.study import StudyResult, measure_study
-from imncohort.outputs import ErrorRecord, write_json, write_parquet, write_stage_errors
+from imncohort.outputs import ErrorRecord, write_json, write_parquet
 from imncohort.privacy import PathScrubber
 from imncohort.reports.cohort import build_cohort
 from imncohort.review.consensus import cohort_with_review_status
 from imncohort.review.state import kept_review_status
 from imncohort.schemas.cohort import write_cohort
+from imncohort.schemas.errors import write_stage_errors
 from imncohort.schemas.mentions import read_mentions
 from imncohort.schemas.nodes import NODE_COLUMNS, NODES, read_nodes, write_nodes
 from imncohort.tables.inputs import read_study_dates

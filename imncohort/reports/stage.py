@@ -25,7 +25,7 @@ import pandas as pd
 from imncohort.config import Config
 from imncohort.keys import pseudonym, restricted_dir
 from imncohort.layout import OutLayout
-from imncohort.outputs import ErrorRecord, write_stage_errors
+from imncohort.outputs import ErrorRecord
 from imncohort.privacy import PathScrubber, public_code, public_date
 from imncohort.reports.cohort import POSITIVE, build_cohort
 from imncohort.reports.lexicon import Lexicon, load_lexicon
@@ -35,6 +35,7 @@ from imncohort.reports.sources import read_source
 from imncohort.review.consensus import cohort_with_review_status
 from imncohort.review.state import kept_review_status
 from imncohort.schemas.cohort import write_cohort
+from imncohort.schemas.errors import write_stage_errors
 from imncohort.schemas.index import read_identities, read_index_table
 from imncohort.schemas.mentions import (
     MENTION_SENTENCES,

@@ -33,7 +33,7 @@ import pandas as pd
 from imncohort.config import Config
 from imncohort.keys import restricted_dir
 from imncohort.layout import OutLayout
-from imncohort.outputs import ErrorRecord, write_json, write_stage_errors
+from imncohort.outputs import ErrorRecord, write_json
 from imncohort.review.agreement import SLOT_PAIR, agreement_table
 from imncohort.review.consensus import cohort_with_review_status, patient_status, status_table
 from imncohort.review.items import ITEM_COLUMNS, build_items
@@ -50,6 +50,7 @@ from imncohort.review.workbook import (
 )
 from imncohort.schemas.base import parse_bool
 from imncohort.schemas.cohort import read_cohort, write_cohort
+from imncohort.schemas.errors import write_stage_errors
 from imncohort.schemas.index import read_index_table
 from imncohort.schemas.mentions import MENTION_SENTENCES, read_mentions, read_worklist
 from imncohort.schemas.nodes import read_nodes

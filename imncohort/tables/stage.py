@@ -19,8 +19,9 @@ import pandas as pd
 from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.layout import OutLayout
-from imncohort.outputs import ErrorRecord, atomic_path, write_csv, write_stage_errors
+from imncohort.outputs import ErrorRecord, atomic_path, write_csv
 from imncohort.review.report import read_review_outputs, review_section_html
+from imncohort.schemas.errors import write_stage_errors
 from imncohort.schemas.nodes import read_nodes as read_stored_nodes
 from imncohort.schemas.nodes import write_nodes
 from imncohort.tables import figures

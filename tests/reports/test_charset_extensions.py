@@ -9,9 +9,9 @@ import pytest
 
 from imncohort.config import load_config
 from imncohort.errors import InputError
-from imncohort.outputs import stage_errors_path
 from imncohort.reports.charset import decode_text
 from imncohort.reports.stage import run_reports_stage
+from imncohort.schemas.errors import stage_errors_path
 
 from .conftest import text_item, write_index, write_sr
 

@@ -15,7 +15,8 @@ import pytest
 from paper_cohort import SECRET, PaperCohort, write_inputs
 
 from imncohort.config import Config
-from imncohort.outputs import ErrorRecord, write_json, write_stage_errors
+from imncohort.outputs import ErrorRecord, write_json
+from imncohort.schemas.errors import write_stage_errors
 from imncohort.tables.stage import TABLE_NAMES, build_tables
 
 CHROMIUM = "/usr/bin/chromium"
