@@ -70,7 +70,8 @@ def test_package_remeasures_the_same_nodes(
         main(["package", str(source), "--to", str(package), "--patients", "all", "--workers", "2"])
         == 0
     )
-    assert "package: 6 patients, 337 files, 0 left out" in capsys.readouterr().out
+    # 341: each of the two NIfTI patients has its vessel map and sidecar (337 before).
+    assert "package: 6 patients, 341 files, 0 left out" in capsys.readouterr().out
     assert main(["package", str(source), "--to", str(package)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
