@@ -31,9 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import flows  # noqa: F401  (configures Prefect before it is imported)
-from flows.audit import STAGE_NAMES, run_stages
-from flows.runtime import StageSettings
+import imncohort_flows  # noqa: F401  (configures Prefect before it is imported)
+from imncohort_flows.audit import STAGE_NAMES, run_stages
+from imncohort_flows.runtime import StageSettings
+
 from imncohort.config import load_config
 from imncohort.demo.export import write_demo_export
 from imncohort.index.stage import index_export

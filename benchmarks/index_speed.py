@@ -538,9 +538,9 @@ def _main_whole_process(args: argparse.Namespace) -> int:
 
 def _time_prefect(export: Path, out: Path) -> float:
     """One cold run of the Prefect flow (includes the embedded API and cluster start-up)."""
-    import flows  # noqa: F401  (configures Prefect's environment)
-    from flows.index import run_index
-    from flows.runtime import StageSettings
+    import imncohort_flows  # noqa: F401  (configures Prefect's environment)
+    from imncohort_flows.index import run_index
+    from imncohort_flows.runtime import StageSettings
 
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()

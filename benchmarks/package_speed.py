@@ -72,7 +72,7 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="package-speed-"))
     export, out = base / "export", base / "out"
     write_demo_export(export, n_patients=args.patients, seed=args.seed)
-    cli = [sys.executable, "-m", "flows.cli"]
+    cli = [sys.executable, "-m", "imncohort_flows.cli"]
     subprocess.run(
         [*cli, "run", str(export), "--out", str(out), "--workers", str(args.workers)],
         check=True,

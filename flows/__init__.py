@@ -1,9 +1,9 @@
 """Prefect flows of imncohort: thin wrappers over the ``imncohort`` library.
 
-Import :mod:`flows.runtime` (done here) before Prefect so that the embedded API
+Import :mod:`imncohort_flows.runtime` (done here) before Prefect so that the embedded API
 gets its home directory and telemetry settings.
 """
 
-from flows.runtime import configure_prefect_environment
+from .runtime import configure_prefect_environment
 
 configure_prefect_environment()

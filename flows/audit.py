@@ -1,6 +1,6 @@
 """The parent flow ``audit``: index, reports, measure, tables in one flow run.
 
-One task runner serves the whole audit (:mod:`flows.execute` chooses Prefect's thread
+One task runner serves the whole audit (:mod:`imncohort_flows.execute` chooses Prefect's thread
 pool or a Dask cluster by the files the run will read). ``run.json`` records the
 version, the resolved configuration, the task runner, input counts by SOP class and
 counts and seconds per stage.
@@ -18,15 +18,6 @@ from typing import Any
 
 from prefect import flow
 
-from flows.launch import guarded_run, run_stages  # noqa: F401  (run_stages: public here)
-from flows.notify import on_audit_failure
-from flows.runtime import (
-    FLOW_RESULTS,
-    AuditParameters,
-    StageSettings,
-    result_storage,
-    stage_parameters,
-)
 from imncohort import __version__, logsafe
 from imncohort.config import Config, config_as_dict
 from imncohort.errors import ImnCohortError
@@ -34,6 +25,16 @@ from imncohort.faults import checkpoint
 from imncohort.layout import OutLayout
 from imncohort.outputs import write_json
 from imncohort.runstate import mark_report_stale
+
+from .launch import guarded_run, run_stages  # noqa: F401  (run_stages: public here)
+from .notify import on_audit_failure
+from .runtime import (
+    FLOW_RESULTS,
+    AuditParameters,
+    StageSettings,
+    result_storage,
+    stage_parameters,
+)
 
 logger = logging.getLogger("imncohort")
 
@@ -48,19 +49,19 @@ def _progress(message: str) -> None:
 def stage_body(stage: str) -> Callable[..., dict[str, Any]]:
     """Return the body of ``flows/<stage>.py``'s flow, to run inside the audit's flow run."""
     if stage == "index":
-        from flows.index import index_flow
+        from .index import index_flow
 
         return index_flow.fn
     if stage == "reports":
-        from flows.reports import reports_flow
+        from .reports import reports_flow
 
         return reports_flow.fn
     if stage == "measure":
-        from flows.measure import measure_flow
+        from .measure import measure_flow
 
         return measure_flow.fn
     if stage == "tables":
-        from flows.tables import tables_flow
+        from .tables import tables_flow
 
         return tables_flow.fn
     raise ValueError(f'Argument "stage" must be one of {STAGE_NAMES}, got {stage!r}.')
@@ -76,7 +77,7 @@ def run_on_runtime(
     """Run ``stages`` as ONE flow run on the task runner ``rt`` brought up; return run.json.
 
     The whole audit is one run of the ``audit`` flow; a single stage is one run of its
-    own flow. Called by :func:`flows.launch.run_stages` under the OUT lock.
+    own flow. Called by :func:`imncohort_flows.launch.run_stages` under the OUT lock.
     """
     logsafe.install()  # Prefect's handlers exist by now
     logger.info(
@@ -125,7 +126,7 @@ def _flow_of(stage: str) -> Any:
     """Return the Prefect flow object of one stage."""
     import importlib
 
-    return getattr(importlib.import_module(f"flows.{stage}"), f"{stage}_flow")
+    return getattr(importlib.import_module(f"imncohort_flows.{stage}"), f"{stage}_flow")
 
 
 def run_stages_in_flow(
@@ -181,9 +182,10 @@ def _after_audit(
     settings: StageSettings, config: Config, record: dict[str, Any], run_id: str
 ) -> dict[str, Any]:
     """History, artifact and notification of a finished audit; return the final record."""
-    from flows.artifact import publish
-    from flows.notify import send
     from imncohort.history import record_run
+
+    from .artifact import publish
+    from .notify import send
 
     out = Path(settings.out)
     changes = record_run(out, run_id, config.history.keep, config.margins.guideline_mm)

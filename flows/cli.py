@@ -19,11 +19,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from flows.runtime import StageSettings
 from imncohort import __version__
 from imncohort.config import load_config, secret_from_env
 from imncohort.errors import ConfigError, ImnCohortError, StageOrderError
 from imncohort.layout import OutLayout
+
+from .runtime import StageSettings
 
 STAGES = ("run", "index", "reports", "measure", "tables")
 
@@ -220,24 +221,24 @@ def warn_new_out_without_secret(out: Path) -> bool:
 def run_command(args: argparse.Namespace) -> int:
     """Run ``run``, one stage, or ``serve``; return the exit status."""
     if args.command == "serve":
-        from flows.serve import serve
+        from .serve import serve
 
         return serve(args)
     if args.command == "package":
-        from flows.package import run_package_command
+        from .package import run_package_command
 
         return run_package_command(args)
     if args.command == "server":
-        from flows.server import server_command
+        from .server import server_command
 
         return server_command(args)
     if args.command == "config":
-        from flows.checks import config_command
+        from .checks import config_command
 
         return config_command(args)
     new_out = not OutLayout(args.out).secret.exists()
     settings = settings_from_args(args)
-    from flows.launch import run_stages
+    from .launch import run_stages
 
     stages = STAGE_ORDER if args.command == "run" else (args.command,)
     if args.command != "run":

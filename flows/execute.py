@@ -1,7 +1,7 @@
 """Start what a run needs, as fast as it can: the Prefect API, then the task runner.
 
 * The Prefect API: ``PREFECT_API_URL`` when set; else the shared local server
-  (``prefect.server: reuse``, :mod:`flows.server`) or a temporary embedded API
+  (``prefect.server: reuse``, :mod:`imncohort_flows.server`) or a temporary embedded API
   (``embedded``). Its URL is known before it answers, so the Dask cluster starts
   in parallel with it.
 * The task runner: an existing Dask scheduler (``--dask-address``); Prefect's
@@ -75,11 +75,11 @@ def _free_port() -> int:
 
 #: The flow module whose tasks each stage sends to the workers.
 STAGE_MODULES = {
-    "index": "flows.index",
-    "reports": "flows.reports",
-    "measure": "flows.measure",
-    "tables": "flows.tables",
-    "package": "flows.package",
+    "index": "imncohort_flows.index",
+    "reports": "imncohort_flows.reports",
+    "measure": "imncohort_flows.measure",
+    "tables": "imncohort_flows.tables",
+    "package": "imncohort_flows.package",
 }
 
 
@@ -144,7 +144,7 @@ def _api_url(config: Config, closers: list[Any]) -> tuple[str | None, Any]:
     if os.environ.get("PREFECT_SERVER_EPHEMERAL_ENABLED", "").lower() in ("0", "false"):
         return None, lambda: None
     if config.prefect.server == "reuse":
-        from flows.server import Heartbeat, ensure_server, healthy, read_info
+        from .server import Heartbeat, ensure_server, healthy, read_info
 
         idle = config.prefect.idle_minutes * 60
         info = read_info()

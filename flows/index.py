@@ -12,14 +12,15 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed, wait
 
-from flows.progress import StageProgress
-from flows.runtime import StageSettings, make_index_plan, run_stage_flow, take_index_plan
 from imncohort.config import load_config, secret_from_env
 from imncohort.index.records import FileEntry
 from imncohort.index.shards import index_chunk
 from imncohort.index.stage import finalize_index
 from imncohort.keys import load_or_create_secret
 from imncohort.outputs import ensure_writable
+
+from .progress import StageProgress
+from .runtime import StageSettings, make_index_plan, run_stage_flow, take_index_plan
 
 
 class ProgressBar:

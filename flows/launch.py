@@ -1,9 +1,9 @@
 """Start a run in the order that overlaps its start-up costs; imports no Prefect itself.
 
 ``run_stages`` takes OUT's lock, brings up the Prefect API and the task runner
-(:func:`flows.execute.runtime`: the index is planned and any Dask cluster starts while
+(:func:`imncohort_flows.execute.runtime`: the index is planned and any Dask cluster starts while
 the API comes up and this process imports Prefect), then runs the stages as one flow
-run (:func:`flows.audit.run_on_runtime`).
+run (:func:`imncohort_flows.audit.run_on_runtime`).
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flows.runtime import StageSettings, clear_flow_results
 from imncohort.faults import publish_main_pid
 from imncohort.layout import remove_legacy_public
 from imncohort.procguard import start_guard, stop_guard
 from imncohort.runlock import out_lock
 from imncohort.runstate import clean_leftovers
+
+from .runtime import StageSettings, clear_flow_results
 
 #: OUT folders this process holds the run lock of (a scheduled audit's flow run inside
 #: ``run_stages`` must not take it twice).
@@ -61,10 +62,10 @@ def run_stages(
     """Run ``stages`` as ONE Prefect flow run on one task runner; write ``run.json``; return it.
 
     The index is planned while the Prefect API starts; its files to read choose
-    between Prefect's thread pool and a Dask cluster (:func:`flows.execute.wants_dask`).
+    between Prefect's thread pool and a Dask cluster (:func:`imncohort_flows.execute.wants_dask`).
     """
-    from flows.execute import runtime
-    from flows.runtime import forget_index_plans, plan_index_ahead
+    from .execute import runtime
+    from .runtime import forget_index_plans, plan_index_ahead
 
     config = settings.config()
 
@@ -84,7 +85,7 @@ def run_stages(
         ) as rt,
     ):
         try:
-            from flows.audit import run_on_runtime
+            from .audit import run_on_runtime
 
             return run_on_runtime(rt, settings, stages, config, run_id)
         finally:

@@ -12,8 +12,6 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.futures import as_completed
 
-from flows.progress import StageProgress
-from flows.runtime import StageSettings, run_stage_flow
 from imncohort.config import Config, load_config
 from imncohort.measure.plan import StudyJob
 from imncohort.measure.stage import (
@@ -25,6 +23,9 @@ from imncohort.measure.stage import (
 )
 from imncohort.measure.study import StudyResult
 from imncohort.outputs import ensure_writable
+
+from .progress import StageProgress
+from .runtime import StageSettings, run_stage_flow
 
 BATCHES_PER_WORKER = 4
 

@@ -60,7 +60,7 @@ def send(config: Config, subject: str, body: str) -> bool:
 
 def on_audit_failure(flow: Any, flow_run: Any, state: Any) -> None:
     """Prefect ``on_failure`` hook of the audit flow: tell the configured receiver."""
-    from flows.runtime import AuditParameters, StageSettings
+    from .runtime import AuditParameters, StageSettings
 
     raw = flow_run.parameters.get("parameters") or {}
     try:

@@ -101,8 +101,9 @@ def run_package_command(args: argparse.Namespace) -> int:
     out = Path(args.out)
     export = source_export(out)
     check_target(Path(args.to), export, out, bool(args.overwrite))  # refuse before any start
-    from flows.execute import runtime
     from imncohort.runlock import out_lock
+
+    from .execute import runtime
 
     # The OUT lock: a package reads OUT's index, nodes and secret while no run rewrites them.
     with (

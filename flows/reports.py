@@ -10,8 +10,6 @@ from prefect import flow, get_run_logger, task
 from prefect.futures import as_completed
 from prefect.utilities.annotations import unmapped
 
-from flows.progress import StageProgress
-from flows.runtime import StageSettings, content_key, result_storage, run_stage_flow
 from imncohort.config import Config, load_config, secret_from_env
 from imncohort.errors import ExportError
 from imncohort.keys import load_or_create_secret
@@ -24,6 +22,9 @@ from imncohort.reports.stage import (
     mine_chunk,
     write_outputs,
 )
+
+from .progress import StageProgress
+from .runtime import StageSettings, content_key, result_storage, run_stage_flow
 
 
 def _chunk_cache_key(context: Any, parameters: dict[str, Any]) -> str:

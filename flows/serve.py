@@ -12,11 +12,12 @@ from typing import Any
 from prefect import serve as prefect_serve
 from prefect.schedules import Cron
 
-from flows.audit import audit_flow
-from flows.runtime import AuditParameters, task_runner
 from imncohort.config import Config, load_config
 from imncohort.errors import ConfigError
 from imncohort.outputs import check_paths
+
+from .audit import audit_flow
+from .runtime import AuditParameters, task_runner
 
 
 def build_deployment(config: Config, parameters: dict[str, Any]) -> Any:
@@ -54,7 +55,7 @@ def serve_parameters(args: argparse.Namespace, config: Config) -> dict[str, Any]
 
 def serve(args: argparse.Namespace) -> int:
     """Serve the audit deployment until interrupted; return the exit status."""
-    from flows.checks import check_schedule
+    from .checks import check_schedule
 
     config = load_config(args.config)
     check_schedule(config)  # Prefect's own reading of the cron line and time zone
@@ -72,7 +73,7 @@ def _shared_server(config: Config) -> Iterator[None]:
         return
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.server import Heartbeat, ensure_server
+    from .server import Heartbeat, ensure_server
 
     info = ensure_server(config.prefect.idle_minutes * 60, config.prefect.port)
     beat = Heartbeat().start()

@@ -6,7 +6,7 @@ once it answers. Every run that uses it touches ``heartbeat`` every few seconds 
 daemon thread; the server exits by itself when the heartbeat is older than its idle
 timeout, so a run killed with SIGKILL leaves at most an idle server that goes away.
 
-``python -m flows.server --idle-seconds N --port P`` is the server process itself.
+``python -m imncohort_flows.server --idle-seconds N --port P`` is the server process itself.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def _spawn(idle_seconds: float, port: int) -> ServerInfo:
         [
             sys.executable,
             "-m",
-            "flows.server",
+            "imncohort_flows.server",
             "--idle-seconds",
             str(idle_seconds),
             "--port",
@@ -276,7 +276,7 @@ def _serve(idle_seconds: float, port: int) -> None:
     """The server process: Prefect's API + UI on 127.0.0.1 until idle or SIGTERM."""
     import uvicorn
 
-    from flows.runtime import configure_prefect_environment
+    from .runtime import configure_prefect_environment
 
     configure_prefect_environment()
     from prefect.server.api.server import create_app
@@ -322,7 +322,7 @@ def _serve(idle_seconds: float, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.server")
+    parser = argparse.ArgumentParser(prog="python -m imncohort_flows.server")
     parser.add_argument("--idle-seconds", type=float, required=True)
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)

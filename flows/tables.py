@@ -13,12 +13,13 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.exceptions import MissingContextError
 
-from flows.runtime import StageSettings
 from imncohort.config import secret_from_env
 from imncohort.keys import load_or_create_secret
 from imncohort.review.stage import run_review
 from imncohort.tables.inputs import find_clinical_table
 from imncohort.tables.stage import build_tables
+
+from .runtime import StageSettings
 
 logger = logging.getLogger(__name__)
 

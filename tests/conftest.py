@@ -36,8 +36,8 @@ def _stop_shared_prefect_server() -> Iterator[None]:
     The session fails loudly if its process is still there afterwards.
     """
     yield
-    from flows.execute import drain_api_logs
-    from flows.server import _alive, stop_server
+    from imncohort_flows.execute import drain_api_logs
+    from imncohort_flows.server import _alive, stop_server
 
     drain_api_logs()
 

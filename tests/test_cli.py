@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from flows.cli import main
+from imncohort_flows.cli import main
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -129,7 +128,7 @@ def test_lock_of_a_killed_run_does_not_block(tmp_path: Path) -> None:
 def test_new_out_without_secret_warns(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.cli import warn_new_out_without_secret
+    from imncohort_flows.cli import warn_new_out_without_secret
 
     monkeypatch.delenv("IMNCOHORT_SECRET", raising=False)
     assert warn_new_out_without_secret(tmp_path / "out") is True

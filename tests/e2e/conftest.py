@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from imncohort_flows.cli import main
 
-from flows.cli import main
 from imncohort.demo.export import write_demo_export
 
 SECRET = "e2e-test-secret-16"

@@ -17,8 +17,8 @@ import pytest
 from compare import CSV_TABLES, assert_same_tables, read_table
 from conftest import SECRET
 from groundtruth import assert_cohort_match, assert_mentions_match, assert_nodes_match, read_nodes
+from imncohort_flows.cli import main
 
-from flows.cli import main
 from imncohort.privacy import PathScrubber
 
 pytestmark = pytest.mark.slow
@@ -154,7 +154,7 @@ def test_sigkill_during_measure_leaves_outputs_whole(
     shutil.rmtree(out / "restricted" / "state" / "measure")  # make measure redo every study
     env = dict(os.environ, IMNCOHORT_SECRET=SECRET)
     process = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "run", str(export), "--out", str(out)],
+        [sys.executable, "-m", "imncohort_flows.cli", "run", str(export), "--out", str(out)],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,

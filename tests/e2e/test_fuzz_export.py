@@ -302,7 +302,16 @@ def _run_cli(export: Path, out: Path) -> tuple[int, str]:
     env = dict(os.environ)
     env["IMNCOHORT_SECRET"] = SECRET
     process = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", str(export), "--out", str(out), *ONE_WORKER],
+        [
+            sys.executable,
+            "-m",
+            "imncohort_flows.cli",
+            "run",
+            str(export),
+            "--out",
+            str(out),
+            *ONE_WORKER,
+        ],
         capture_output=True,
         env=env,
         timeout=600,

@@ -47,7 +47,7 @@ def _run(
     if fault:
         env["IMNCOHORT_FAULT"] = fault
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", str(export), "--out", str(out)],
+        [sys.executable, "-m", "imncohort_flows.cli", "run", str(export), "--out", str(out)],
         env=env,
         capture_output=True,
         text=True,

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from imncohort_flows.cli import main
 
-from flows.cli import main
 from imncohort.keys import pseudonym
 
 pytestmark = pytest.mark.slow

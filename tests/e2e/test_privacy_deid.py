@@ -93,7 +93,7 @@ def test_no_header_identifier_leaves_restricted(tmp_path: Path) -> None:
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if k != "IMNCOHORT_SECRET"}
     run = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", str(export), "--out", str(out)],
+        [sys.executable, "-m", "imncohort_flows.cli", "run", str(export), "--out", str(out)],
         env=env,
         capture_output=True,
         text=True,

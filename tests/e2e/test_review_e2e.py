@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from browser import IMAGES_PROBE, probe_page, require_chromium
 from conftest import SECRET
+from imncohort_flows.cli import main
 
-from flows.cli import main
 from imncohort.config import load_config
 from imncohort.review.stage import run_review
 from imncohort.review.workbook import sheet_values

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from compare import read_table
 from conftest import SECRET
+from imncohort_flows.cli import main
 from study_copy import copy_annotated_study
 
-from flows.cli import main
 from imncohort.config import load_config
 from imncohort.keys import pseudonym
 from imncohort.tables.stage import build_tables

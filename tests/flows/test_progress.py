@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flows.progress import StageProgress
+from imncohort_flows.progress import StageProgress
 
 
 def test_plain_lines_when_not_a_terminal() -> None:

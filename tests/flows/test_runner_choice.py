@@ -26,7 +26,7 @@ def _cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "IMNCOHORT_SECRET": SECRET, "CI": "1"}
     env.pop("PREFECT_API_URL", None)  # as a user types it
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
+        [sys.executable, "-m", "imncohort_flows.cli", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -54,7 +54,8 @@ def test_library_never_imports_prefect_or_flows() -> None:
         f"names = {names!r}\n"
         "for name in names:\n"
         "    importlib.import_module(name)\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'flows'))\n"
+        "orchestration = ('prefect', 'flows', 'imncohort_flows')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in orchestration)\n"
         "print(json.dumps({'imported': len(names), 'bad': bad}))\n"
     )
     done = subprocess.run(
@@ -69,7 +70,7 @@ def test_console_entry_point_is_the_flows_cli() -> None:
     from importlib.metadata import entry_points
 
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "imncohort"]
-    assert script.value == "flows.cli:main"
+    assert script.value == "imncohort_flows.cli:main"
 
 
 @pytest.mark.slow
@@ -103,9 +104,10 @@ def test_small_rerun_starts_no_dask_but_large_cold_run_does(tmp_path: Path) -> N
 def test_dashboard_answers_during_a_run_and_is_gone_after(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows  # noqa: F401  (Prefect's environment first)
-    from flows.execute import runtime
-    from flows.index import index_flow
+    import imncohort_flows  # noqa: F401  (Prefect's environment first)
+    from imncohort_flows.execute import runtime
+    from imncohort_flows.index import index_flow
+
     from imncohort.config import load_config
 
     export = tmp_path / "export"

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 import pytest
+from imncohort_flows.serve import build_deployment, serve_parameters
 
-from flows.serve import build_deployment, serve_parameters
 from imncohort.config import load_config
 from imncohort.errors import ConfigError
 

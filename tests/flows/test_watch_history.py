@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from imncohort_flows.cli import main
 
-from flows.cli import main
 from imncohort.demo.export import write_demo_export
 from imncohort.keys import pseudonym
 
@@ -75,7 +75,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     # as a user types it: an API URL an earlier in-process test left must not redirect it
     env.pop("PREFECT_API_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
+        [sys.executable, "-m", "imncohort_flows.cli", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -102,7 +102,7 @@ def _read_artifacts(api_url: str) -> list[str]:
 
 
 def test_run_is_watchable_and_reuses_the_server(tmp_path: Path) -> None:
-    from flows.server import read_info
+    from imncohort_flows.server import read_info
 
     export = tmp_path / "export"
     write_demo_export(export, n_patients=1, seed=3)

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from imncohort_flows.index import ProgressBar, index_chunk_task, progress_enabled
 from index_factory import UID_ROOT, write_series
-
-from flows.index import ProgressBar, index_chunk_task, progress_enabled
 
 
 def test_chunk_task_fn_writes_shard(

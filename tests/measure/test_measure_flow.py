@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import imncohort_flows  # noqa: F401  (configures Prefect first)
 import pandas as pd
 import pytest
 from scenes import IMV_L, grid, n1
 from synth import CtSpec, Scene, Structure, circle_slabs, index_export, write_ct, write_rtstruct
 
-import flows  # noqa: F401  (configures Prefect first)
-
 
 @pytest.mark.slow
 def test_measure_flow_on_dask(tmp_path: Path) -> None:
+    from imncohort_flows.measure import run_measure
+    from imncohort_flows.runtime import StageSettings
     from prefect.testing.utilities import prefect_test_harness
-
-    from flows.measure import run_measure
-    from flows.runtime import StageSettings
 
     export, out = tmp_path / "export", tmp_path / "out"
     zs = grid(-10, 30, 2.5)

@@ -60,7 +60,7 @@ def test_qc_incremental_and_task(tmp_path: Path) -> None:
     assert third["remeasured"] == 1
     assert pd.read_csv(out / "nodes.csv", dtype=KEYS).equals(nodes)
 
-    import flows.measure as measure_flows
+    import imncohort_flows.measure as measure_flows
 
     jobs, _ = plan_jobs(load_index(out), export, config)
     results = measure_flows.measure_batch_task.fn(jobs, str(export), str(out), config)

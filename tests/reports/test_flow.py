@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import flows  # noqa: F401  (configures Prefect's environment before prefect is imported)
-from flows.reports import mine_chunk_task, reports_flow, run_reports
+import imncohort_flows  # noqa: F401  (configures Prefect's environment before prefect is imported)
+from imncohort_flows.reports import mine_chunk_task, reports_flow, run_reports
+
 from imncohort.config import load_config
 
 from .conftest import text_item, write_sr

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from imncohort_flows import cli
 
-from flows import cli
 from imncohort.config import load_config
 from imncohort.errors import ConfigError
 from imncohort.keys import pseudonym

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import imncohort_flows  # noqa: F401  (configures Prefect before it is imported)
 import pandas as pd
 import pytest
+from imncohort_flows.runtime import StageSettings
+from imncohort_flows.tables import build_tables_task
 from paper_cohort import SECRET, PaperCohort, write_inputs
 
-import flows  # noqa: F401  (configures Prefect before it is imported)
-from flows.runtime import StageSettings
-from flows.tables import build_tables_task
 from imncohort.config import Config, load_config
 from imncohort.tables.inputs import find_clinical_table
 
@@ -60,7 +60,7 @@ def test_task_body_uses_env_secret_and_export_clinical(
 def test_flow_definition_and_run_tables_parameters(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.tables as module
+    import imncohort_flows.tables as module
 
     assert module.tables_flow.name == "tables"
     assert list(module.tables_flow.parameters.properties) == [
