@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import imncohort_flows  # noqa: F401  (configures Prefect before it is imported)
-from imncohort_flows.audit import STAGE_NAMES, run_stages
+from imncohort_flows.audit import STAGE_NAMES
+from imncohort_flows.launch import run_stages
 from imncohort_flows.runtime import StageSettings
 
 from imncohort.config import load_config

@@ -26,7 +26,7 @@ from imncohort.layout import OutLayout
 from imncohort.outputs import write_json
 from imncohort.runstate import mark_report_stale
 
-from .launch import guarded_run, run_stages  # noqa: F401  (run_stages: public here)
+from .guard import guarded_run
 from .notify import on_audit_failure
 from .runtime import (
     FLOW_RESULTS,

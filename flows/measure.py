@@ -59,7 +59,7 @@ def measure_flow(
         Local cluster size, or an existing Dask scheduler.
     strict
         Accepted for a uniform signature; ``--strict`` is enforced by the caller after
-        the stage (``flows.audit.run_stages``).
+        the stage (``imncohort_flows.launch.run_stages``).
     """
     logger = get_run_logger()
     start = time.perf_counter()
