@@ -28,7 +28,7 @@ from imncohort.errors import InputError
 from imncohort.geometry.orientation import AXIAL_TOLERANCE, in_plane_is_axial
 from imncohort.outputs import ErrorRecord
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 STAGE = "measure"
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -184,7 +184,7 @@ def read_nifti(
         roi = cropped_mask_roi(name, labels_kji[box] == label, grid.crop(*_bounds(box)), _full(box))
         if roi is not None:
             rois.append(roi)
-    log.debug("NIfTI: %d labels on series %s", len(rois), series_key)
+    logger.debug("NIfTI: %d labels on series %s", len(rois), series_key)
     errors: list[ErrorRecord] = []
     if absent and sidecar.get("labels"):  # TotalSegmentator's default ids are not all present
         errors.append(

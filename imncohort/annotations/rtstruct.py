@@ -27,7 +27,7 @@ from imncohort.dicom.elements import raw_sequence_is_empty
 from imncohort.errors import InputError
 from imncohort.outputs import ErrorRecord
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 STAGE = "measure"
 CONTOUR_DATA = 0x30060050
@@ -273,7 +273,7 @@ def read_rtstruct(
                     "nothing to measure",
                 )
             )
-    log.debug("RTSTRUCT: %d ROIs on series %s", len(rois), series_key)
+    logger.debug("RTSTRUCT: %d ROIs on series %s", len(rois), series_key)
     meta = {
         "sop_instance_uid": str(ds.get("SOPInstanceUID", "") or ""),
         "approval": str(ds.get("ApprovalStatus", "") or "").upper(),

@@ -27,7 +27,7 @@ from imncohort.geometry.orientation import is_axial
 from imncohort.outputs import ErrorRecord
 from imncohort.textfmt import numbers as fmt_numbers
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 STAGE = "measure"
 
@@ -275,7 +275,7 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
         slice_step_mm=seg_slice_step_mm(ct_grid, measures),
     )
     rois = _segment_rois(seg, path, placed.per_segment, labels, grid)
-    log.debug("SEG: %d segments on series %s", len(rois), series_key)
+    logger.debug("SEG: %d segments on series %s", len(rois), series_key)
     return RoiSet(rel_path, "seg", series_key, grid, list(rois), errors)
 
 

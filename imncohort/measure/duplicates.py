@@ -28,7 +28,7 @@ from imncohort.annotations.models import RoiSet
 from imncohort.annotations.names import NameMatcher
 from imncohort.outputs import ErrorRecord
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 STAGE = "measure"
 DUPLICATE_KINDS = ("image", "rtstruct", "seg")
@@ -107,7 +107,7 @@ def duplicate_instances(
         distinct = sorted(by_digest.values())
         if len(distinct) == 1:
             keep = distinct[0]
-            log.info("SOP Instance UID in %d identical files; counted once", len(paths))
+            logger.info("SOP Instance UID in %d identical files; counted once", len(paths))
         else:
             dated = {p: content_datetime(Path(export) / p) for p in distinct}
             keep = sorted(distinct, key=lambda p: dated[p], reverse=True)[0]
@@ -123,7 +123,7 @@ def duplicate_instances(
                         "(rule: the latest content date/time, then the first path)",
                     )
                 )
-            log.info("SOP Instance UID conflict: %d different files", len(others) + 1)
+            logger.info("SOP Instance UID conflict: %d different files", len(others) + 1)
         dropped.update(p for p in paths if p != keep)
         groups[keep] = paths
     return dropped, groups, errors

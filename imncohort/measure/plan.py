@@ -31,7 +31,7 @@ from imncohort.measure.series import (
 from imncohort.outputs import ErrorRecord
 from imncohort.paths import export_file
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 STAGE = "measure"
 # Bump when the measurement changes so that cached per-study results are recomputed.

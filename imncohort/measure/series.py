@@ -24,7 +24,7 @@ from imncohort.layout import OutLayout
 from imncohort.schemas.index import read_index_table
 from imncohort.textfmt import numbers
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)

@@ -41,7 +41,7 @@ from imncohort.schemas.nodes import NODE_COLUMNS, NODES, read_nodes, write_nodes
 from imncohort.tables.inputs import read_study_dates
 from imncohort.tables.selection import select_studies
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 STAGE = "measure"
 _NULLABLE_BOOL = ("towards_sternum", "selected", "over_sternum", "sternal_invasion")
@@ -76,7 +76,7 @@ def load_state(out: Path, job: StudyJob) -> StudyResult | None:
             return None
         frame = pd.read_parquet(rows_path)
     except (OSError, ValueError) as exc:
-        log.warning("state of study %s unreadable (%s); measuring again", job.study_key, exc)
+        logger.warning("state of study %s unreadable (%s); measuring again", job.study_key, exc)
         return None
     rows: list[dict[str, Any]] = [
         {str(c): (None if pd.isna(v) and c in _NULLABLE_BOOL else v) for c, v in r.items()}
@@ -117,7 +117,7 @@ def measure_batch(
             result = measure_study(job, Path(export), Path(out), config, qc=qc)
         except Exception as exc:
             # one line, no traceback: exception messages may quote raw export paths
-            log.error("study %s failed: %s", job.study_key, type(exc).__name__)
+            logger.error("study %s failed: %s", job.study_key, type(exc).__name__)
             path = job.annotations[0].path if job.annotations else job.study_key
             result = StudyResult(
                 job.study_key,
@@ -144,7 +144,7 @@ def plan_stage(
             todo.append(job)
         else:
             kept.append(cached)
-    log.info("measure: %d studies to measure, %d unchanged", len(todo), len(kept))
+    logger.info("measure: %d studies to measure, %d unchanged", len(todo), len(kept))
     return todo, kept, errors
 
 

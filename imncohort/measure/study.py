@@ -45,7 +45,7 @@ from imncohort.outputs import ErrorRecord
 from imncohort.paths import export_file
 from imncohort.textfmt import number
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 STAGE = "measure"
 Resolver = Callable[[list[str], str], tuple[str, SliceGrid] | None]
@@ -105,7 +105,9 @@ def read_annotations(
             errors.append(ErrorRecord(ann.path, STAGE, f"{exc}; skipped"))
             continue
         except Exception as exc:  # one broken file never costs the others their nodes
-            log.debug("study %s: an annotation file failed (%s)", job.study_key, type(exc).__name__)
+            logger.debug(
+                "study %s: an annotation file failed (%s)", job.study_key, type(exc).__name__
+            )
             errors.append(
                 ErrorRecord(ann.path, STAGE, f"{unreadable(ann.kind.upper(), exc)}; skipped")
             )
@@ -142,7 +144,7 @@ def _own_contexts(
                 geometry, [r for r in rois if r[0].path == path], midline, nodes
             )
         except Exception as exc:  # blamed on its own file; the other files go on
-            log.debug("study %s: a context failed (%s)", job.study_key, type(exc).__name__)
+            logger.debug("study %s: a context failed (%s)", job.study_key, type(exc).__name__)
             reason = f"its vessel, rib or CTV ROIs cannot be used ({why(exc)}); skipped"
             errors.append(ErrorRecord(path, STAGE, reason))
     return own
@@ -169,7 +171,7 @@ def _components(
         errors.append(ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}': {exc}"))
         return None
     except Exception as exc:
-        log.debug("study %s: a ROI failed (%s)", job.study_key, type(exc).__name__)
+        logger.debug("study %s: a ROI failed (%s)", job.study_key, type(exc).__name__)
         errors.append(
             ErrorRecord(roi_set.path, STAGE, f"ROI '{roi.name}': {unreadable('ROI', exc)}")
         )
@@ -255,7 +257,7 @@ def _measure_roi_nodes(
             )
             continue
         except Exception as exc:
-            log.debug("study %s: a node failed (%s)", job.study_key, type(exc).__name__)
+            logger.debug("study %s: a node failed (%s)", job.study_key, type(exc).__name__)
             errors.append(
                 ErrorRecord(
                     roi_set.path,

@@ -69,7 +69,7 @@ from imncohort.schemas.cohort import read_cohort
 from imncohort.schemas.mentions import read_mentions
 from imncohort.schemas.nodes import NODES
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = [
     "path",
@@ -298,7 +298,7 @@ def package_batch(
                     _package_dicom(job, item, Path(export), Path(staging), deid, result)
             except (OSError, ValueError, TypeError, KeyError, InputError) as exc:
                 # The message may quote the source path: only the error's type is logged.
-                log.warning(
+                logger.warning(
                     "package: a file of patient %s failed (%s)", job.patient_key, type(exc).__name__
                 )
                 result.excluded.append(
@@ -520,7 +520,7 @@ def run_package(
             problems,
             time.perf_counter() - start,
         )
-    log.info(
+    logger.info(
         "package: %d patients, %d files, %d left out, %d unresolved references",
         summary["patients_selected"],
         summary["files"],

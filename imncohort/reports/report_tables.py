@@ -23,7 +23,7 @@ from imncohort.paths import export_file
 from imncohort.reports.charset import decode_text
 from imncohort.reports.records import STAGE, Extraction, ReportSource, ReportText, normalize_date
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def _find_column(columns: Sequence[str], wanted: str) -> str | None:
@@ -152,7 +152,7 @@ def read_table(
         )
         return out
     if frame is None:
-        log.debug("a table without a %r column: not a report table", columns.text)
+        logger.debug("a table without a %r column: not a report table", columns.text)
         return out
     names = [str(c) for c in frame.columns]
     for note in duplicated_columns(names):

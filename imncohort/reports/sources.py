@@ -13,7 +13,7 @@ from imncohort.reports.records import STAGE, Extraction, ReportSource
 from imncohort.reports.report_tables import read_table
 from imncohort.reports.sr import read_dicom_report
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def read_source(
@@ -28,7 +28,7 @@ def read_source(
         if source.kind == "table":
             return read_table(export, source, columns, fallbacks)
     except Exception as exc:  # last line of defence: one bad file never stops the stage
-        log.warning("unexpected failure reading a report source: %s", type(exc).__name__)
+        logger.warning("unexpected failure reading a report source: %s", type(exc).__name__)
         return Extraction(errors=[ErrorRecord(source.path, STAGE, f"unexpected error: {exc}")])
     return Extraction(
         errors=[ErrorRecord(source.path, STAGE, f"unknown report source kind {source.kind!r}")]

@@ -48,7 +48,7 @@ from imncohort.schemas.mentions import (
 )
 from imncohort.schemas.nodes import read_nodes
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 STAGE = "reports"
 _REPORT_FIELDS = [
@@ -267,7 +267,7 @@ def write_outputs(
         reports = pd.DataFrame(columns=_REPORT_FIELDS)
     duplicated = reports["report_id"].duplicated()
     if duplicated.any():
-        log.info(
+        logger.info(
             "%d duplicate report ids (same SOP instance twice) kept once", int(duplicated.sum())
         )
         reports = reports[~duplicated]

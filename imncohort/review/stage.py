@@ -56,7 +56,7 @@ from imncohort.schemas.mentions import MENTION_SENTENCES, read_mentions, read_wo
 from imncohort.schemas.nodes import read_nodes
 from imncohort.schemas.review import AGREEMENT, TO_ANNOTATE, TO_ANNOTATE_COLUMNS
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 STAGE = "review"
 _IDENTITY_COLUMNS = ["report_id", "PatientID", "AccessionNumber", "StudyInstanceUID"]
@@ -121,7 +121,7 @@ def _rescue_edited(layout: OutLayout, returned: Path, state: ReviewState, stamp:
             target = returned / f"edited-{stamp.replace(':', '')}-{name}"
             shutil.copy2(path, target)
             copies.append(target.name)
-            log.info("review: %s was edited in place; read as the return %s", name, target.name)
+            logger.info("review: %s was edited in place; read as the return %s", name, target.name)
     return copies
 
 
@@ -302,7 +302,7 @@ def run_review(
         "errors": len(records),
     }
     write_json(summary, layout.review_summary_json)
-    log.info(
+    logger.info(
         "review: %d items (%d new, %d decided), %d returned files, %d problems",
         summary["items"],
         summary["new"],
