@@ -13,14 +13,8 @@ import pytest
 
 from imncohort.errors import SecretError
 from imncohort.keys import load_or_create_secret, pseudonym
-from imncohort.outputs import (
-    ErrorRecord,
-    atomic_open,
-    merge_errors,
-    write_csv,
-    write_parquet,
-    write_stage_errors,
-)
+from imncohort.outputs import ErrorRecord, atomic_open, write_csv, write_parquet
+from imncohort.schemas.errors import merge_errors, write_stage_errors
 
 
 def test_pseudonym_is_first_16_hex_of_hmac_sha256() -> None:
