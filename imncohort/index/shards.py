@@ -167,16 +167,6 @@ def instance_values(
     return row, identity
 
 
-def instance_row(
-    entry: FileEntry, result: ReadResult, secret: bytes
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return the ``instances.parquet`` row and the restricted identity row of one file."""
-    row, identity = instance_values(entry, result, secret)
-    return dict(zip(INSTANCE_COLUMNS, row, strict=True)), dict(
-        zip(IDENTITY_SHARD_COLUMNS, identity, strict=True)
-    )
-
-
 def instances_frame(rows: Iterable[dict[str, Any]] | Iterable[tuple[Any, ...]]) -> pd.DataFrame:
     """Return instance rows (dicts, or tuples in column order) as a typed DataFrame.
 
