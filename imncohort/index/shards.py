@@ -104,7 +104,7 @@ _NAN = math.nan
 def instance_values(
     entry: FileEntry, result: ReadResult, secret: bytes
 ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """Return the values of :func:`instance_row` as tuples in column order.
+    """Return the ``instances.parquet`` row and the restricted identity row of one file.
 
     The first tuple follows ``INSTANCE_COLUMNS``, the second ``IDENTITY_SHARD_COLUMNS``.
     """
