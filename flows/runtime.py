@@ -31,6 +31,10 @@ def configure_prefect_environment() -> Path:
         "PREFECT_LOGGING_LEVEL": "INFO",
         "PREFECT_LOGGING_TO_API_ENABLED": "true",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "imncohort",
+        # A library record outside a flow run (the command line before its flow starts)
+        # goes to the terminal only: Prefect's default warns, and that warning would be
+        # logged again through imncohort.warnings, without end.
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
         "PREFECT_UI_ENABLED": "false",

@@ -170,13 +170,13 @@ def test_identifiers_were_placed_and_measured(deid_export: dict[str, Any]) -> No
     assert len(wanted) > 100
     nodes = pd.read_csv(deid_export["out"] / "nodes.csv")
     assert len(nodes) == 13
-    assert deid_export["summary"]["files"] == 337
+    assert deid_export["summary"]["files"] == 341
 
 
 def test_no_identifier_in_any_packaged_byte(deid_export: dict[str, Any]) -> None:
     package: Path = deid_export["package"]
     files = [p for p in package.rglob("*") if p.is_file()]
-    assert len(files) == 337 + 8
+    assert len(files) == 341 + 8
     needles = sorted({w.encode("latin-1", "replace") for w in deid_export["identifiers"]})
     found = {}
     for path in files:

@@ -153,11 +153,11 @@ def test_manifest_hashes_and_counts(package_all: Path) -> None:
         assert hashlib.sha256(data).hexdigest() == row["sha256"]
         assert int(row["size"]) == len(data)
     record = json.loads((package_all / "package.json").read_text("utf-8"))
-    assert record["counts"]["files"] == len(manifest) == 337
+    assert record["counts"]["files"] == len(manifest) == 341
     assert record["counts"]["files_by_role"] == {
         "image": 325,
-        "nifti": 4,
-        "nifti_sidecar": 4,
+        "nifti": 6,
+        "nifti_sidecar": 6,
         "rtstruct": 2,
         "seg": 2,
     }
@@ -192,7 +192,7 @@ def test_restricted_keeps_the_shifts_and_the_source_paths(
     files = pd.read_csv(private / "files.csv", dtype=str)
     assert all((demo_export / p).is_file() for p in files["source_path"])
     assert files["path"].str.startswith("dicom/").all()
-    assert len(files) == 337
+    assert len(files) == 341
 
 
 def test_source_export_is_never_written(
@@ -290,10 +290,10 @@ def test_missing_reference_and_burned_in_file_are_listed(demo_export: Path, tmp_
             "reason": "BurnedInAnnotation=YES",
         }
     ]
-    assert summary["files"] == 336
+    assert summary["files"] == 340
     assert summary["excluded"] == 1 and summary["unresolved_references"] == 1
     manifest = pd.read_csv(tmp_path / "pkg" / "manifest.csv", dtype=str)
-    assert len(manifest) == 336
+    assert len(manifest) == 340
     for p in manifest["path"]:
         if p.endswith(".dcm"):
             assert "BurnedInAnnotation" not in pydicom.dcmread(tmp_path / "pkg" / p) or (
