@@ -1,0 +1,165 @@
+"""Cue scope and comparison rules learnt from the second blind development set (dev2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from imncohort.reports.assertion import classify
+
+# (rule id, target, sentence, assertion, trigger)
+SCOPE = [
+    # a hedge, negation or past reference of another finding ends at a new finding
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "The liver lesion is possibly a cyst, and an enlarged internal mammary node measures 12 mm.",
+        "affirmed",
+        "enlarged",
+    ),
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "A probable hepatic cyst and a 10 mm internal mammary node.",
+        "affirmed",
+        "10 mm",
+    ),
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Without axillary involvement, an internal mammary node measures 1 cm.",
+        "affirmed",
+        "measures",
+    ),
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Prior lumpectomy and a 9 mm internal mammary node.",
+        "affirmed",
+        "9 mm",
+    ),
+    # a list under one negation stays negated
+    (
+        "negated.before",
+        "internal mammary adenopathy",
+        "No pleural effusion, pericardial effusion or internal mammary adenopathy.",
+        "negated",
+        "No",
+    ),
+    (
+        "uncertain.hedge",
+        "internal mammary node",
+        "Possible axillary and internal mammary node metastases.",
+        "uncertain",
+        "Possible",
+    ),
+    # an earlier value of the same finding describes it today
+    (
+        "affirmed.value-comparison",
+        "internal mammary lymph node",
+        "Decreased but still visible uptake in the right internal mammary lymph node "
+        "(SUVmax 2.4, previously 7.1).",
+        "affirmed",
+        "previously 7.1",
+    ),
+    (
+        "affirmed.value-comparison",
+        "internal mammary node",
+        "The internal mammary node measures 9 mm, previously 6 mm.",
+        "affirmed",
+        "previously 6",
+    ),
+    (
+        "affirmed.value-comparison",
+        "内乳淋巴结",
+        "左侧内乳淋巴结SUVmax 2.4，前次7.1。",
+        "affirmed",
+        "前次7.1",
+    ),
+    ("affirmed.trend", "IMN", "Left IMN, previously 8 mm, now 14 mm.", "affirmed", "now 14"),
+    (
+        "affirmed.trend",
+        "parasternal node",
+        "Persistent FDG uptake in the left parasternal node, SUVmax 3.1 versus 5.0 previously.",
+        "affirmed",
+        "Persistent",
+    ),
+    (
+        "historical.resolved",
+        "内乳淋巴结",
+        "左侧内乳淋巴结，前次约6mm，现已消失。",
+        "historical",
+        "已消失",
+    ),
+    # significance in doubt
+    (
+        "uncertain.hedge",
+        "internal mammary chain",
+        "A tiny nodular density in the right internal mammary chain is of uncertain significance.",
+        "uncertain",
+        "is of uncertain significance",
+    ),
+    (
+        "uncertain.hedge",
+        "internal mammary lymph node",
+        "Equivocal low-grade uptake in the region of the left internal mammary lymph node.",
+        "uncertain",
+        "Equivocal",
+    ),
+    # the past examination named with its year
+    (
+        "historical.past",
+        "IMN",
+        "A right IMN was present on the 2019 staging CT; not seen today.",
+        "historical",
+        "on the 2019 staging CT",
+    ),
+    (
+        "historical.section",
+        "Internal mammary lymph node",
+        "PAST HISTORY: Internal mammary lymph node biopsy positive, 2020.",
+        "historical",
+        "section:history",
+    ),
+    (
+        "historical.section",
+        "internal mammary node",
+        "Oncologic history: internal mammary node metastasis in 2018.",
+        "historical",
+        "section:history",
+    ),
+    (
+        "family.experiencer",
+        "internal mammary lymph node",
+        "A first-degree relative had an internal mammary lymph node recurrence.",
+        "family",
+        "relative",
+    ),
+    # plans and conditions
+    (
+        "hypothetical.request",
+        "internal mammary chain",
+        "Radiotherapy planning: the internal mammary chain is to be included if nodes are confirmed.",
+        "hypothetical",
+        "is to be included",
+    ),
+    (
+        "hypothetical.condition",
+        "internal mammary region",
+        "Boost the internal mammary region if nodes are confirmed.",
+        "hypothetical",
+        "if nodes are confirmed",
+    ),
+    (
+        "hypothetical.condition",
+        "IMN region",
+        "If IMN involvement is confirmed, radiotherapy should include the IMN region.",
+        "hypothetical",
+        "If",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "target", "sentence", "assertion", "trigger"), SCOPE)
+def test_scope_rule(rule: str, target: str, sentence: str, assertion: str, trigger: str) -> None:
+    result = classify(target, sentence)
+    assert (result.assertion, result.trigger, result.rule) == (assertion, trigger, rule)
