@@ -12,7 +12,8 @@ SCOPE = [
     (
         "affirmed.described",
         "internal mammary node",
-        "The liver lesion is possibly a cyst, and an enlarged internal mammary node measures 12 mm.",
+        "The liver lesion is possibly a cyst, and an enlarged internal mammary node "
+        "measures 12 mm.",
         "affirmed",
         "enlarged",
     ),
@@ -138,7 +139,8 @@ SCOPE = [
     (
         "hypothetical.request",
         "internal mammary chain",
-        "Radiotherapy planning: the internal mammary chain is to be included if nodes are confirmed.",
+        "Radiotherapy planning: the internal mammary chain is to be included "
+        "if nodes are confirmed.",
         "hypothetical",
         "is to be included",
     ),
