@@ -314,6 +314,15 @@ def _undecided(
     """
     if hyp.rule == "hypothetical.whether" and unc is not None and not unc.before:
         return unc
+    if (
+        hyp.rule == "hypothetical.question"
+        and not hyp.before
+        and hyp.text not in ("?", "？")
+        and unc is not None
+        and not unc.before
+        and unc.hit.start >= hyp.hit.end
+    ):
+        return unc  # "内乳淋巴结是否受累待定": the question word after the term, then the hedge
     if hyp.rule not in ("hypothetical.whether", "hypothetical.condition") or not hyp.before:
         return None
     for hit in hits:

@@ -135,6 +135,24 @@ SCOPE = [
         "family",
         "relative",
     ),
+    (
+        "family.experiencer",
+        "parasternal node",
+        "Her niece was found to have a parasternal node metastasis.",
+        "family",
+        "niece",
+    ),
+    # the question word after the term, answered by a hedge: undecided
+    ("uncertain.undecided", "内乳淋巴结", "右侧内乳淋巴结是否受累待定。", "uncertain", "待定"),
+    ("hypothetical.question", "内乳淋巴结", "右侧内乳淋巴结是否受累？", "hypothetical", "是否"),
+    # no longer shown on this examination
+    (
+        "historical.resolved",
+        "内乳淋巴结",
+        "前片所见左侧内乳淋巴结本次未再显示。",
+        "historical",
+        "本次未再显示",
+    ),
     # plans and conditions
     (
         "hypothetical.request",
