@@ -91,6 +91,23 @@ SCOPE = [
         "historical",
         "已消失",
     ),
+    (
+        "affirmed.trend",
+        "internal mammary node",
+        "Internal mammary node metastasis, not previously seen.",
+        "affirmed",
+        "not previously seen",
+    ),
+    # a hedge about a named (not described) node doubts the node
+    (
+        "uncertain.not-excluded",
+        "IM node",
+        "Right IM node metastasis is not excluded.",
+        "uncertain",
+        "is not excluded",
+    ),
+    ("uncertain.hedge", "IMN", "Right IMN, possibly.", "uncertain", "possibly"),
+    ("uncertain.hedge", "内乳淋巴结", "右侧内乳淋巴结，可能为转移。", "uncertain", "可能"),
     # significance in doubt
     (
         "uncertain.hedge",
