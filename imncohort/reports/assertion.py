@@ -165,6 +165,12 @@ def assert_span(
         words, cjk = _gap(sentence[lo:hi])
         if words > max_words or cjk > cjk_chars or _terminated(hits, lo, hi, kind):
             continue
+        if (
+            before
+            and kind in ("negated", "uncertain")
+            and _new_finding(sentence, hit, start, end, hits, lexicon)
+        ):
+            continue
         distance = words + cjk / 2.0
         if kind not in best or distance < best[kind].distance:
             best[kind] = _Cue(distance, hit, before)
@@ -194,6 +200,63 @@ def assert_span(
         modifiers=modifiers,
         rule=rule,
     )
+
+
+_SEPARATOR = re.compile(r",|(?<![A-Za-z])and(?![A-Za-z])", re.IGNORECASE)
+_LIST_WORD = re.compile(r"(?<![A-Za-z])(?:or|nor)(?![A-Za-z])|/", re.IGNORECASE)
+
+
+def _new_finding(
+    sentence: str,
+    cue: TriggerHit,
+    start: int,
+    end: int,
+    hits: Sequence[TriggerHit],
+    lexicon: Lexicon,
+) -> bool:
+    """True when the target opens a finding of its own after a comma or ``and``.
+
+    ``cue.new-finding`` (CONTRACT 3a: judged for the IMN itself): in "No axillary
+    adenopathy, enlarged right IMN", "Mastectomy site unremarkable, left IMN 9 mm" or
+    "Indeterminate lung nodule and enlarged IMN" the negation or hedge before the
+    separator is about another finding. The target's phrase must carry its own
+    description (a ``described`` cue after the separator, or after the target when
+    the separator is a comma), the cue must have an object of its own before the
+    separator (a word that is no cue), and no ``or``/``nor`` may follow the separator
+    (a list under one negation stays negated: "No axillary, supraclavicular or IMN
+    adenopathy").
+    """
+    lo = cue.end
+    gap = sentence[lo:start]
+    separators = list(_SEPARATOR.finditer(gap))
+    if not separators:
+        return False
+    last = separators[-1]
+    sep_start, sep_end = lo + last.start(), lo + last.end()
+    if _LIST_WORD.search(sentence[sep_end:start]):
+        return False
+    covered = [(h.start, h.end) for h in hits]
+    own_object = any(
+        not any(a <= lo + w.start() and lo + w.end() <= b for a, b in covered)
+        for w in _LATIN_WORD.finditer(sentence[lo:sep_start])
+    )
+    if not own_object and not (cue.spec.post and _LATIN_WORD.search(sentence[: cue.start])):
+        return False
+    post_words = lexicon.window.limits("described")[1]
+    for h in hits:
+        if h.spec.kind != "described":
+            continue
+        if h.spec.pre and sep_end <= h.start and h.end <= start:
+            return True
+        if (
+            last.group() == ","
+            and h.spec.post
+            and h.start >= end
+            and _gap(sentence[end : h.start])[0] <= post_words
+            and not _terminated(hits, end, h.start, "described")
+        ):
+            return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,58 @@ SCOPE = [
         "affirmed",
         "9 mm",
     ),
+    # a new finding with its own description after a comma or "and" (cue.new-finding)
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "No axillary adenopathy, enlarged right internal mammary node.",
+        "affirmed",
+        "enlarged",
+    ),
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Mastectomy site unremarkable, left internal mammary node enlarged.",
+        "affirmed",
+        "enlarged",
+    ),
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Likely benign liver cyst, right internal mammary node 9 mm.",
+        "affirmed",
+        "9 mm",
+    ),
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Indeterminate 4 mm lung nodule and enlarged right internal mammary node.",
+        "affirmed",
+        "enlarged",
+    ),
+    (
+        "negated.before",
+        "internal mammary nodes",
+        "No left axillary and left internal mammary nodes are identified.",
+        "negated",
+        "No",
+    ),
+    (
+        "negated.over-hedge",
+        "internal mammary nodes",
+        "No suspicious, enlarged internal mammary nodes.",
+        "negated",
+        "No",
+    ),
+    (
+        "negated.before",
+        "internal mammary adenopathy",
+        "No axillary, supraclavicular or internal mammary adenopathy.",
+        "negated",
+        "No",
+    ),
+    # Chinese commas are not this rule's separators
+    ("uncertain.hedge", "内乳淋巴结", "可疑左侧腋窝及内乳淋巴结肿大。", "uncertain", "可疑"),
     # a list under one negation stays negated
     (
         "negated.before",
