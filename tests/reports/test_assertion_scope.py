@@ -105,6 +105,42 @@ SCOPE = [
         "uncertain",
         "Possible",
     ),
+    # a statement about today ends a reference to the past
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Previously treated left breast cancer, now with an enlarged left internal mammary node.",
+        "affirmed",
+        "enlarged",
+    ),
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Prior left mastectomy with an enlarged left internal mammary node.",
+        "affirmed",
+        "enlarged",
+    ),
+    (
+        "affirmed.default",
+        "internal mammary node",
+        "Previously resected, now recurrent internal mammary node.",
+        "affirmed",
+        "",
+    ),
+    (
+        "historical.past",
+        "internal mammary node",
+        "History of breast cancer with internal mammary node metastasis.",
+        "historical",
+        "History of",
+    ),
+    (
+        "historical.resolved",
+        "internal mammary node",
+        "The previously seen internal mammary node is now not seen.",
+        "historical",
+        "now not seen",
+    ),
     # an earlier value of the same finding describes it today
     (
         "affirmed.value-comparison",
