@@ -202,8 +202,9 @@ def assert_span(
     )
 
 
-_SEPARATOR = re.compile(r",|(?<![A-Za-z])and(?![A-Za-z])", re.IGNORECASE)
-_LIST_WORD = re.compile(r"(?<![A-Za-z])(?:or|nor)(?![A-Za-z])|/", re.IGNORECASE)
+_SEPARATOR = re.compile(r"[,，]|(?<![A-Za-z])and(?![A-Za-z])", re.IGNORECASE)
+_LIST_WORD = re.compile(r"(?<![A-Za-z])(?:or|nor)(?![A-Za-z])|[/及和或与、]", re.IGNORECASE)
+_WORD_OR_CJK = re.compile(r"[A-Za-z0-9]+|[\u3400-\u9fff]")
 
 
 def _new_finding(
@@ -224,7 +225,8 @@ def _new_finding(
     the separator is a comma), the cue must have an object of its own before the
     separator (a word that is no cue), and no ``or``/``nor`` may follow the separator
     (a list under one negation stays negated: "No axillary, supraclavicular or IMN
-    adenopathy").
+    adenopathy"; in Chinese the separator is "，" and 及/和/或/与/、 make the list:
+    "右乳结节，考虑纤维腺瘤可能，右侧内乳淋巴结肿大").
     """
     lo = cue.end
     gap = sentence[lo:start]
@@ -238,21 +240,22 @@ def _new_finding(
     covered = [(h.start, h.end) for h in hits]
     own_object = any(
         not any(a <= lo + w.start() and lo + w.end() <= b for a, b in covered)
-        for w in _LATIN_WORD.finditer(sentence[lo:sep_start])
+        for w in _WORD_OR_CJK.finditer(sentence[lo:sep_start])
     )
-    if not own_object and not (cue.spec.post and _LATIN_WORD.search(sentence[: cue.start])):
+    if not own_object and not (cue.spec.post and _WORD_OR_CJK.search(sentence[: cue.start])):
         return False
-    post_words = lexicon.window.limits("described")[1]
+    _, post_words, cjk_chars = lexicon.window.limits("described")
     for h in hits:
         if h.spec.kind != "described":
             continue
         if h.spec.pre and sep_end <= h.start and h.end <= start:
             return True
         if (
-            last.group() == ","
+            last.group() in ",，"
             and h.spec.post
             and h.start >= end
             and _gap(sentence[end : h.start])[0] <= post_words
+            and _gap(sentence[end : h.start])[1] <= cjk_chars
             and not _terminated(hits, end, h.start, "described")
         ):
             return True

@@ -88,8 +88,46 @@ SCOPE = [
         "negated",
         "No",
     ),
-    # Chinese commas are not this rule's separators
+    (
+        "affirmed.described",
+        "内乳淋巴结",
+        "右乳结节可疑恶性，右侧内乳淋巴结可见，短径约8mm。",
+        "affirmed",
+        "可见",
+    ),
+    # 及/、 make a list under one hedge; a hedge right before the term is its own
     ("uncertain.hedge", "内乳淋巴结", "可疑左侧腋窝及内乳淋巴结肿大。", "uncertain", "可疑"),
+    ("uncertain.hedge", "内乳淋巴结", "右乳癌，可疑腋窝、内乳淋巴结转移。", "uncertain", "可疑"),
+    ("uncertain.hedge", "内乳淋巴结", "右乳肿块，可疑右侧内乳淋巴结肿大。", "uncertain", "可疑"),
+    # PET: uptake in a node describes it; a hedge of its cause leaves it affirmed
+    (
+        "affirmed.cause-hedged",
+        "internal mammary node",
+        "Low-level uptake in a right internal mammary node, likely reactive.",
+        "affirmed",
+        "likely",
+    ),
+    (
+        "negated.before",
+        "internal mammary node",
+        "No abnormal uptake in the internal mammary nodes.",
+        "negated",
+        "No",
+    ),
+    (
+        "affirmed.trend",
+        "internal mammary node",
+        "No enlargement of the known right internal mammary node.",
+        "affirmed",
+        "No enlargement of the known",
+    ),
+    (
+        "negated.before",
+        "internal mammary nodes",
+        "No enlargement of the internal mammary nodes.",
+        "negated",
+        "No",
+    ),
     # a list under one negation stays negated
     (
         "negated.before",
