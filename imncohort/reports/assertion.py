@@ -171,6 +171,12 @@ def assert_span(
             and _new_finding(sentence, hit, start, end, hits, lexicon)
         ):
             continue
+        if (
+            not before
+            and kind in ("negated", "uncertain")
+            and _other_subject(sentence, hit, start, end, hits, lexicon)
+        ):
+            continue
         distance = words + cjk / 2.0
         if kind not in best or distance < best[kind].distance:
             best[kind] = _Cue(distance, hit, before)
@@ -204,6 +210,7 @@ def assert_span(
 
 _SEPARATOR = re.compile(r"[,，]|(?<![A-Za-z])and(?![A-Za-z])", re.IGNORECASE)
 _LIST_WORD = re.compile(r"(?<![A-Za-z])(?:or|nor)(?![A-Za-z])|[/及和或与、]", re.IGNORECASE)
+_NODE_WORD = re.compile(r"(?<![A-Za-z])(?:lymph )?nodes?(?![A-Za-z])|淋巴结", re.IGNORECASE)
 _WORD_OR_CJK = re.compile(r"[A-Za-z0-9]+|[\u3400-\u9fff]")
 
 
@@ -259,6 +266,67 @@ def _new_finding(
             and not _terminated(hits, end, h.start, "described")
         ):
             return True
+    return False
+
+
+def _other_subject(
+    sentence: str,
+    cue: TriggerHit,
+    start: int,
+    end: int,
+    hits: Sequence[TriggerHit],
+    lexicon: Lexicon,
+) -> bool:
+    """True when a negation or hedge after the target has a subject of its own.
+
+    ``cue.new-finding`` after the target: in "Right IMN enlarged, axillary nodes
+    negative" or "Enlarged right IMN and possible left axillary node" the cue is
+    about the finding named after the separator. The target must carry its own
+    description (a ``described`` or ``present`` cue before the separator, or one
+    right before the target), and a word that is no cue must stand between the
+    separator and the cue; "IMN and axillary nodes are not enlarged" (no description
+    of its own) stays negated.
+    """
+    separators = list(_SEPARATOR.finditer(sentence, end, cue.start))
+    if not separators:
+        return False
+    first = separators[0]
+    between = sentence[first.end() : cue.start]
+    if _LIST_WORD.search(between):
+        return False
+    covered = [(h.start, h.end) for h in hits]
+
+    def free(lo: int, text: str) -> list[bool]:
+        # a node word restates the target's own finding ("淋巴结可能", "node versus vessel")
+        text = _NODE_WORD.sub(lambda m: " " * len(m.group()), text)
+        return [
+            not any(a <= lo + w.start() and lo + w.end() <= b for a, b in covered)
+            for w in _WORD_OR_CJK.finditer(text)
+        ]
+
+    subject = any(free(first.end(), between))
+    if not subject and cue.spec.pre:
+        # a cue that may stand before its own finding ("possible left axillary node");
+        # not before a cause ("likely metastatic", "可疑转移")
+        follows = re.match(r"\s*[^\W_]", sentence[cue.end :])
+        after = free(cue.end, sentence[cue.end : cue.end + 40]) if follows else []
+        subject = bool(after) and after[0]
+    if not subject:
+        return False
+    pre_words, _, cjk_chars = lexicon.window.limits("described")
+    for h in hits:
+        if h.spec.kind not in ("described", "present"):
+            continue
+        if h.spec.post and end <= h.start and h.end <= first.start():
+            return True
+        if h.spec.pre and h.end <= start:
+            words, cjk = _gap(sentence[h.end : start])
+            if (
+                words <= pre_words
+                and cjk <= cjk_chars
+                and not _terminated(hits, h.end, start, "described")
+            ):
+                return True
     return False
 
 

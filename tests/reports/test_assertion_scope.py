@@ -99,6 +99,60 @@ SCOPE = [
     ("uncertain.hedge", "内乳淋巴结", "可疑左侧腋窝及内乳淋巴结肿大。", "uncertain", "可疑"),
     ("uncertain.hedge", "内乳淋巴结", "右乳癌，可疑腋窝、内乳淋巴结转移。", "uncertain", "可疑"),
     ("uncertain.hedge", "内乳淋巴结", "右乳肿块，可疑右侧内乳淋巴结肿大。", "uncertain", "可疑"),
+    # after the target: a negation or hedge with a subject of its own (cue.new-finding)
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Right internal mammary node enlarged, axillary nodes negative.",
+        "affirmed",
+        "enlarged",
+    ),
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Enlarged right internal mammary node and possible left axillary node.",
+        "affirmed",
+        "Enlarged",
+    ),
+    (
+        "affirmed.described",
+        "内乳淋巴结",
+        "右侧内乳淋巴结肿大，腋窝淋巴结未见肿大。",
+        "affirmed",
+        "肿大",
+    ),
+    ("affirmed.described", "内乳淋巴结", "右侧内乳淋巴结肿大，可疑肝转移。", "affirmed", "肿大"),
+    (
+        "negated.after",
+        "internal mammary node",
+        "Right internal mammary node, axillary nodes not seen.",
+        "negated",
+        "not seen",
+    ),
+    (
+        "negated.after",
+        "internal mammary nodes",
+        "Internal mammary and axillary nodes are not enlarged.",
+        "negated",
+        "not enlarged",
+    ),
+    ("negated.after", "内乳淋巴结", "右侧内乳淋巴结及腋窝淋巴结未见肿大。", "negated", "未见肿大"),
+    (
+        "affirmed.cause-hedged",
+        "internal mammary node",
+        "Enlarged internal mammary node, likely metastatic.",
+        "affirmed",
+        "likely",
+    ),
+    ("affirmed.cause-hedged", "内乳淋巴结", "右侧内乳淋巴结可见，可疑转移。", "affirmed", "可疑"),
+    # a node word after the separator restates the target's own finding
+    (
+        "uncertain.hedge",
+        "内乳链",
+        "右侧内乳链小结节样强化，淋巴结可能，血管断面不除外。",
+        "uncertain",
+        "可能",
+    ),
     # PET: uptake in a node describes it; a hedge of its cause leaves it affirmed
     (
         "affirmed.cause-hedged",
