@@ -8,7 +8,11 @@ The engine (own implementation; see CHANGELOG for why not negspacy/medspaCy):
 2. a ``pre`` cue modifies a target after it, a ``post`` cue one before it, when
    no termination of its kind lies between them and the gap is within the
    kind's window (latin words / CJK characters); the nearest cue of each kind
-   is kept;
+   is kept; a negation or hedge about another finding does not reach a target
+   that opens a described finding of its own after a comma, "and" or "，"
+   (``cue.new-finding``: "No axillary adenopathy, enlarged right IMN"; "right IMN
+   enlarged, axillary nodes negative"), while a list stays under its cue ("No
+   axillary, supraclavicular or IMN adenopathy");
 3. the rules resolve in this order, each named by its lexicon rule id:
 
    - ``negated.label``: the target is a label ("IMN: none", "内乳区：未见异常");
