@@ -350,6 +350,50 @@ SCOPE = [
         "historical",
         "本次未再显示",
     ),
+    # a request ends at the report of what the examination shows, a reason, a new clause
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Staging CT to evaluate the breast cancer shows an enlarged right internal mammary node.",
+        "affirmed",
+        "enlarged",
+    ),
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Recommend biopsy of the breast mass given the enlarged right internal mammary node.",
+        "affirmed",
+        "enlarged",
+    ),
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Recommend biopsy of the right breast mass, and an enlarged right internal mammary node "
+        "is noted.",
+        "affirmed",
+        "is noted",
+    ),
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "If clinically indicated, the enlarged right internal mammary node can be biopsied.",
+        "affirmed",
+        "enlarged",
+    ),
+    (
+        "hypothetical.request",
+        "internal mammary nodes",
+        "Recommend MRI to evaluate the axilla and the internal mammary nodes.",
+        "hypothetical",
+        "to evaluate",
+    ),
+    (
+        "uncertain.hedge",
+        "internal mammary node",
+        "Findings suggest metastatic involvement of the right internal mammary node.",
+        "uncertain",
+        "Findings suggest",
+    ),
     # plans and conditions
     (
         "hypothetical.request",
