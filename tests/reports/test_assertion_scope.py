@@ -394,6 +394,31 @@ SCOPE = [
         "uncertain",
         "Findings suggest",
     ),
+    # the patient's own finding after a relative's
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "Her mother had breast cancer and the patient now has an enlarged right internal "
+        "mammary node.",
+        "affirmed",
+        "enlarged",
+    ),
+    (
+        "affirmed.described",
+        "内乳淋巴结",
+        "母亲乳腺癌，本次右侧内乳淋巴结肿大。",
+        "affirmed",
+        "肿大",
+    ),
+    # a relative's examination stays the relative's
+    (
+        "family.experiencer",
+        "IM node",
+        "Mother's staging CT reportedly showed an IM node.",
+        "family",
+        "Mother",
+    ),
+    ("family.experiencer", "内乳淋巴结", "女儿诊断乳腺癌，内乳淋巴结肿大。", "family", "女儿"),
     # plans and conditions
     (
         "hypothetical.request",
