@@ -288,6 +288,49 @@ SCOPE = [
     ),
     ("uncertain.hedge", "IMN", "Right IMN, possibly.", "uncertain", "possibly"),
     ("uncertain.hedge", "内乳淋巴结", "右侧内乳淋巴结，可能为转移。", "uncertain", "可能"),
+    # partly resolved is still there; an earlier state compared with today
+    (
+        "affirmed.trend",
+        "internal mammary node",
+        "Right internal mammary node has almost resolved, now 3 mm.",
+        "affirmed",
+        "has almost resolved",
+    ),
+    (
+        "historical.resolved",
+        "internal mammary node",
+        "Right internal mammary node has resolved.",
+        "historical",
+        "has resolved",
+    ),
+    (
+        "affirmed.trend",
+        "internal mammary node",
+        "Right internal mammary node, previously hypermetabolic, now shows mild uptake.",
+        "affirmed",
+        "now shows",
+    ),
+    (
+        "affirmed.default",
+        "internal mammary node",
+        "Right internal mammary node, less avid than previously.",
+        "affirmed",
+        "",
+    ),
+    (
+        "affirmed.default",
+        "internal mammary node",
+        "Not significantly changed right internal mammary node.",
+        "affirmed",
+        "",
+    ),
+    (
+        "historical.past",
+        "internal mammary node",
+        "Right internal mammary node was previously enlarged.",
+        "historical",
+        "previously",
+    ),
     # significance in doubt
     (
         "uncertain.hedge",
