@@ -182,6 +182,21 @@ SCOPE = [
         "negated",
         "No",
     ),
+    # an exception to a negation names a present finding
+    (
+        "affirmed.described",
+        "internal mammary node",
+        "No other suspicious lymph nodes besides the enlarged right internal mammary node.",
+        "affirmed",
+        "enlarged",
+    ),
+    (
+        "affirmed.default",
+        "internal mammary node",
+        "No additional adenopathy beyond the known right internal mammary node.",
+        "affirmed",
+        "",
+    ),
     # a list under one negation stays negated
     (
         "negated.before",
