@@ -311,6 +311,8 @@ SCOPE = [
         "affirmed",
         "has almost resolved",
     ),
+    ("affirmed.trend", "内乳淋巴结", "右侧内乳淋巴结明显缩小，部分消失。", "affirmed", "部分消失"),
+    ("historical.resolved", "内乳淋巴结", "右侧内乳淋巴结已消失。", "historical", "已消失"),
     (
         "historical.resolved",
         "internal mammary node",
