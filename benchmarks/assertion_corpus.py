@@ -16,6 +16,8 @@ Data sets (``--sets``, default every one found), one block each:
 - ``blind-dev`` / ``blind-test``: ``blind/blind.tsv``, written by an engineer who did not
   see the lexicon; ``dev`` is tuned on, ``test`` is the honest figure and is only ever
   scored in aggregate;
+- ``blind-dev2``: ``blind/dev2.tsv``, a second blind development set (all rows ``dev``),
+  written by another engineer who did not see the lexicon, affirmed-heavy;
 - ``kit``: the public NegEx test kit (Chapman et al., 2,376 sentences; see
   ``../shared/benchmarks/negex/README.md``), measured only. Its three labels
   (negation, temporality, experiencer) map to one assertion in the order
@@ -26,7 +28,7 @@ Data sets (``--sets``, default every one found), one block each:
   negated).
 
 ``--errors N`` lists up to N imncohort errors of the development sets only
-(``old-dev``, ``holdout``, ``blind-dev``); test sets and the kit never list errors.
+(``old-dev``, ``holdout``, ``blind-dev``, ``blind-dev2``); test sets and the kit never list errors.
 
 Anchors: medspaCy 1.3.1 (``medspacy.load()``, default ConText rules) and negspacy
 1.1.0 (default termset) run through ``benchmarks/context_anchors.py`` in their own
@@ -63,6 +65,7 @@ HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent / "tests" / "data" / "assertion_corpus" / "corpus.tsv"
 HOLDOUT = CORPUS.with_name("holdout.tsv")
 BLIND = CORPUS.parent / "blind" / "blind.tsv"
+DEV2 = BLIND.with_name("dev2.tsv")
 #: name -> (file, split or "all", development data: errors may be listed)
 SETS: dict[str, tuple[Path, str, bool]] = {
     "old-dev": (CORPUS, "dev", True),
@@ -70,6 +73,7 @@ SETS: dict[str, tuple[Path, str, bool]] = {
     "holdout": (HOLDOUT, "all", True),
     "blind-dev": (BLIND, "dev", True),
     "blind-test": (BLIND, "test", False),
+    "blind-dev2": (DEV2, "dev", True),
 }
 KIT = HERE.parents[1] / "shared" / "benchmarks" / "negex" / "rsAnnotations-1-120-random.txt"
 CLASSES = ("affirmed", "negated", "uncertain", "historical", "hypothetical", "family")
@@ -302,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "kit":
             continue
         path, split, development = SETS[name]
-        path = args.blind if name.startswith("blind") else path
+        path = args.blind if name in ("blind-dev", "blind-test") else path
         if not path.exists():
             print(f"\n{name}: {path} not found; skipped")
             continue

@@ -8,7 +8,11 @@ The engine (own implementation; see CHANGELOG for why not negspacy/medspaCy):
 2. a ``pre`` cue modifies a target after it, a ``post`` cue one before it, when
    no termination of its kind lies between them and the gap is within the
    kind's window (latin words / CJK characters); the nearest cue of each kind
-   is kept;
+   is kept; a negation or hedge about another finding does not reach a target
+   that opens a described finding of its own after a comma, "and" or "，"
+   (``cue.new-finding``: "No axillary adenopathy, enlarged right IMN"; "right IMN
+   enlarged, axillary nodes negative"), while a list stays under its cue ("No
+   axillary, supraclavicular or IMN adenopathy");
 3. the rules resolve in this order, each named by its lexicon rule id:
 
    - ``negated.label``: the target is a label ("IMN: none", "内乳区：未见异常");
@@ -165,6 +169,18 @@ def assert_span(
         words, cjk = _gap(sentence[lo:hi])
         if words > max_words or cjk > cjk_chars or _terminated(hits, lo, hi, kind):
             continue
+        if (
+            before
+            and kind in ("negated", "uncertain")
+            and _new_finding(sentence, hit, start, end, hits, lexicon)
+        ):
+            continue
+        if (
+            not before
+            and kind in ("negated", "uncertain")
+            and _other_subject(sentence, hit, start, end, hits, lexicon)
+        ):
+            continue
         distance = words + cjk / 2.0
         if kind not in best or distance < best[kind].distance:
             best[kind] = _Cue(distance, hit, before)
@@ -194,6 +210,128 @@ def assert_span(
         modifiers=modifiers,
         rule=rule,
     )
+
+
+_SEPARATOR = re.compile(r"[,，]|(?<![A-Za-z])and(?![A-Za-z])", re.IGNORECASE)
+_LIST_WORD = re.compile(r"(?<![A-Za-z])(?:or|nor)(?![A-Za-z])|[/及和或与、]", re.IGNORECASE)
+_NODE_WORD = re.compile(r"(?<![A-Za-z])(?:lymph )?nodes?(?![A-Za-z])|淋巴结", re.IGNORECASE)
+_WORD_OR_CJK = re.compile(r"[A-Za-z0-9]+|[\u3400-\u9fff]")
+
+
+def _new_finding(
+    sentence: str,
+    cue: TriggerHit,
+    start: int,
+    end: int,
+    hits: Sequence[TriggerHit],
+    lexicon: Lexicon,
+) -> bool:
+    """True when the target opens a finding of its own after a comma or ``and``.
+
+    ``cue.new-finding`` (CONTRACT 3a: judged for the IMN itself): in "No axillary
+    adenopathy, enlarged right IMN", "Mastectomy site unremarkable, left IMN 9 mm" or
+    "Indeterminate lung nodule and enlarged IMN" the negation or hedge before the
+    separator is about another finding. The target's phrase must carry its own
+    description (a ``described`` cue after the separator, or after the target when
+    the separator is a comma), the cue must have an object of its own before the
+    separator (a word that is no cue), and no ``or``/``nor`` may follow the separator
+    (a list under one negation stays negated: "No axillary, supraclavicular or IMN
+    adenopathy"; in Chinese the separator is "，" and 及/和/或/与/、 make the list:
+    "右乳结节，考虑纤维腺瘤可能，右侧内乳淋巴结肿大").
+    """
+    lo = cue.end
+    gap = sentence[lo:start]
+    separators = list(_SEPARATOR.finditer(gap))
+    if not separators:
+        return False
+    last = separators[-1]
+    sep_start, sep_end = lo + last.start(), lo + last.end()
+    if _LIST_WORD.search(sentence[sep_end:start]):
+        return False
+    covered = [(h.start, h.end) for h in hits]
+    own_object = any(
+        not any(a <= lo + w.start() and lo + w.end() <= b for a, b in covered)
+        for w in _WORD_OR_CJK.finditer(sentence[lo:sep_start])
+    )
+    if not own_object and not (cue.spec.post and _WORD_OR_CJK.search(sentence[: cue.start])):
+        return False
+    _, post_words, cjk_chars = lexicon.window.limits("described")
+    for h in hits:
+        if h.spec.kind != "described":
+            continue
+        if h.spec.pre and sep_end <= h.start and h.end <= start:
+            return True
+        if (
+            last.group() in ",，"
+            and h.spec.post
+            and h.start >= end
+            and _gap(sentence[end : h.start])[0] <= post_words
+            and _gap(sentence[end : h.start])[1] <= cjk_chars
+            and not _terminated(hits, end, h.start, "described")
+        ):
+            return True
+    return False
+
+
+def _other_subject(
+    sentence: str,
+    cue: TriggerHit,
+    start: int,
+    end: int,
+    hits: Sequence[TriggerHit],
+    lexicon: Lexicon,
+) -> bool:
+    """True when a negation or hedge after the target has a subject of its own.
+
+    ``cue.new-finding`` after the target: in "Right IMN enlarged, axillary nodes
+    negative" or "Enlarged right IMN and possible left axillary node" the cue is
+    about the finding named after the separator. The target must carry its own
+    description (a ``described`` or ``present`` cue before the separator, or one
+    right before the target), and a word that is no cue must stand between the
+    separator and the cue; "IMN and axillary nodes are not enlarged" (no description
+    of its own) stays negated.
+    """
+    separators = list(_SEPARATOR.finditer(sentence, end, cue.start))
+    if not separators:
+        return False
+    first = separators[0]
+    between = sentence[first.end() : cue.start]
+    if _LIST_WORD.search(between):
+        return False
+    covered = [(h.start, h.end) for h in hits]
+
+    def free(lo: int, text: str) -> list[bool]:
+        # a node word restates the target's own finding ("淋巴结可能", "node versus vessel")
+        text = _NODE_WORD.sub(lambda m: " " * len(m.group()), text)
+        return [
+            not any(a <= lo + w.start() and lo + w.end() <= b for a, b in covered)
+            for w in _WORD_OR_CJK.finditer(text)
+        ]
+
+    subject = any(free(first.end(), between))
+    if not subject and cue.spec.pre:
+        # a cue that may stand before its own finding ("possible left axillary node");
+        # not before a cause ("likely metastatic", "可疑转移")
+        follows = re.match(r"\s*[^\W_]", sentence[cue.end :])
+        after = free(cue.end, sentence[cue.end : cue.end + 40]) if follows else []
+        subject = bool(after) and after[0]
+    if not subject:
+        return False
+    pre_words, _, cjk_chars = lexicon.window.limits("described")
+    for h in hits:
+        if h.spec.kind not in ("described", "present"):
+            continue
+        if h.spec.post and end <= h.start and h.end <= first.start():
+            return True
+        if h.spec.pre and h.end <= start:
+            words, cjk = _gap(sentence[h.end : start])
+            if (
+                words <= pre_words
+                and cjk <= cjk_chars
+                and not _terminated(hits, h.end, start, "described")
+            ):
+                return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -314,6 +452,15 @@ def _undecided(
     """
     if hyp.rule == "hypothetical.whether" and unc is not None and not unc.before:
         return unc
+    if (
+        hyp.rule == "hypothetical.question"
+        and not hyp.before
+        and hyp.text not in ("?", "？")
+        and unc is not None
+        and not unc.before
+        and unc.hit.start >= hyp.hit.end
+    ):
+        return unc  # "内乳淋巴结是否受累待定": the question word after the term, then the hedge
     if hyp.rule not in ("hypothetical.whether", "hypothetical.condition") or not hyp.before:
         return None
     for hit in hits:
