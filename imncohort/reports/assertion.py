@@ -53,7 +53,7 @@ from imncohort.errors import InputError
 from imncohort.reports.lexicon import Lexicon, TriggerSpec, load_lexicon, term_pattern
 from imncohort.reports.sentences import segment
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -551,7 +551,7 @@ def classify(target: str, sentence: str, lexicon: Lexicon | None = None) -> Clas
             )
     span2 = _locate(target, sentence, lex)
     if span2 is None:
-        log.debug("target %r not found in the sentence", target)
+        logger.debug("target %r not found in the sentence", target)
         return Classification(target, "affirmed", "target-not-found", rule="target-not-found")
     pieces = segment(sentence, lex)
     section, section_assertion = ("", None)
