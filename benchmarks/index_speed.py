@@ -297,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from imncohort.index.stage import index_export
 
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+
     workdir = Path(tempfile.mkdtemp(prefix="imncohort-bench-", dir=args.workdir))
     # Start the workers first: a child process's ru_maxrss starts at its parent's RSS.
     start = time.perf_counter()
@@ -425,7 +428,8 @@ def _whole_process(
     if Path(binary).resolve().parent != Path(sys.executable).resolve().parent:
         env.pop("PYTHONPATH", None)  # another installation: never this checkout
 
-    def once() -> tuple[float, float]:
+    def attempt() -> tuple[subprocess.CompletedProcess[str], float, float]:
+        """One ``imncohort index`` process: its result, wall seconds and CPU seconds."""
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(
@@ -437,23 +441,18 @@ def _whole_process(
         )
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return done, wall, used
+
+    def once() -> tuple[float, float]:
+        done, wall, used = attempt()
         if done.returncode != 0:  # a loaded machine can time out a Dask nanny: once more
             print(f"retrying after a failure: {binary} index", flush=True)
-            shutil.rmtree(out, ignore_errors=True) if not (out / "run.json").exists() else None
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
-            done = subprocess.run(
-                [binary, "index", str(export), "--out", str(out)],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            wall = time.perf_counter() - start
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if not (out / "run.json").exists():
+                shutil.rmtree(out, ignore_errors=True)
+            done, wall, used = attempt()
         if done.returncode != 0:
             raise SystemExit(f"{binary} index failed:\n{done.stderr[-2000:]}")
-        used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         return wall, used
 
     cold, rerun, cold_cpu, rerun_cpu = [], [], [], []
@@ -483,6 +482,8 @@ def _cpu_timed(fn: Callable[[], Any], repeats: int) -> float:
 
 def _main_whole_process(args: argparse.Namespace) -> int:
     """Both naive loops vs the whole ``imncohort index`` process (this and a baseline)."""
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="imncohort-bench-", dir=args.workdir))
     export = workdir / "export"
     try:

@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     wanted = set(args.inputs.split(","))
 
     current = str(Path(sys.executable).parent / "imncohort")
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="imn-startup-", dir=args.workdir))
     home = work / "prefect-home"
     env = {
