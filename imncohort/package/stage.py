@@ -39,6 +39,7 @@ import pandas as pd
 import pydicom
 from pydicom.datadict import DicomDictionary, tag_for_keyword
 from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
 
 from imncohort import __version__
 from imncohort.annotations.nifti import label_names, read_sidecar
@@ -162,6 +163,31 @@ def _write_bytes(target: Path, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def check_complete(ds: Dataset) -> None:
+    """Raise :class:`InputError` when a data set read with ``force=True`` is not a whole file.
+
+    A file damaged after the audit (cut short, overwritten) still "reads" with
+    ``force=True``; it must be left out of the package, not copied as a broken file.
+    Native (not encapsulated) pixel data must hold every frame the header announces.
+    """
+    for keyword in ("SOPClassUID", "SOPInstanceUID"):
+        if not str(ds.get(keyword, "") or ""):
+            raise InputError(f"no {keyword}: not a whole DICOM file")
+    if "PixelData" not in ds:
+        return
+    meta = getattr(ds, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if syntax is not None and pydicom.uid.UID(syntax).is_encapsulated:
+        return
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    bits = int(ds.get("BitsAllocated", 0) or 0)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    expected = (rows * columns * samples * frames * bits + 7) // 8
+    if len(ds.PixelData) < expected:
+        raise InputError(f"pixel data holds {len(ds.PixelData)} of {expected} bytes (cut short)")
+
+
 def _package_dicom(
     job: PatientJob,
     item: SourceFile,
@@ -171,6 +197,7 @@ def _package_dicom(
     result: BatchResult,
 ) -> None:
     ds = pydicom.dcmread(export_file(export, item.path), force=True)
+    check_complete(ds)
     sop_class = str(ds.get("SOPClassUID", "") or "")
     reason = exclusion_reason(ds)
     if not reason and item.role in ("rtstruct", "seg"):
@@ -296,7 +323,7 @@ def package_batch(
                     _package_nifti(job, item, Path(export), Path(staging), secret, result)
                 else:
                     _package_dicom(job, item, Path(export), Path(staging), deid, result)
-            except (OSError, ValueError, TypeError, KeyError, InputError) as exc:
+            except (OSError, ValueError, TypeError, KeyError, InputError, InvalidDicomError) as exc:
                 # The message may quote the source path: only the error's type is logged.
                 logger.warning(
                     "package: a file of patient %s failed (%s)", job.patient_key, type(exc).__name__

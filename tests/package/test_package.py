@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -299,3 +300,35 @@ def test_missing_reference_and_burned_in_file_are_listed(demo_export: Path, tmp_
             assert "BurnedInAnnotation" not in pydicom.dcmread(tmp_path / "pkg" / p) or (
                 pydicom.dcmread(tmp_path / "pkg" / p).BurnedInAnnotation != "YES"
             )
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_file_broken_after_the_audit_is_excluded_not_fatal(
+    audited_demo: Path, demo_export: Path, tmp_path: Path, damage: str
+) -> None:
+    """A slice that became unreadable after the audit is listed in excluded.csv, the rest packs."""
+    export = copy_export(demo_export, tmp_path / "export")
+    out = tmp_path / "out"
+    shutil.copytree(audited_demo, out)
+    run_json = json.loads((out / "run.json").read_text())
+    run_json["export"] = str(export.resolve())
+    (out / "run.json").write_text(json.dumps(run_json))
+    nodes = pd.read_csv(out / "nodes.csv", dtype=str)
+    series_key = nodes.loc[nodes["annotation"] == "rtstruct", "series_key"].iloc[0]
+    series = pd.read_parquet(out / "restricted" / "index" / "series.parquet")
+    row = series.set_index("series_key").loc[series_key]
+    victim = export / sorted(row["paths"])[0]
+    data = victim.read_bytes()
+    victim.write_bytes(data[:200] if damage == "truncated" else b"\x00\x01not a dicom file" * 9)
+    summary = run_package(out, tmp_path / "pkg", "all", CONFIG)
+    excluded = pd.read_csv(tmp_path / "pkg" / "excluded.csv", dtype=str)
+    broken = excluded[excluded["reason"].str.startswith("unreadable")]
+    assert len(broken) == 1
+    assert broken.iloc[0]["patient_key"] == row["patient_key"]
+    assert broken.iloc[0]["role"] == "image"
+    assert "source_path" not in excluded.columns
+    assert summary["files"] == 341 - 1  # the whole demo package holds 341 files
+    manifest = pd.read_csv(tmp_path / "pkg" / "manifest.csv", dtype=str)
+    assert len(manifest) == 340
+    text = (tmp_path / "pkg" / "excluded.csv").read_text()
+    assert victim.name not in text and str(export) not in text
