@@ -397,7 +397,7 @@ def sequence_items(
     ------
     UnsupportedEncoding
         When something other than an item or a delimiter stands between the items, or
-        an element runs past the end of its item.
+        an element runs past the end of its item or an item past the end of the sequence.
     TruncatedFile, NeedMoreData
         See :func:`need`.
     """
@@ -421,6 +421,8 @@ def sequence_items(
             need(pos + item_length, n, file_size, tag)
             item, pos = _item_elements(buf, pos, pos + item_length, explicit, file_size, tag)
         yield item
+    if pos != end:
+        raise UnsupportedEncoding(f"an item runs past the end of sequence {tag_text(tag)}")
 
 
 def _item_elements(

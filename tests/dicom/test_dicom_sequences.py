@@ -224,3 +224,14 @@ def test_item_value_and_absent_nested_sequence() -> None:
     assert item_value(buf, item, REFERENCED_ROI_NUMBER) == b"7 "
     assert item_value(buf, item, CONTOUR_DATA) is None
     assert list(nested_items(buf, item, CONTOUR_SEQUENCE, len(buf))) == []
+
+
+def test_an_item_past_the_end_of_its_sequence_is_refused() -> None:
+    element = struct.pack("<HH", 0x0008, 0x0060) + b"CS" + struct.pack("<H", 2) + b"CT"
+    buf = struct.pack("<HHI", 0xFFFE, 0xE000, len(element)) + element
+    items = sequence_items(buf, 0, 12, True, len(buf), ROI_CONTOUR_SEQUENCE)  # 12 of 18 bytes
+    assert next(items) == {0x00080060: (16, 2, True)}
+    with pytest.raises(
+        UnsupportedEncoding, match=r"^an item runs past the end of sequence \(3006,0039\)$"
+    ):
+        next(items)
