@@ -8,13 +8,21 @@ The referenced series is the one named in
 ReferencedFrameOfReferenceSequence / RTReferencedStudySequence /
 RTReferencedSeriesSequence, else the image series sharing its Frame of
 Reference UID (resolved by the caller).
+
+The contours are read from the raw bytes of the ROIContourSequence with the element
+loop of :mod:`imncohort.dicom.elements` (one pydicom data set per contour item would
+cost about as much as the whole measurement); pydicom reads the rest of the file.
+Anything that loop does not take (big endian, deflate, damaged or unusual bytes, bad
+values) sends the file down the pydicom path, which words every error message.
 """
 
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +31,16 @@ from pydicom.dataset import Dataset
 
 from imncohort.annotations.models import ContourRoi, Roi, RoiSet, SliceGrid
 from imncohort.annotations.names import NameMatcher
-from imncohort.dicom.elements import raw_sequence_is_empty
+from imncohort.dicom.elements import (
+    RawElement,
+    explicit_vr,
+    find_element,
+    item_value,
+    nested_items,
+    raw_sequence_is_empty,
+    read_file_meta,
+    sequence_items,
+)
 from imncohort.errors import InputError
 from imncohort.outputs import ErrorRecord
 
@@ -31,6 +48,9 @@ logger = logging.getLogger(__name__)
 
 STAGE = "measure"
 CONTOUR_DATA = 0x30060050
+CONTOUR_GEOMETRIC_TYPE = 0x30060042
+CONTOUR_SEQUENCE = 0x30060040
+REFERENCED_ROI_NUMBER = 0x30060084
 ROI_CONTOUR_SEQUENCE = 0x30060039
 
 # (referenced series UIDs, frame of reference UID) -> (series_key, grid) or None
@@ -77,10 +97,17 @@ def _contour_points(item: Dataset) -> np.ndarray:
         return np.zeros((0, 3))
     value = raw.value
     if isinstance(value, bytes | bytearray):
-        text = bytes(value).strip(b" \x00")
-        values = np.array(text.split(b"\\"), dtype=float) if text else np.zeros(0)
-    else:
-        values = np.asarray(item.ContourData, dtype=float)
+        return _points_from_text(bytes(value))
+    return _points_checked(np.asarray(item.ContourData, dtype=float))
+
+
+def _points_from_text(value: bytes) -> np.ndarray:
+    """(N, 3) points of a raw ContourData value (backslash-separated decimal strings)."""
+    text = value.strip(b" \x00")
+    return _points_checked(np.array(text.split(b"\\"), dtype=float) if text else np.zeros(0))
+
+
+def _points_checked(values: np.ndarray) -> np.ndarray:
     if values.size % 3:
         raise InputError(f"ContourData holds {values.size} numbers, not a multiple of 3")
     return values.reshape(-1, 3)
@@ -89,7 +116,7 @@ def _contour_points(item: Dataset) -> np.ndarray:
 def _roi_contours(
     ds: Dataset, names: dict[int, str], matcher: NameMatcher
 ) -> list[tuple[int, list[tuple[str, np.ndarray]]]]:
-    """(ROI number, [(geometric type, (N, 3) points)]) of the wanted ROIs."""
+    """(ROI number, [(geometric type, (N, 3) points)]) of the wanted ROIs (pydicom path)."""
     result = []
     for roi_contour in ds.get("ROIContourSequence", []) or []:
         number = int(roi_contour.get("ReferencedROINumber", -1))
@@ -99,6 +126,54 @@ def _roi_contours(
             (str(c.get("ContourGeometricType", "CLOSED_PLANAR")).upper(), _contour_points(c))
             for c in roi_contour.get("ContourSequence", []) or []
         ]
+        result.append((number, contours))
+    return result
+
+
+@dataclass(frozen=True)
+class RawContours:
+    """The raw bytes of a whole structure set and where its ROIContourSequence lies."""
+
+    buf: bytes
+    sequence: RawElement
+
+    def is_empty(self) -> bool:
+        """Whether the sequence holds no item."""
+        seq = self.sequence
+        return raw_sequence_is_empty(self.buf[seq.value_pos : min(seq.end, seq.value_pos + 8)])
+
+
+def _text(value: bytes | None, default: str) -> str:
+    """A CS / IS value as text without its padding (``default`` when absent)."""
+    if value is None:
+        return default
+    return value.decode("ascii").strip(" \x00")
+
+
+def _raw_roi_contours(
+    raw: RawContours, names: dict[int, str], matcher: NameMatcher
+) -> list[tuple[int, list[tuple[str, np.ndarray]]]]:
+    """Same as :func:`_roi_contours`, from the raw bytes with the shared element loop.
+
+    Raises
+    ------
+    InputError, ValueError, struct.error
+        On anything :func:`_roi_contours` might word otherwise (damaged bytes, bad
+        values): the caller then takes the pydicom path.
+    """
+    buf, seq, size = raw.buf, raw.sequence, len(raw.buf)
+    result = []
+    items = sequence_items(buf, seq.value_pos, seq.length, seq.explicit, size, ROI_CONTOUR_SEQUENCE)
+    for roi in items:
+        number = int(_text(item_value(buf, roi, REFERENCED_ROI_NUMBER), "-1"))
+        if not matcher.wanted(names.get(number, f"ROI{number}")):
+            continue
+        contours = []
+        for contour in nested_items(buf, roi, CONTOUR_SEQUENCE, size):
+            kind = _text(item_value(buf, contour, CONTOUR_GEOMETRIC_TYPE), "CLOSED_PLANAR")
+            data = item_value(buf, contour, CONTOUR_DATA)
+            points = np.zeros((0, 3)) if data is None else _points_from_text(data)
+            contours.append((kind.upper(), points))
         result.append((number, contours))
     return result
 
@@ -202,6 +277,45 @@ def _contour_roi(
     return None, messages
 
 
+def _dcmread(path: Path) -> Dataset:
+    """The whole structure set read by pydicom (the path that words every error)."""
+    try:
+        return pydicom.dcmread(path, force=True)
+    except Exception as exc:
+        raise InputError(f"cannot read RTSTRUCT: {exc}") from None
+
+
+def _read_structure_set(path: Path) -> tuple[Dataset, RawContours | None]:
+    """The structure set without its ROIContourSequence, and that sequence's raw bytes.
+
+    pydicom reads the file with the sequence cut out, so it builds no data set per
+    contour (it parses undefined-length sequences eagerly). Falls back to the whole
+    file read by pydicom, and no raw bytes, when the element loop does not take the
+    file (see :mod:`imncohort.dicom.elements`) or the sequence is absent.
+    """
+    try:
+        buf = path.read_bytes()
+        meta_end, transfer_syntax = read_file_meta(buf, len(buf))
+        sequence = find_element(buf, meta_end, explicit_vr(transfer_syntax), ROI_CONTOUR_SEQUENCE)
+    except (OSError, InputError, struct.error):
+        sequence = None
+    if sequence is None:
+        return _dcmread(path), None
+    try:
+        ds = pydicom.dcmread(BytesIO(buf[: sequence.start] + buf[sequence.end :]), force=True)
+    except Exception:  # the whole file, read by pydicom, words the error
+        return _dcmread(path), None
+    return ds, RawContours(buf, sequence)
+
+
+def _roi_names(ds: Dataset) -> dict[int, str]:
+    """ROI number -> ROI name from the StructureSetROISequence."""
+    names: dict[int, str] = {}
+    for item in ds.get("StructureSetROISequence", []) or []:
+        names[int(item.ROINumber)] = str(item.get("ROIName", "") or "")
+    return names
+
+
 def read_rtstruct(
     path: Path,
     rel_path: str,
@@ -234,10 +348,7 @@ def read_rtstruct(
         When the file cannot be read or its series is missing (the caller
         records it in ``errors.csv`` and skips the file).
     """
-    try:
-        ds = pydicom.dcmread(path, force=True)
-    except Exception as exc:
-        raise InputError(f"cannot read RTSTRUCT: {exc}") from None
+    ds, raw = _read_structure_set(path)
     series_uids = referenced_series_uids(ds)
     for_uid = frame_of_reference_uid(ds)
     resolved = resolve(series_uids, for_uid)
@@ -248,15 +359,24 @@ def read_rtstruct(
             "export; export the planning CT with the structure set"
         )
     series_key, grid = resolved
-    check_roi_contour_sequence(ds)
-    names: dict[int, str] = {}
-    for item in ds.get("StructureSetROISequence", []) or []:
-        names[int(item.ROINumber)] = str(item.get("ROIName", "") or "")
+    by_roi = None
+    if raw is not None and not raw.is_empty():
+        names = _roi_names(ds)
+        try:
+            by_roi = _raw_roi_contours(raw, names, matcher)
+        except (InputError, ValueError, struct.error) as exc:
+            logger.debug("raw contour walk stopped (%s); reading with pydicom", type(exc).__name__)
+    if by_roi is None:
+        if raw is not None:
+            ds = _dcmread(path)
+        check_roi_contour_sequence(ds)
+        names = _roi_names(ds)
+        by_roi = _roi_contours(ds, names, matcher)
     tol = z_tolerance_mm(grid)
     rois: list[Roi] = []
     errors: list[ErrorRecord] = []
     contoured: set[int] = set()
-    for number, contours in _roi_contours(ds, names, matcher):
+    for number, contours in by_roi:
         name = names.get(number, f"ROI{number}")
         contoured.add(number)
         roi, messages = _contour_roi(name, contours, grid, tol, series_key)

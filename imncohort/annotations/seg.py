@@ -4,23 +4,31 @@ Segment labels are the ROI names. Only frames of segments whose names the
 measure stage uses are decoded. Each frame is placed by its Plane Position
 (Patient) on the slice of the referenced series at the same z; the in-plane
 grid is the SEG's own (orientation, pixel spacing, first frame's position).
+
+The per-frame functional groups (one item per frame) are read from the raw bytes
+pydicom keeps for a sequence of defined length, with the element loop of
+:mod:`imncohort.dicom.elements`; anything that loop does not take sends the SEG down
+the pydicom path, which words every error message.
 """
 
 from __future__ import annotations
 
 import logging
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import highdicom as hd
 import numpy as np
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from imncohort.annotations.models import MaskRoi, RoiSet, SliceGrid
 from imncohort.annotations.names import NameMatcher
 from imncohort.annotations.rtstruct import SeriesResolver, z_tolerance_mm
+from imncohort.dicom.elements import RawItem, item_value, nested_items, sequence_items
 from imncohort.dicom.sop import NON_PIXEL_SEG_SOP_CLASSES
 from imncohort.errors import InputError
 from imncohort.geometry.orientation import is_axial
@@ -93,16 +101,27 @@ def _stored_frames(ds: Dataset, path: Path, indices: list[int]) -> dict[int, np.
 
 
 PER_FRAME = 0x52009230
+PLANE_POSITION = 0x00209113
+IMAGE_POSITION = 0x00200032
+SEGMENT_IDENTIFICATION = 0x0062000A
+REFERENCED_SEGMENT_NUMBER = 0x0062000B
+_US = struct.Struct("<H")
+
+# (ReferencedSegmentNumber, ImagePositionPatient) of one frame
+FrameInfo = tuple[int | None, np.ndarray | None]
 
 
-def _frame_info(ds: Dataset) -> list[tuple[int | None, np.ndarray | None]]:
+def _frame_info(ds: Dataset, raw: list[FrameInfo] | None) -> list[FrameInfo]:
     """(referenced segment number, ImagePositionPatient) of every frame.
 
-    The shared functional groups supply what a frame does not hold.
+    ``raw`` is :func:`_raw_frames` (None: the pydicom path). The shared functional
+    groups supply what a frame does not hold.
     """
+    if raw is not None:
+        return _with_shared_groups(ds, raw)
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
     frames = ds.get("PerFrameFunctionalGroupsSequence", []) or []
-    result: list[tuple[int | None, np.ndarray | None]] = []
+    result: list[FrameInfo] = []
     for index in range(n_frames):
         frame = frames[index] if index < len(frames) else None
         ident = _group(ds, frame, "SegmentIdentificationSequence")
@@ -116,6 +135,87 @@ def _frame_info(ds: Dataset) -> list[tuple[int | None, np.ndarray | None]]:
             )
         )
     return result
+
+
+def _with_shared_groups(ds: Dataset, raw: list[FrameInfo]) -> list[FrameInfo]:
+    """The raw frames' values, the shared functional groups' where a frame has none."""
+    if all(segment is not None and ipp is not None for segment, ipp in raw):
+        return raw
+    ident = _group(ds, None, "SegmentIdentificationSequence")
+    position = _group(ds, None, "PlanePositionSequence")
+    shared_segment = int(ident.ReferencedSegmentNumber) if ident is not None else None
+    shared_ipp = (
+        np.asarray(position.ImagePositionPatient, dtype=float) if position is not None else None
+    )
+    return [
+        (
+            shared_segment if segment is None else segment,
+            shared_ipp if ipp is None else ipp,
+        )
+        for segment, ipp in raw
+    ]
+
+
+def _raw_frames(ds: Dataset) -> list[FrameInfo] | None:
+    """Each frame's own (ReferencedSegmentNumber, ImagePositionPatient) from raw bytes.
+
+    None stands for a value the frame's own functional groups do not hold. Returns
+    None for the whole list when pydicom has parsed the sequence already (undefined
+    length), it is absent, or its bytes or values are anything but plain (the pydicom
+    path then reads it and words the error).
+    """
+    element = ds.get_item(PER_FRAME)
+    if not isinstance(element, RawDataElement) or not element.is_little_endian:
+        return None
+    value = element.value
+    if not isinstance(value, bytes):
+        return None
+    explicit = not element.is_implicit_VR and element.VR != "UN"
+    try:
+        return [
+            (_raw_segment_number(value, item), _raw_position(value, item))
+            for item in sequence_items(value, 0, len(value), explicit, len(value), PER_FRAME)
+        ]
+    except (InputError, ValueError, struct.error) as exc:
+        logger.debug("raw per-frame walk stopped (%s); reading with pydicom", type(exc).__name__)
+        return None
+
+
+def _first_nested(buf: bytes, item: RawItem, tag: int) -> RawItem | None:
+    """The first item of nested sequence ``tag`` (None when the tag is absent).
+
+    Raises
+    ------
+    ValueError
+        When the sequence is present but empty.
+    """
+    if tag not in item:
+        return None
+    for nested in nested_items(buf, item, tag, len(buf)):
+        return nested
+    raise ValueError(f"empty functional group {tag:08X}")
+
+
+def _raw_segment_number(buf: bytes, frame: RawItem) -> int | None:
+    ident = _first_nested(buf, frame, SEGMENT_IDENTIFICATION)
+    if ident is None:
+        return None
+    value = item_value(buf, ident, REFERENCED_SEGMENT_NUMBER)
+    if value is None or len(value) != 2:
+        raise ValueError("ReferencedSegmentNumber is not one US value")
+    return int(_US.unpack(value)[0])
+
+
+def _raw_position(buf: bytes, frame: RawItem) -> np.ndarray | None:
+    position = _first_nested(buf, frame, PLANE_POSITION)
+    if position is None:
+        return None
+    value = item_value(buf, position, IMAGE_POSITION)
+    text = value.strip(b" \x00") if value is not None else b""
+    numbers = np.array(text.split(b"\\"), dtype=float) if text else np.zeros(0)
+    if numbers.size != 3:
+        raise ValueError("ImagePositionPatient is not three numbers")
+    return numbers
 
 
 def seg_slice_step_mm(ct_grid: SliceGrid, measures: Dataset) -> float:
@@ -159,15 +259,19 @@ def _cropped(name: str, planes: dict[int, np.ndarray], grid: SliceGrid) -> MaskR
     return MaskRoi(name, mask, grid.crop(k0, k1, j0, j1, i0, i1))
 
 
-def _per_frame_items(ds: Dataset) -> int | None:
+def _per_frame_items(ds: Dataset, raw: list[FrameInfo] | None) -> int | None:
     """Number of PerFrameFunctionalGroupsSequence items (None when the sequence is absent)."""
+    if raw is not None:
+        return len(raw)
     if ds.get_item(PER_FRAME) is None:
         return None
     return len(ds.get("PerFrameFunctionalGroupsSequence") or [])
 
 
-def check_frames(ds: Dataset) -> None:
+def check_frames(ds: Dataset, raw: list[FrameInfo] | None = None) -> None:
     """Raise :class:`InputError` when the SEG's frame count does not hold together.
+
+    ``raw`` is :func:`_raw_frames` (None: count the items with pydicom).
 
     NumberOfFrames must be at least 1, equal the number of per-frame functional
     group items and, for uncompressed data, fit the Pixel Data length.
@@ -179,7 +283,7 @@ def check_frames(ds: Dataset) -> None:
         raise InputError(f"SEG NumberOfFrames {declared!r} is not a number") from None
     if n_frames < 1:
         raise InputError(f"SEG holds no frames (NumberOfFrames {n_frames})")
-    items = _per_frame_items(ds)
+    items = _per_frame_items(ds, raw)
     if items is None:
         raise InputError("SEG has no PerFrameFunctionalGroupsSequence; its frames cannot be placed")
     if items != n_frames:
@@ -236,7 +340,8 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
         Unreadable file, missing series or oblique segmentation.
     """
     seg = _read_pixel_seg(path)
-    check_frames(seg)
+    raw_frames = _raw_frames(seg)
+    check_frames(seg, raw_frames)
     resolved = resolve(_referenced_series(seg), str(seg.get("FrameOfReferenceUID", "") or ""))
     if resolved is None:
         raise InputError(
@@ -251,7 +356,7 @@ def read_seg(path: Path, rel_path: str, resolve: SeriesResolver, matcher: NameMa
     seg_type = str(seg.get("SegmentationType", "BINARY")).upper()
     # Label 0 of a label map is the background (whatever its segment description says).
     wanted = {n for n, label in labels.items() if matcher.wanted(label) and n > 0}
-    frame_info = _frame_info(seg)
+    frame_info = _frame_info(seg, raw_frames)
     iop, spacing, measures = _plane_geometry(seg)
     placed = _place_frames(frame_info, seg_type, wanted, ct_grid)
     errors = [ErrorRecord(rel_path, STAGE, m) for m in placed.messages(series_key)]

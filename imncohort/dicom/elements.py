@@ -6,6 +6,10 @@ elements of sequences (PS3.5 section 7.5), without building pydicom data sets. T
 length classes come from :mod:`pydicom.valuerep` and the transfer syntaxes from
 :mod:`pydicom.uid`; nothing here spells a UID.
 
+The same loop also walks the items of a sequence (:func:`sequence_items`), so a reader
+can take a few values out of thousands of sequence items (RTSTRUCT contours, SEG
+per-frame functional groups) without a pydicom data set per item.
+
 Big endian, deflated and unknown (private) transfer syntaxes raise
 :class:`UnsupportedEncoding`: the caller reads such a file with pydicom.
 """
@@ -14,7 +18,8 @@ from __future__ import annotations
 
 import functools
 import struct
-from collections.abc import Container
+from collections.abc import Container, Iterator
+from dataclasses import dataclass
 
 from pydicom.uid import UID, ExplicitVRBigEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_16, EXPLICIT_VR_LENGTH_32
@@ -310,3 +315,168 @@ def _file_meta_by_group_length(buf: bytes) -> tuple[int, str] | None:
     length = _H.unpack_from(buf, at + 6)[0]
     transfer_syntax = buf[at + 8 : at + 8 + length].rstrip(b"\x00 ").decode("ascii", "replace")
     return (meta_end, transfer_syntax) if transfer_syntax else None
+
+
+# --------------------------------------------------------------- sequences
+
+
+@dataclass(frozen=True)
+class RawElement:
+    """Where one data element lies in a buffer.
+
+    Attributes
+    ----------
+    start
+        Position of its tag.
+    value_pos
+        Position of its value.
+    length
+        Its value length, :data:`UNDEFINED` for a sequence of undefined length.
+    end
+        Position after it (after the sequence delimiter for an undefined length).
+    explicit
+        Whether the items of its value are explicit VR (an explicit-VR ``UN`` holds
+        implicit VR, PS3.5 section 6.2.2).
+    """
+
+    start: int
+    value_pos: int
+    length: int
+    end: int
+    explicit: bool
+
+
+RawItem = dict[int, tuple[int, int, bool]]
+"""The elements of one sequence item: tag -> (value position, value length, explicit).
+
+The length is :data:`UNDEFINED` for a nested sequence of undefined length; ``explicit``
+tells how a nested sequence's items are encoded. Nested sequences are not walked until
+asked for (:func:`nested_items`).
+"""
+
+
+def find_element(buf: bytes, pos: int, explicit: bool, tag: int) -> RawElement | None:
+    """The top-level element ``tag`` of the data set starting at ``pos``, or None.
+
+    ``buf`` holds the whole file. Walks with :func:`collect_elements` up to the first
+    tag at or past ``tag`` (elements sorted by tag, PS3.5 section 7.1); None when that
+    tag is another one or the data set ends first.
+
+    Raises
+    ------
+    UnsupportedEncoding, TruncatedFile
+        See :func:`element_header` and :func:`need`.
+    """
+    n = len(buf)
+    start = collect_elements(buf, pos, explicit, n, tag - 1, (), {})
+    if start + (12 if explicit else 8) > n:
+        return None
+    found, value_pos, length, un = element_header(buf, start, explicit)
+    if found != tag:
+        return None
+    inner_explicit = explicit and not un
+    if length == UNDEFINED:
+        end = skip_sequence(buf, value_pos, inner_explicit, n, tag)
+    else:
+        end = value_pos + length
+        need(end, n, n, tag)
+    return RawElement(start, value_pos, length, end, inner_explicit)
+
+
+def sequence_items(
+    buf: bytes, pos: int, length: int, explicit: bool, file_size: int, tag: int
+) -> Iterator[RawItem]:
+    """Yield the elements of each item of the sequence ``tag`` whose value starts at ``pos``.
+
+    ``length`` is the sequence's value length, or :data:`UNDEFINED`: the items then end
+    at the sequence delimiter. Items of defined and of undefined length are both
+    handled; a nested sequence of undefined length is skipped with
+    :func:`skip_sequence` and recorded, to be walked by :func:`nested_items`.
+
+    Raises
+    ------
+    UnsupportedEncoding
+        When something other than an item or a delimiter stands between the items, or
+        an element runs past the end of its item or an item past the end of the sequence.
+    TruncatedFile, NeedMoreData
+        See :func:`need`.
+    """
+    n = len(buf)
+    end = None if length == UNDEFINED else pos + length
+    if end is not None:
+        need(end, n, file_size, tag)
+    while end is None or pos < end:
+        need(pos + 8, n, file_size, tag)
+        group, elem, item_length = _HHI.unpack_from(buf, pos)
+        if group != ITEM_GROUP:
+            raise UnsupportedEncoding(f"unexpected tag in sequence {tag_text(tag)} at byte {pos}")
+        pos += 8
+        if elem == SEQUENCE_END & 0xFFFF:
+            return
+        if elem != ITEM & 0xFFFF:
+            raise UnsupportedEncoding(f"unexpected delimiter in sequence {tag_text(tag)}")
+        if item_length == UNDEFINED:
+            item, pos = _item_elements(buf, pos, None, explicit, file_size, tag)
+        else:
+            need(pos + item_length, n, file_size, tag)
+            item, pos = _item_elements(buf, pos, pos + item_length, explicit, file_size, tag)
+        yield item
+    if pos != end:
+        raise UnsupportedEncoding(f"an item runs past the end of sequence {tag_text(tag)}")
+
+
+def _item_elements(
+    buf: bytes, pos: int, end: int | None, explicit: bool, file_size: int, tag: int
+) -> tuple[RawItem, int]:
+    """The elements of one item from ``pos`` to ``end`` (None: to its item delimiter)."""
+    n = len(buf)
+    header = 12 if explicit else 8
+    item: RawItem = {}
+    while end is None or pos < end:
+        need(pos + 8, n, file_size, tag)
+        if end is None and _HH.unpack_from(buf, pos) == (ITEM_GROUP, ITEM_END & 0xFFFF):
+            return item, pos + 8
+        if pos + header > n and explicit and buf[pos + 4 : pos + 6] in LONG_VRS:
+            need(pos + header, n, file_size, tag)
+        inner, value_pos, length, un = element_header(buf, pos, explicit)
+        if length == UNDEFINED:
+            pos = skip_sequence(buf, value_pos, explicit and not un, file_size, inner)
+        else:
+            pos = value_pos + length
+            need(pos, n, file_size, inner)
+        item[inner] = (value_pos, length, explicit and not un)
+    if pos != end:
+        raise UnsupportedEncoding(f"an element runs past the end of its item in {tag_text(tag)}")
+    return item, pos
+
+
+def item_value(buf: bytes, item: RawItem, tag: int) -> bytes | None:
+    """The raw value bytes of element ``tag`` of ``item`` (None when it is absent).
+
+    Raises
+    ------
+    UnsupportedEncoding
+        When the element has an undefined length (a sequence, not a value).
+    """
+    entry = item.get(tag)
+    if entry is None:
+        return None
+    pos, length, _ = entry
+    if length == UNDEFINED:
+        raise UnsupportedEncoding(f"element {tag_text(tag)} has an undefined length")
+    return buf[pos : pos + length]
+
+
+def nested_items(buf: bytes, item: RawItem, tag: int, file_size: int) -> Iterator[RawItem]:
+    """The items of the nested sequence ``tag`` of ``item`` (none when it is absent).
+
+    Raises
+    ------
+    UnsupportedEncoding, TruncatedFile, NeedMoreData
+        See :func:`sequence_items`.
+    """
+    entry = item.get(tag)
+    if entry is None:
+        return iter(())
+    pos, length, explicit = entry
+    return sequence_items(buf, pos, length, explicit, file_size, tag)
