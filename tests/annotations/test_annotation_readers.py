@@ -158,8 +158,8 @@ def _implicit_copy(src: Path, dst: Path) -> Path:
     return dst
 
 
-def test_implicit_vr_files_use_the_pydicom_path(files: dict[str, object]) -> None:
-    """The raw-sequence fast path and pydicom's data sets give the same ROIs."""
+def test_implicit_and_explicit_vr_copies_give_the_same_rois(files: dict[str, object]) -> None:
+    """An implicit VR copy of a structure set gives the same ROIs as the explicit VR file."""
     scene, grid, base = files["scene"], files["grid"], files["base"]
     matcher = NameMatcher(load_config().names)
     resolve = _resolver(scene, grid)  # type: ignore[arg-type]
