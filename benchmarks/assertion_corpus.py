@@ -66,14 +66,18 @@ CORPUS = HERE.parent / "tests" / "data" / "assertion_corpus" / "corpus.tsv"
 HOLDOUT = CORPUS.with_name("holdout.tsv")
 BLIND = CORPUS.parent / "blind" / "blind.tsv"
 DEV2 = BLIND.with_name("dev2.tsv")
+BLIND2 = CORPUS.parent / "blind2" / "blind2.tsv"
 #: name -> (file, split or "all", development data: errors may be listed)
 SETS: dict[str, tuple[Path, str, bool]] = {
     "old-dev": (CORPUS, "dev", True),
     "old-test": (CORPUS, "test", False),
     "holdout": (HOLDOUT, "all", True),
     "blind-dev": (BLIND, "dev", True),
-    "blind-test": (BLIND, "test", False),
+    # scored twice as a test split (2026-12-01), development data since 2026-12-02
+    "blind-test": (BLIND, "test", True),
     "blind-dev2": (DEV2, "dev", True),
+    # the held-out test set: every row is test, whatever its split column says
+    "blind2": (BLIND2, "all", False),
 }
 KIT = HERE.parents[1] / "shared" / "benchmarks" / "negex" / "rsAnnotations-1-120-random.txt"
 CLASSES = ("affirmed", "negated", "uncertain", "historical", "hypothetical", "family")

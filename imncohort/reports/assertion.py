@@ -216,6 +216,13 @@ _SEPARATOR = re.compile(r"[,，]|(?<![A-Za-z])and(?![A-Za-z])", re.IGNORECASE)
 _LIST_WORD = re.compile(r"(?<![A-Za-z])(?:or|nor)(?![A-Za-z])|[/及和或与、]", re.IGNORECASE)
 _NODE_WORD = re.compile(r"(?<![A-Za-z])(?:lymph )?nodes?(?![A-Za-z])|淋巴结", re.IGNORECASE)
 _WORD_OR_CJK = re.compile(r"[A-Za-z0-9]+|[\u3400-\u9fff]")
+#: what makes a finding a node for ``affirmed.cause-hedged`` (``uncertain.not-a-node``)
+_NODE_FINDING = re.compile(
+    r"(?<![A-Za-z])(?:(?:lymph )?nodes?|nodal|im(?:l)?ns?|(?:lymph)?adenopathy|mass(?:es)?|lumps?)"
+    r"(?![A-Za-z])|淋巴结|肿块|包块",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK = re.compile(r"[,，;；]")
 
 
 def _new_finding(
@@ -377,8 +384,8 @@ def _cause_next_to(hit: TriggerHit, hits: Sequence[TriggerHit], sentence: str) -
         if other.spec.kind != "cause":
             continue
         lo, hi = (other.end, hit.start) if other.end <= hit.start else (hit.end, other.start)
-        if hi < lo:
-            continue
+        if hi < lo or _CLAUSE_BREAK.search(sentence, lo, hi):
+            continue  # a cause in another clause has a hedge of its own
         words, cjk = _gap(sentence[lo:hi])
         if words <= 2 and cjk <= 4:
             return True
@@ -419,6 +426,8 @@ def _resolve(
             neg = None
     if unc is not None:
         if _cause_hedged(unc, best, hits, sentence):
+            if not _NODE_FINDING.search(sentence, start, unc.hit.start):
+                return "uncertain", unc, "uncertain.not-a-node"
             return "affirmed", unc, "affirmed.cause-hedged"
         return "uncertain", unc, unc.rule
     return _negated_past_or_present(best, neg)
