@@ -255,7 +255,8 @@ def _new_finding(
     sep_start, sep_end = lo + last.start(), lo + last.end()
     if _LIST_WORD.search(sentence[sep_end:start]):
         return False
-    covered = [(h.start, h.end) for h in hits]
+    # a cause is the hedge's own object ("腋窝淋巴结或为反应性，右侧内乳淋巴结肿大")
+    covered = [(h.start, h.end) for h in hits if h.spec.kind != "cause"]
     own_object = any(
         not any(a <= lo + w.start() and lo + w.end() <= b for a, b in covered)
         for w in _WORD_OR_CJK.finditer(sentence[lo:sep_start])
@@ -425,8 +426,9 @@ def _resolve(
         else:
             neg = None
     if unc is not None:
-        if _cause_hedged(unc, best, hits, sentence):
-            if not _NODE_FINDING.search(sentence, start, unc.hit.start):
+        if _cause_hedged(unc, best, hits, sentence, start):
+            lo, hi = min(start, unc.hit.end), max(end, unc.hit.start)
+            if not _NODE_FINDING.search(sentence, lo, hi):
                 return "uncertain", unc, "uncertain.not-a-node"
             return "affirmed", unc, "affirmed.cause-hedged"
         return "uncertain", unc, unc.rule
@@ -483,16 +485,39 @@ def _undecided(
 
 
 def _cause_hedged(
-    unc: _Cue, best: dict[str, _Cue], hits: Sequence[TriggerHit], sentence: str
+    unc: _Cue,
+    best: dict[str, _Cue],
+    hits: Sequence[TriggerHit],
+    sentence: str,
+    start: int,
 ) -> bool:
-    """A node said to be there (described, or unchanged/persisting) whose cause is hedged."""
+    """A node said to be there (described, or unchanged/persisting) whose cause is hedged.
+
+    The hedge stands after the node ("enlarged node, likely metastatic", "肿大，转移可能")
+    or right before a cause before the target of a node described elsewhere in the
+    sentence ("likely metastatic right IMN, 12 mm").
+    """
     described = best.get("described") or best.get("present")
+    if described is None:
+        return False
+    if unc.before:
+        return _cause_before_target(unc.hit, hits, sentence, start)
     return (
-        not unc.before
-        and described is not None
-        and (described.before or described.hit.start < unc.hit.start)
-        and _cause_next_to(unc.hit, hits, sentence)
-    )
+        described.before or described.hit.start < unc.hit.start
+    ) and _cause_next_to(unc.hit, hits, sentence)
+
+
+def _cause_before_target(
+    hedge: TriggerHit, hits: Sequence[TriggerHit], sentence: str, start: int
+) -> bool:
+    """True when a ``cause`` cue follows the hedge ``hedge`` directly, before the target."""
+    for other in hits:
+        if other.spec.kind != "cause" or not hedge.end <= other.start <= other.end <= start:
+            continue
+        words, cjk = _gap(sentence[hedge.end : other.start])
+        if words == 0 and cjk <= 1 and not _CLAUSE_BREAK.search(sentence, hedge.end, start):
+            return True
+    return False
 
 
 def _section_rule(lexicon: Lexicon, section: str, assertion: str) -> str:
