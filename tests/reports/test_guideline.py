@@ -121,11 +121,12 @@ GUIDELINE = [
     ),
     ("historical.resolved", "内乳淋巴结", "原右侧内乳淋巴结现已消失。", "historical", "已消失"),
     (
-        "historical.section",
+        # the sentence's own past reference decides before its section
+        "historical.past",
         "IMN",
         "HISTORY: Left IMN metastasis, treated with radiotherapy.",
         "historical",
-        "section:history",
+        "treated with radiotherapy",
     ),
     (
         "historical.section",
