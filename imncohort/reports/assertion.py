@@ -26,8 +26,12 @@ The engine (own implementation; see CHANGELOG for why not negspacy/medspaCy):
    - ``negated`` against ``uncertain``: a negation before a hedge before the
      target scopes over it ("no suspicious node"); otherwise the nearer wins;
    - ``affirmed.cause-hedged``: a hedge after a *described* node that is about
-     its cause (a ``cause`` cue next to the hedge: "enlarged node, likely
-     metastatic", "肿大，转移可能") leaves the node affirmed;
+     its cause (a ``cause`` cue next to the hedge, in the same clause: "enlarged
+     node, likely metastatic", "肿大，转移可能"), or right before a cause before
+     the target of a node described elsewhere ("likely metastatic right IMN,
+     12 mm"), leaves the node affirmed; when no node is named between the
+     target and the hedge (a nodule, soft tissue: "右侧内乳结节约5mm，性质待定")
+     it stays ``uncertain.not-a-node``;
    - ``historical`` against ``present``: a statement about this examination
      ("persists", "较前增大") beats a reference to the past; a negation after the
      target with a past reference before it ("the previously seen node is not
