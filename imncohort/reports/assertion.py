@@ -100,10 +100,14 @@ class TriggerHit:
     text: str
 
 
-def scan_triggers(sentence: str, lexicon: Lexicon) -> list[TriggerHit]:
-    """Return every trigger, pseudo-trigger and termination of ``sentence``, in order."""
+def scan_triggers(sentence: str, lexicon: Lexicon, pos: int = 0) -> list[TriggerHit]:
+    """Return every trigger, pseudo-trigger and termination of ``sentence``, in order.
+
+    ``pos`` starts the scan there; look-behinds still see the text before it, and ``^``
+    matches only at the sentence start.
+    """
     hits = []
-    for match in lexicon.trigger_regex.finditer(sentence):
+    for match in lexicon.trigger_regex.finditer(sentence, pos):
         group = match.lastgroup
         if group is None:
             continue
@@ -154,10 +158,7 @@ def assert_span(
     """
     if hits is None or any(h.start < end and h.end > start for h in hits):
         # the target is atomic: triggers are matched on either side of it only
-        hits = scan_triggers(sentence[:start], lexicon) + [
-            TriggerHit(h.start + end, h.end + end, h.spec, h.text)
-            for h in scan_triggers(sentence[end:], lexicon)
-        ]
+        hits = scan_triggers(sentence[:start], lexicon) + scan_triggers(sentence, lexicon, end)
     best: dict[str, _Cue] = {}
     for hit in hits:
         kind = hit.spec.kind

@@ -1,24 +1,23 @@
 """Rules for the failure families of the promoted blind split (CONTRACT section 3a).
 
-Each rule is general: a past reference by time ("two years ago", "三年前", "at diagnosis"),
-treatment or procedure; an inverted conditional ("Were an IMN present"); label, elliptical
-("... are not") and normal-size negations; hedges ("perhaps", "或为", "鉴别", "难以确定");
-a nature or cause hedge of a finding that is not named as a node (``uncertain.not-a-node``).
-Every rule is checked in both languages and in both directions: the sentences it must
-decide and the sentences next to them that it must leave alone.
+Each rule is general: a past reference by time ("two years ago", "三年前", "at diagnosis",
+"in 2021"), treatment or procedure ("was irradiated", "曾行穿刺活检"); an inverted conditional
+("Were an IMN present"); label, elliptical ("... are not") and normal-size negations; hedges
+("perhaps", "或为", "鉴别", "难以确定"); a nature or cause hedge of a finding that is not named
+as a node (``uncertain.not-a-node``). Every rule is checked in both languages and in both
+directions: the sentences it must decide and the sentences next to them that it must leave
+alone.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from imncohort.reports.assertion import classify
+from imncohort.reports.assertion import classify, scan_triggers
 from imncohort.reports.lexicon import load_lexicon
 
 # (rule id, target, sentence, assertion, trigger)
 FAMILIES = [
-    # a label followed by a finding is no label negation
-    ("affirmed.default", "内乳淋巴结", "内乳淋巴结：转移（穿刺证实）。", "affirmed", ""),
     (
         "affirmed.cause-hedged",
         "内乳淋巴结",
@@ -49,8 +48,17 @@ FAMILIES = [
         "affirmed",
         "versus",
     ),
+    ("affirmed.cause-hedged", "内乳淋巴结", "右侧内乳淋巴结约8mm，性质不明。", "affirmed", "不明"),
+    (
+        "affirmed.cause-hedged",
+        "IMN",
+        "Enlarged right IMN of uncertain etiology.",
+        "affirmed",
+        "of uncertain",
+    ),
     ("affirmed.default", "IMN", "IMN: clearly enlarged, 14 mm.", "affirmed", ""),
     ("affirmed.default", "IMNs", "Axillary nodes are not enlarged; the IMNs are.", "affirmed", ""),
+    ("affirmed.default", "内乳淋巴结", "内乳淋巴结：转移（穿刺证实）。", "affirmed", ""),
     (
         "affirmed.described",
         "internal mammary node",
@@ -119,6 +127,21 @@ FAMILIES = [
         "较前",
     ),
     (
+        "affirmed.trend",
+        "内乳淋巴结",
+        "右侧内乳淋巴结已行放疗，现仍可见，约6mm。",
+        "affirmed",
+        "仍可见",
+    ),
+    ("affirmed.trend", "IMN", "Right IMN, stable since 2021.", "affirmed", "stable"),
+    (
+        "affirmed.trend",
+        "internal mammary node",
+        "The left internal mammary node, first seen in 2024, is again visualised at 8 mm.",
+        "affirmed",
+        "again visualised",
+    ),
+    (
         "historical.past",
         "IMN",
         "Right IMN metastasis diagnosed two years ago.",
@@ -184,6 +207,50 @@ FAMILIES = [
     ),
     ("historical.past", "内乳淋巴结", "右侧内乳淋巴结转移（外院资料）。", "historical", "外院资料"),
     (
+        "historical.past",
+        "IMN",
+        "IMN involvement at presentation in 2021.",
+        "historical",
+        "at presentation",
+    ),
+    (
+        "historical.past",
+        "IMN",
+        "Left IMN metastasis at initial staging, treated.",
+        "historical",
+        "at initial staging",
+    ),
+    (
+        "historical.past",
+        "internal mammary nodes",
+        "Internal mammary nodes were included in the radiation field in 2023.",
+        "historical",
+        "were included in the radiation field",
+    ),
+    (
+        "historical.past",
+        "internal mammary node",
+        "An internal mammary node was biopsied in 2020 (benign).",
+        "historical",
+        "was biopsied",
+    ),
+    (
+        "historical.past",
+        "internal mammary node",
+        "Remote internal mammary node metastasis, treated with chemoradiation.",
+        "historical",
+        "Remote",
+    ),
+    (
+        "historical.past",
+        "internal mammary node",
+        "The internal mammary node described on the previous report.",
+        "historical",
+        "described on the previous report",
+    ),
+    ("historical.past", "内乳淋巴结", "右侧内乳淋巴结曾行穿刺活检。", "historical", "曾行穿刺"),
+    ("historical.past", "内乳淋巴结", "内乳淋巴结转移已行放疗。", "historical", "已行放疗"),
+    (
         "historical.resolved",
         "IMN",
         "Surgical clips from a prior IMN dissection.",
@@ -203,6 +270,13 @@ FAMILIES = [
         "右侧内乳淋巴结清扫术后，局部未见复发。",
         "historical",
         "清扫术后",
+    ),
+    (
+        "historical.resolved",
+        "IMNs",
+        "The IMNs were resected in 2015.",
+        "historical",
+        "were resected",
     ),
     (
         "historical.section",
@@ -402,6 +476,34 @@ FAMILIES = [
         "鉴别困难",
     ),
     ("uncertain.hedge", "IMN", "Probable metastatic right IMN.", "uncertain", "Probable"),
+    (
+        "uncertain.hedge",
+        "internal mammary node",
+        "Differential considerations include an internal mammary node.",
+        "uncertain",
+        "Differential considerations include",
+    ),
+    (
+        "uncertain.hedge",
+        "内乳淋巴结",
+        "右侧内乳区结节，需鉴别内乳淋巴结与血管。",
+        "uncertain",
+        "需鉴别",
+    ),
+    (
+        "uncertain.hedge",
+        "internal mammary node",
+        "An internal mammary node of uncertain significance.",
+        "uncertain",
+        "of uncertain",
+    ),
+    (
+        "uncertain.hedge",
+        "parasternal nodule",
+        "A parasternal nodule of indeterminate nature is noted on the left.",
+        "uncertain",
+        "of indeterminate",
+    ),
     ("uncertain.not-a-node", "内乳结节", "右侧内乳结节约5mm，性质待定。", "uncertain", "待定"),
     (
         "uncertain.not-a-node",
@@ -410,6 +512,7 @@ FAMILIES = [
         "uncertain",
         "likely",
     ),
+    ("uncertain.not-a-node", "内乳结节", "左侧内乳结节，约6mm，性质不明。", "uncertain", "不明"),
     (
         "uncertain.not-excluded",
         "internal mammary node",
@@ -462,3 +565,12 @@ def test_every_family_rule_is_named_and_in_both_languages() -> None:
     assert set(languages) <= set(load_lexicon().rule_ids)
     assert "uncertain.not-a-node" in languages
     assert {r: f for r, f in languages.items() if f != {"en", "zh"}} == {}
+
+
+def test_a_scan_after_the_target_keeps_the_sentence_start() -> None:
+    # "Were" opens a conditional only at the start of the sentence, not after the target
+    sentence = "The IMNs were resected in 2015."
+    after = scan_triggers(sentence, load_lexicon(), 8)
+    assert [(h.text, h.spec.kind) for h in after][:1] == [("were resected", "past_only")]
+    first = scan_triggers("Were an IMN present, N3b.", load_lexicon())[0]
+    assert (first.text, first.spec.kind) == ("Were", "hypothetical")

@@ -121,6 +121,13 @@ GUIDELINE = [
     ),
     ("historical.resolved", "内乳淋巴结", "原右侧内乳淋巴结现已消失。", "historical", "已消失"),
     (
+        "historical.section",
+        "IMN",
+        "HISTORY: Left IMN metastasis, T2N3b.",
+        "historical",
+        "section:history",
+    ),
+    (
         # the sentence's own past reference decides before its section
         "historical.past",
         "IMN",
