@@ -103,9 +103,8 @@ FAMILIES = [
     ),
     (
         "affirmed.trend",
-        "internal mammary node",
-        "Following radiotherapy to the chest wall, the left internal mammary node "
-        "persists at 9 mm.",
+        "IMN",
+        "Following radiotherapy to the chest wall, the left IMN persists at 9 mm.",
         "affirmed",
         "persists",
     ),
@@ -363,6 +362,13 @@ FAMILIES = [
         "评价",
     ),
     (
+        "hypothetical.request",
+        "internal mammary node",
+        "Correlate for internal mammary node on MRI.",
+        "hypothetical",
+        "Correlate for",
+    ),
+    (
         "negated.after",
         "internal mammary nodes",
         "Internal mammary nodes were not enlarged.",
@@ -391,6 +397,7 @@ FAMILIES = [
         "free of",
     ),
     ("negated.after", "内乳淋巴结", "双侧内乳淋巴结无肿大。", "negated", "无肿大"),
+    ("negated.after", "内乳淋巴结", "腋窝或内乳淋巴结未见肿大。", "negated", "未见肿大"),
     (
         "negated.before",
         "internal mammary node",
@@ -400,6 +407,13 @@ FAMILIES = [
     ),
     ("negated.before", "IMN", "No IMN enlargement.", "negated", "No"),
     ("negated.before", "内乳淋巴结", "未见右侧内乳淋巴结，血管显示清楚。", "negated", "未见"),
+    (
+        "negated.before",
+        "internal mammary node",
+        "No internal mammary node or vessel abnormality.",
+        "negated",
+        "No",
+    ),
     ("negated.label", "IMN", "IMN: clear.", "negated", "clear"),
     (
         "negated.label",
@@ -503,6 +517,34 @@ FAMILIES = [
         "A parasternal nodule of indeterminate nature is noted on the left.",
         "uncertain",
         "of indeterminate",
+    ),
+    (
+        "uncertain.hedge",
+        "internal mammary node",
+        "A vessel or a small internal mammary node.",
+        "uncertain",
+        "A vessel or",
+    ),
+    (
+        "uncertain.hedge",
+        "internal mammary node",
+        "Small internal mammary node or vessel at the 2nd interspace.",
+        "uncertain",
+        "or vessel",
+    ),
+    (
+        "uncertain.hedge",
+        "内乳淋巴结",
+        "右侧内乳区点状强化，考虑血管或内乳淋巴结。",
+        "uncertain",
+        "血管或",
+    ),
+    (
+        "uncertain.hedge",
+        "内乳淋巴结",
+        "右侧内乳区小结节，内乳淋巴结或血管。",
+        "uncertain",
+        "或血管",
     ),
     ("uncertain.not-a-node", "内乳结节", "右侧内乳结节约5mm，性质待定。", "uncertain", "待定"),
     (
