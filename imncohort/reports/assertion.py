@@ -507,9 +507,8 @@ def _cause_hedged(
         return False
     if unc.before:
         return _cause_before_target(unc.hit, hits, sentence, start)
-    return (
-        described.before or described.hit.start < unc.hit.start
-    ) and _cause_next_to(unc.hit, hits, sentence)
+    node_first = described.before or described.hit.start < unc.hit.start
+    return node_first and _cause_next_to(unc.hit, hits, sentence)
 
 
 def _cause_before_target(
