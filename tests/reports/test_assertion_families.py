@@ -88,6 +88,13 @@ FAMILIES = [
         "肿大",
     ),
     (
+        "affirmed.described",
+        "IMN",
+        "IMPRESSION AND RECOMMENDATION: Enlarged left IMN, 12 mm.",
+        "affirmed",
+        "12 mm",
+    ),
+    (
         "affirmed.trend",
         "IMN",
         "The right IMN has grown since the CT two years ago.",
@@ -292,6 +299,20 @@ FAMILIES = [
         "section:history",
     ),
     (
+        "historical.section",
+        "IMN",
+        "CLINICAL DETAILS: left breast cancer, IMN metastasis.",
+        "historical",
+        "section:history",
+    ),
+    (
+        "historical.section",
+        "内乳淋巴结",
+        "临床信息：右乳癌，内乳淋巴结转移。",
+        "historical",
+        "section:history",
+    ),
+    (
         "hypothetical.condition",
         "internal mammary node",
         "Were an internal mammary node present, the stage would be N3b.",
@@ -332,6 +353,20 @@ FAMILIES = [
         "Reason for request: internal mammary nodes?",
         "hypothetical",
         "section:indication",
+    ),
+    (
+        "hypothetical.recommendation",
+        "IMN",
+        "RECOMMENDATION: Ultrasound of the left IMN in 3 months.",
+        "hypothetical",
+        "section:recommendation",
+    ),
+    (
+        "hypothetical.recommendation",
+        "内乳淋巴结",
+        "建议：3个月后复查内乳淋巴结。",
+        "hypothetical",
+        "section:recommendation",
     ),
     (
         "hypothetical.request",
@@ -414,6 +449,7 @@ FAMILIES = [
         "negated",
         "No",
     ),
+    ("negated.before", "IMN", "RECOMMENDATION: No IMN seen; routine follow-up.", "negated", "No"),
     ("negated.label", "IMN", "IMN: clear.", "negated", "clear"),
     (
         "negated.label",
