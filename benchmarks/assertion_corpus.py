@@ -14,10 +14,16 @@ Data sets (``--sets``, default every one found), one block each:
 - ``holdout``: ``holdout.tsv``, 85 sentences written after the lexicon was first frozen;
   development data since the lexicon was revised against it;
 - ``blind-dev`` / ``blind-test``: ``blind/blind.tsv``, written by an engineer who did not
-  see the lexicon; ``dev`` is tuned on, ``test`` is the honest figure and is only ever
-  scored in aggregate;
+  see the lexicon; ``test`` was scored twice as a test split (2026-12-01) and is
+  development data since 2026-12-02, like ``dev`` (both are tuned on);
 - ``blind-dev2``: ``blind/dev2.tsv``, a second blind development set (all rows ``dev``),
   written by another engineer who did not see the lexicon, affirmed-heavy;
+- ``blind2``: ``blind2/blind2.tsv`` (``--blind2 FILE``), the held-out test set written
+  from the guideline alone; every row is test (any ``split`` column is ignored), errors
+  are never listed, and it is skipped while the file does not exist. Its columns are
+  those of ``blind.tsv`` (``id, target, sentence, label, language, modality`` ...); a
+  ``section`` column, when present, is put before the sentence as its heading
+  (``INDICATION: ...``) unless the sentence starts with a heading already;
 - ``kit``: the public NegEx test kit (Chapman et al., 2,376 sentences; see
   ``../shared/benchmarks/negex/README.md``), measured only. Its three labels
   (negation, temporality, experiencer) map to one assertion in the order
@@ -28,7 +34,8 @@ Data sets (``--sets``, default every one found), one block each:
   negated).
 
 ``--errors N`` lists up to N imncohort errors of the development sets only
-(``old-dev``, ``holdout``, ``blind-dev``, ``blind-dev2``); test sets and the kit never list errors.
+(``old-dev``, ``holdout``, ``blind-dev``, ``blind-test``, ``blind-dev2``); the test sets
+(``old-test``, ``blind2``) and the kit never list errors.
 
 Anchors: medspaCy 1.3.1 (``medspacy.load()``, default ConText rules) and negspacy
 1.1.0 (default termset) run through ``benchmarks/context_anchors.py`` in their own
@@ -66,14 +73,18 @@ CORPUS = HERE.parent / "tests" / "data" / "assertion_corpus" / "corpus.tsv"
 HOLDOUT = CORPUS.with_name("holdout.tsv")
 BLIND = CORPUS.parent / "blind" / "blind.tsv"
 DEV2 = BLIND.with_name("dev2.tsv")
+BLIND2 = CORPUS.parent / "blind2" / "blind2.tsv"
 #: name -> (file, split or "all", development data: errors may be listed)
 SETS: dict[str, tuple[Path, str, bool]] = {
     "old-dev": (CORPUS, "dev", True),
     "old-test": (CORPUS, "test", False),
     "holdout": (HOLDOUT, "all", True),
     "blind-dev": (BLIND, "dev", True),
-    "blind-test": (BLIND, "test", False),
+    # scored twice as a test split (2026-12-01), development data since 2026-12-02
+    "blind-test": (BLIND, "test", True),
     "blind-dev2": (DEV2, "dev", True),
+    # the held-out test set: every row is test, whatever its split column says
+    "blind2": (BLIND2, "all", False),
 }
 KIT = HERE.parents[1] / "shared" / "benchmarks" / "negex" / "rsAnnotations-1-120-random.txt"
 CLASSES = ("affirmed", "negated", "uncertain", "historical", "hypothetical", "family")
@@ -88,12 +99,34 @@ class Row:
     language: str
 
 
+def with_section(sentence: str, section: str | None) -> str:
+    """``sentence`` under the heading ``section`` (``INDICATION: ...``), as in a report.
+
+    Unchanged when ``section`` is empty or ``-``, or when the sentence starts with a
+    heading of the lexicon already.
+    """
+    section = (section or "").strip().rstrip(":：").strip()
+    if not section or section == "-":
+        return sentence
+    lexicon = load_lexicon()
+    heading = lexicon.heading_regex.match(sentence.lstrip())
+    if heading and lexicon.section_of(heading.group("heading")) is not None:
+        return sentence
+    separator = "：" if any("\u3400" <= ch <= "\u9fff" for ch in section) else ": "
+    return f"{section}{separator}{sentence}"
+
+
 def read_corpus(path: Path, split: str) -> list[Row]:
     """Rows of the corpus TSV in ``split`` (``all`` for every row)."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
     return [
-        Row(r["target"], r["sentence"], r["label"], r["language"])
+        Row(
+            r["target"].strip(),
+            with_section(r["sentence"], r.get("section")),
+            r["label"].strip().lower(),
+            r["language"].strip().lower(),
+        )
         for r in rows
         if split == "all" or r.get("split") == split
     ]
@@ -281,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--kit", type=Path, default=KIT)
     parser.add_argument("--blind", type=Path, default=BLIND, help="the blind corpus TSV")
+    parser.add_argument(
+        "--blind2", type=Path, default=BLIND2, help="the held-out test TSV (all rows test)"
+    )
     shared = os.environ.get("IMNCOHORT_ANCHOR_PYTHON")
     parser.add_argument("--anchor-python", default=shared, help="one python for both anchors")
     for name in ("medspacy", "negspacy"):
@@ -307,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         path, split, development = SETS[name]
         path = args.blind if name in ("blind-dev", "blind-test") else path
+        path = args.blind2 if name == "blind2" else path
         if not path.exists():
             print(f"\n{name}: {path} not found; skipped")
             continue

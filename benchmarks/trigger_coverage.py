@@ -2,15 +2,16 @@
 
 Usage::
 
-    python benchmarks/trigger_coverage.py --anchor-python PATH --pycontext-kb FILE \\
-        > docs/trigger_coverage.md
+    python benchmarks/trigger_coverage.py --medspacy-python PATH --negspacy-python PATH \\
+        --pycontext-kb FILE --doc docs/trigger_coverage.md
 
 Sources (read, never copied into the lexicon):
 
 - the published NegEx trigger list as packaged by negspacy (``termset("en_clinical")``),
-  read in the anchor environment (``--anchor-python``, see
+  read in the negspacy environment (``--negspacy-python``, see
   ``benchmarks/context_anchors.py``);
-- medspaCy 1.3.1's default ConText rules (``medspacy.load()``), same environment;
+- medspaCy 1.3.1's default ConText rules (``medspacy.load()``), read in the medspaCy
+  environment (``--medspacy-python``; ``--anchor-python`` names one environment for both);
 - pyConTextNLP's lexical knowledge base (``KB/lexical_kb_05042016.tsv`` of the
   pyConTextNLP repository), a local copy named by ``--pycontext-kb``.
 
@@ -86,26 +87,42 @@ CATEGORIES = (
     "pseudo",
     "termination",
 )
-_DUMP = r"""
+_DUMP_MEDSPACY = r"""
 import json
 from loguru import logger
 logger.remove()
 import medspacy
-from negspacy.termsets import termset
 nlp = medspacy.load()
 rules = [(r.literal, r.category, r.direction) for r in nlp.get_pipe("medspacy_context").rules]
-out = {"medspacy": rules, "negex": termset("en_clinical").get_patterns()}
-json.dump(out, __import__("sys").stdout)
+json.dump(rules, __import__("sys").stdout)
+"""
+_DUMP_NEGEX = r"""
+import json
+from negspacy.termsets import termset
+json.dump(termset("en_clinical").get_patterns(), __import__("sys").stdout)
 """
 
 
-def anchor_cues(python: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(NegEx cues, medspaCy cues) as (text, category)."""
-    done = subprocess.run([python, "-c", _DUMP], capture_output=True, text=True, check=True)
-    data = json.loads(done.stdout)
-    negex = [(c, NEGEX[k]) for k, cues in data["negex"].items() if k in NEGEX for c in cues]
+def _dump(python: str, script: str) -> object:
+    done = subprocess.run([python, "-c", script], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def anchor_cues(
+    medspacy_python: str, negspacy_python: str | None = None
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(NegEx cues, medspaCy cues) as (text, category).
+
+    medspaCy 1.3.1 pins spaCy < 3.8 and negspacy 1.1.0 needs >= 3.8, so the two lists
+    may come from two environments (``negspacy_python`` defaults to ``medspacy_python``).
+    """
+    patterns = _dump(negspacy_python or medspacy_python, _DUMP_NEGEX)
+    assert isinstance(patterns, dict)
+    negex = [(c, NEGEX[k]) for k, cues in patterns.items() if k in NEGEX for c in cues]
     medspacy = []
-    for literal, category, direction in data["medspacy"]:
+    rules = _dump(medspacy_python, _DUMP_MEDSPACY)
+    assert isinstance(rules, list)
+    for literal, category, direction in rules:
         cat = "termination" if direction.upper() == "TERMINATE" else MEDSPACY.get(category)
         if cat:
             medspacy.append((literal, cat))
@@ -169,17 +186,33 @@ def table(name: str, cues: list[tuple[str, str]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--anchor-python", required=True)
+    parser.add_argument("--anchor-python", help="one python for both lists")
+    parser.add_argument("--medspacy-python", help="python of the medspaCy 1.3.1 environment")
+    parser.add_argument("--negspacy-python", help="python of the negspacy environment")
     parser.add_argument("--pycontext-kb", type=Path, required=True)
+    parser.add_argument(
+        "--doc",
+        type=Path,
+        help="rewrite the tables of this Markdown page in place (its text before the "
+        "first '### ' heading is kept) instead of printing them",
+    )
     args = parser.parse_args(argv)
-    negex, medspacy = anchor_cues(args.anchor_python)
-    lines = ["## Trigger coverage", ""]
-    lines += table("NegEx trigger list (negspacy en_clinical termset)", negex)
+    medspacy_python = args.medspacy_python or args.anchor_python
+    if not medspacy_python:
+        parser.error("give --medspacy-python (and --negspacy-python) or --anchor-python")
+    negex, medspacy = anchor_cues(medspacy_python, args.negspacy_python or args.anchor_python)
+    lines = table("NegEx trigger list (negspacy en_clinical termset)", negex)
     lines += table("medspaCy 1.3.1 default ConText rules", medspacy)
     lines += table(
         "pyConTextNLP lexical KB (lexical_kb_05042016.tsv)", pycontext_cues(args.pycontext_kb)
     )
-    sys.stdout.write("\n".join(lines))
+    text = "\n".join(lines)
+    if args.doc is None:
+        sys.stdout.write("## Trigger coverage\n\n" + text)
+        return 0
+    page = args.doc.read_text(encoding="utf-8")
+    keep = page[: page.index("\n### ") + 1] if "\n### " in page else page + "\n"
+    args.doc.write_text(keep + text, encoding="utf-8")
     return 0
 
 

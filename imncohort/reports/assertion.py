@@ -26,8 +26,12 @@ The engine (own implementation; see CHANGELOG for why not negspacy/medspaCy):
    - ``negated`` against ``uncertain``: a negation before a hedge before the
      target scopes over it ("no suspicious node"); otherwise the nearer wins;
    - ``affirmed.cause-hedged``: a hedge after a *described* node that is about
-     its cause (a ``cause`` cue next to the hedge: "enlarged node, likely
-     metastatic", "肿大，转移可能") leaves the node affirmed;
+     its cause (a ``cause`` cue next to the hedge, in the same clause: "enlarged
+     node, likely metastatic", "肿大，转移可能"), or right before a cause before
+     the target of a node described elsewhere ("likely metastatic right IMN,
+     12 mm"), leaves the node affirmed; when no node is named between the
+     target and the hedge (a nodule, soft tissue: "右侧内乳结节约5mm，性质待定")
+     it stays ``uncertain.not-a-node``;
    - ``historical`` against ``present``: a statement about this examination
      ("persists", "较前增大") beats a reference to the past; a negation after the
      target with a past reference before it ("the previously seen node is not
@@ -96,10 +100,14 @@ class TriggerHit:
     text: str
 
 
-def scan_triggers(sentence: str, lexicon: Lexicon) -> list[TriggerHit]:
-    """Return every trigger, pseudo-trigger and termination of ``sentence``, in order."""
+def scan_triggers(sentence: str, lexicon: Lexicon, pos: int = 0) -> list[TriggerHit]:
+    """Return every trigger, pseudo-trigger and termination of ``sentence``, in order.
+
+    ``pos`` starts the scan there; look-behinds still see the text before it, and ``^``
+    matches only at the sentence start.
+    """
     hits = []
-    for match in lexicon.trigger_regex.finditer(sentence):
+    for match in lexicon.trigger_regex.finditer(sentence, pos):
         group = match.lastgroup
         if group is None:
             continue
@@ -150,10 +158,7 @@ def assert_span(
     """
     if hits is None or any(h.start < end and h.end > start for h in hits):
         # the target is atomic: triggers are matched on either side of it only
-        hits = scan_triggers(sentence[:start], lexicon) + [
-            TriggerHit(h.start + end, h.end + end, h.spec, h.text)
-            for h in scan_triggers(sentence[end:], lexicon)
-        ]
+        hits = scan_triggers(sentence[:start], lexicon) + scan_triggers(sentence, lexicon, end)
     best: dict[str, _Cue] = {}
     for hit in hits:
         kind = hit.spec.kind
@@ -216,6 +221,13 @@ _SEPARATOR = re.compile(r"[,，]|(?<![A-Za-z])and(?![A-Za-z])", re.IGNORECASE)
 _LIST_WORD = re.compile(r"(?<![A-Za-z])(?:or|nor)(?![A-Za-z])|[/及和或与、]", re.IGNORECASE)
 _NODE_WORD = re.compile(r"(?<![A-Za-z])(?:lymph )?nodes?(?![A-Za-z])|淋巴结", re.IGNORECASE)
 _WORD_OR_CJK = re.compile(r"[A-Za-z0-9]+|[\u3400-\u9fff]")
+#: what makes a finding a node for ``affirmed.cause-hedged`` (``uncertain.not-a-node``)
+_NODE_FINDING = re.compile(
+    r"(?<![A-Za-z])(?:(?:lymph )?nodes?|nodal|im(?:l)?ns?|(?:lymph)?adenopathy|mass(?:es)?|lumps?)"
+    r"(?![A-Za-z])|淋巴结|肿块|包块",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK = re.compile(r"[,，;；]")
 
 
 def _new_finding(
@@ -248,7 +260,8 @@ def _new_finding(
     sep_start, sep_end = lo + last.start(), lo + last.end()
     if _LIST_WORD.search(sentence[sep_end:start]):
         return False
-    covered = [(h.start, h.end) for h in hits]
+    # a cause is the hedge's own object ("腋窝淋巴结或为反应性，右侧内乳淋巴结肿大")
+    covered = [(h.start, h.end) for h in hits if h.spec.kind != "cause"]
     own_object = any(
         not any(a <= lo + w.start() and lo + w.end() <= b for a, b in covered)
         for w in _WORD_OR_CJK.finditer(sentence[lo:sep_start])
@@ -377,8 +390,8 @@ def _cause_next_to(hit: TriggerHit, hits: Sequence[TriggerHit], sentence: str) -
         if other.spec.kind != "cause":
             continue
         lo, hi = (other.end, hit.start) if other.end <= hit.start else (hit.end, other.start)
-        if hi < lo:
-            continue
+        if hi < lo or _CLAUSE_BREAK.search(sentence, lo, hi):
+            continue  # a cause in another clause has a hedge of its own
         words, cjk = _gap(sentence[lo:hi])
         if words <= 2 and cjk <= 4:
             return True
@@ -418,7 +431,10 @@ def _resolve(
         else:
             neg = None
     if unc is not None:
-        if _cause_hedged(unc, best, hits, sentence):
+        if _cause_hedged(unc, best, hits, sentence, start):
+            lo, hi = min(start, unc.hit.end), max(end, unc.hit.start)
+            if not _NODE_FINDING.search(sentence, lo, hi):
+                return "uncertain", unc, "uncertain.not-a-node"
             return "affirmed", unc, "affirmed.cause-hedged"
         return "uncertain", unc, unc.rule
     return _negated_past_or_present(best, neg)
@@ -474,16 +490,38 @@ def _undecided(
 
 
 def _cause_hedged(
-    unc: _Cue, best: dict[str, _Cue], hits: Sequence[TriggerHit], sentence: str
+    unc: _Cue,
+    best: dict[str, _Cue],
+    hits: Sequence[TriggerHit],
+    sentence: str,
+    start: int,
 ) -> bool:
-    """A node said to be there (described, or unchanged/persisting) whose cause is hedged."""
+    """A node said to be there (described, or unchanged/persisting) whose cause is hedged.
+
+    The hedge stands after the node ("enlarged node, likely metastatic", "肿大，转移可能")
+    or right before a cause before the target of a node described elsewhere in the
+    sentence ("likely metastatic right IMN, 12 mm").
+    """
     described = best.get("described") or best.get("present")
-    return (
-        not unc.before
-        and described is not None
-        and (described.before or described.hit.start < unc.hit.start)
-        and _cause_next_to(unc.hit, hits, sentence)
-    )
+    if described is None:
+        return False
+    if unc.before:
+        return _cause_before_target(unc.hit, hits, sentence, start)
+    node_first = described.before or described.hit.start < unc.hit.start
+    return node_first and _cause_next_to(unc.hit, hits, sentence)
+
+
+def _cause_before_target(
+    hedge: TriggerHit, hits: Sequence[TriggerHit], sentence: str, start: int
+) -> bool:
+    """True when a ``cause`` cue follows the hedge ``hedge`` directly, before the target."""
+    for other in hits:
+        if other.spec.kind != "cause" or not hedge.end <= other.start <= other.end <= start:
+            continue
+        words, cjk = _gap(sentence[hedge.end : other.start])
+        if words == 0 and cjk <= 1 and not _CLAUSE_BREAK.search(sentence, hedge.end, start):
+            return True
+    return False
 
 
 def _section_rule(lexicon: Lexicon, section: str, assertion: str) -> str:

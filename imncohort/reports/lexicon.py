@@ -156,18 +156,22 @@ def _alternation(items: list[tuple[str, str]]) -> re.Pattern[str]:
     """Compile named alternatives into one fast regex.
 
     ASCII-led alternatives share one leading word boundary and are dispatched
-    on their first letter by a lookahead; the others (CJK, punctuation) come
-    after a lookahead on non-ASCII-letter characters. Within a group the order
+    on their first letter by a lookahead; digit-led ones stand behind a lookahead
+    on a digit; the others (CJK, punctuation) come after a lookahead on
+    non-ASCII-letter characters. Within a group the order
     of ``items`` is kept (longest first), so the longest trigger wins.
     """
     by_letter: dict[str, list[tuple[str, str]]] = {}
+    digit: list[tuple[str, str]] = []
     generic: list[tuple[str, str]] = []
     literal: list[tuple[str, str]] = []
     for group, pattern in items:
         first = pattern[:1]
         if first.isascii() and first.isalpha():
             by_letter.setdefault(first.lower(), []).append((group, pattern))
-        elif first.isascii() and (first.isdigit() or first in "\\([.^$*+?{|"):
+        elif pattern.startswith("\\d") or first.isdigit():
+            digit.append((group, pattern))
+        elif first.isascii() and first in "\\([.^$*+?{|":
             generic.append((group, pattern))
         else:
             literal.append((group, pattern))
@@ -179,6 +183,10 @@ def _alternation(items: list[tuple[str, str]]) -> re.Pattern[str]:
             inner = "|".join(f"(?P<{g}>{_expand(p, lead=False)})" for g, p in alts)
             branches.append(f"(?=[{letter}{letter.upper()}])(?:{inner})")
         parts.append(f"(?<![A-Za-z0-9])(?:{'|'.join(branches)})")
+    if digit:
+        # digit-led alternatives ("\\d+ mm", "1.5 cm") are tried only where a digit stands
+        inner = "|".join(f"(?P<{g}>{_expand(p)})" for g, p in digit)
+        parts.append(f"(?=\\d)(?:{inner})")
     parts.extend(f"(?P<{g}>{_expand(p)})" for g, p in generic)
     if literal:
         inner = "|".join(f"(?P<{g}>{_expand(p)})" for g, p in literal)

@@ -56,7 +56,7 @@ PHRASINGS = [
         "IMN",
         "HISTORY: Left IMN metastasis treated with radiotherapy.",
         "historical",
-        "section:history",
+        "treated with radiotherapy",
     ),
     ("IMN", "IMPRESSION: Left IMN metastasis.", "affirmed", ""),
     ("IMN", "No axillary adenopathy, but there is a new left IMN.", "affirmed", "new"),

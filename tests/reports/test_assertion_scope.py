@@ -350,11 +350,12 @@ SCOPE = [
     ),
     # significance in doubt
     (
-        "uncertain.hedge",
+        # a density, not named as a node: its significance in doubt leaves it uncertain
+        "uncertain.not-a-node",
         "internal mammary chain",
         "A tiny nodular density in the right internal mammary chain is of uncertain significance.",
         "uncertain",
-        "is of uncertain significance",
+        "is of uncertain",
     ),
     (
         "uncertain.hedge",
@@ -381,9 +382,17 @@ SCOPE = [
     (
         "historical.section",
         "internal mammary node",
-        "Oncologic history: internal mammary node metastasis in 2018.",
+        "Oncologic history: internal mammary node metastasis, 2018.",
         "historical",
         "section:history",
+    ),
+    (
+        # a year after the finding is a past reference of its own
+        "historical.past",
+        "internal mammary node",
+        "Oncologic history: internal mammary node metastasis in 2018.",
+        "historical",
+        "in 2018",
     ),
     (
         "family.experiencer",

@@ -1,7 +1,8 @@
 """Integrity of the blind assertion corpus (tests/data/assertion_corpus/blind).
 
-These checks read the TSV only; they never run the classifier, so the test
-split stays unseen by anything that tunes the engine.
+These checks read the TSV only; they never run the classifier. The ``test`` split was
+scored twice as a test split on 2026-12-01 and is development data since 2026-12-02 (the
+held-out test set is ``blind2/``); the split column is kept as ``split.py`` made it.
 """
 
 from __future__ import annotations
@@ -141,3 +142,10 @@ def test_assign_splits_rejects_a_group_mixing_labels(split_module: ModuleType) -
     ]
     with pytest.raises(ValueError, match="mixes"):
         split_module.assign_splits(mixed)
+
+
+def test_readme_marks_both_splits_as_development() -> None:
+    readme = (BLIND / "README.md").read_text(encoding="utf-8")
+    assert "development data, both splits" in readme
+    assert "promoted to development on 2026-12-02" in readme
+    assert "`../blind2/blind2.tsv`" in readme

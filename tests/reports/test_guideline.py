@@ -123,9 +123,17 @@ GUIDELINE = [
     (
         "historical.section",
         "IMN",
-        "HISTORY: Left IMN metastasis, treated with radiotherapy.",
+        "HISTORY: Left IMN metastasis, T2N3b.",
         "historical",
         "section:history",
+    ),
+    (
+        # the sentence's own past reference decides before its section
+        "historical.past",
+        "IMN",
+        "HISTORY: Left IMN metastasis, treated with radiotherapy.",
+        "historical",
+        "treated with radiotherapy",
     ),
     (
         "historical.section",
