@@ -202,6 +202,28 @@ def start_embedded_api() -> str | None:
     return str(server.api_url)
 
 
+#: Set it (seconds, at least 30) to have the flow runs of this process send heartbeats.
+HEARTBEAT_ENV = "PREFECT_FLOWS_HEARTBEAT_FREQUENCY"
+
+
+def run_settings(url: str | None) -> Any:
+    """Prefect's settings for the run (a context manager): its API URL; no heartbeats.
+
+    Prefect 3.8 sends a flow-run heartbeat every 180 s from a thread that sleeps in
+    one-second steps; the end of every flow run waits for that thread (up to a second).
+    Nothing here reads heartbeats (the run's own guard ends what a killed run left), so
+    they are off unless ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` asks for them.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    updates: dict[Any, Any] = {}
+    if url:
+        updates[PREFECT_API_URL] = url
+    if not os.environ.get(HEARTBEAT_ENV):
+        updates["flows.heartbeat_frequency"] = None
+    return temporary_settings(updates=updates)
+
+
 def drain_api_logs() -> None:
     """Send the log lines still queued for the Prefect API (before its server may stop)."""
     if "prefect.logging.handlers" not in sys.modules:
@@ -272,10 +294,7 @@ def runtime(
             starter.start()
         wait_api()
         url = os.environ.get("PREFECT_API_URL") or url
-        if url:
-            from prefect.settings import PREFECT_API_URL, temporary_settings
-
-            settings_context = temporary_settings(updates={PREFECT_API_URL: url})
+        settings_context = run_settings(url)
         settings_context.__enter__()
         if not use_dask:
             from prefect.task_runners import ThreadPoolTaskRunner

@@ -158,23 +158,18 @@ def clear_flow_results(out: Path) -> None:
     shutil.rmtree(flow_results_dir(out), ignore_errors=True)
 
 
-def result_storage(out: Path, folder: str = "prefect-results") -> str:
-    """Register (once per OUT) and return the Prefect result storage under ``OUT/restricted``.
+def result_storage(out: Path, folder: str = "prefect-results") -> Path:
+    """Return (created) the folder under ``OUT/restricted`` that holds Prefect's results.
 
     Cached task results can hold report sentences, so they live with the other restricted
-    outputs and go away with OUT.
+    outputs and go away with OUT. Prefect takes the folder as it is (a ``Path`` is a local
+    result storage): no storage block is saved to, or loaded from, the API for a run.
     """
-    import hashlib
-
-    from prefect.filesystems import LocalFileSystem
-
     from imncohort.outputs import make_dirs
 
     base = OutLayout(out).prefect_dir(folder).resolve()
     make_dirs(base)
-    name = "imncohort-results-" + hashlib.sha256(str(base).encode()).hexdigest()[:12]
-    LocalFileSystem(basepath=str(base)).save(name, overwrite=True)
-    return f"local-file-system/{name}"
+    return base
 
 
 def run_stage_flow(stage_flow: Any, settings: StageSettings) -> dict[str, Any]:
@@ -184,9 +179,9 @@ def run_stage_flow(stage_flow: Any, settings: StageSettings) -> dict[str, Any]:
     parameters = settings.as_parameters()
     if "rehash" in stage_flow.parameters.properties:  # the index flow
         parameters["rehash"] = settings.rehash
-    result: dict[str, Any] = stage_flow.with_options(task_runner=runner, result_storage=storage)(
-        **parameters
-    )
+    result: dict[str, Any] = stage_flow.with_options(
+        task_runner=runner, result_storage=storage, persist_result=False
+    )(**parameters)
     return result
 
 
