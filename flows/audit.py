@@ -33,6 +33,7 @@ from .runtime import (
     AuditParameters,
     StageSettings,
     result_storage,
+    settle_heap,
     stage_parameters,
 )
 
@@ -163,7 +164,9 @@ def _stages_in_flow(
         _progress(f"[{number}/{len(stages)}] {stage} ...")
         checkpoint(f"stage.{stage}.start")
         t0 = time.perf_counter()
-        summary = dict(stage_body(stage)(**stage_parameters(settings, stage)))
+        body = stage_body(stage)
+        settle_heap()  # the stage's modules are imported now
+        summary = dict(body(**stage_parameters(settings, stage)))
         summary["seconds"] = round(time.perf_counter() - t0, 3)
         summaries[stage] = summary
         checkpoint(f"stage.{stage}.done")

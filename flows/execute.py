@@ -30,6 +30,8 @@ from typing import Any
 
 from imncohort.config import Config
 
+from .runtime import settle_heap
+
 logger = logging.getLogger("imncohort")
 
 DASHBOARD_ADDRESS = "127.0.0.1:8787"
@@ -84,11 +86,18 @@ STAGE_MODULES = {
 
 
 def _warm_worker(modules: list[str]) -> bool:
-    """Import, once per Dask worker, the task modules of the run's stages (and Prefect)."""
+    """Import, once per Dask worker, the task modules of the run's stages (and Prefect).
+
+    The imported heap is then frozen (:func:`imncohort_flows.runtime.settle_heap`), which
+    also lets the worker process exit in a fraction of a second when the cluster closes.
+    """
     import importlib
+
+    from .runtime import settle_heap
 
     for name in ["prefect.task_engine", "prefect_dask", *modules]:
         importlib.import_module(name)
+    settle_heap()
     return True
 
 
@@ -296,6 +305,7 @@ def runtime(
         url = os.environ.get("PREFECT_API_URL") or url
         settings_context = run_settings(url)
         settings_context.__enter__()
+        settle_heap()  # Prefect is imported by now
         if not use_dask:
             from prefect.task_runners import ThreadPoolTaskRunner
 
