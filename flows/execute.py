@@ -17,6 +17,7 @@ Nothing here imports Prefect before the API URL is in the environment.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -113,6 +114,26 @@ def _point_worker(api_url: str) -> bool:
     return True
 
 
+def preload_forkserver(modules: list[str]) -> bool:
+    """Have the forkserver import Prefect and ``modules`` once for every worker.
+
+    Dask starts its workers by ``distributed.worker.multiprocessing-method``, here
+    ``forkserver`` (:func:`imncohort_flows.runtime.configure_prefect_environment`): one
+    helper process imports the preloaded modules, and each worker is forked from it,
+    instead of two spawned interpreters each importing distributed and Prefect (about
+    3 s of CPU each). Returns False (nothing done) for another method. A forkserver
+    that already runs in this process keeps the preload it started with.
+    """
+    import dask
+    from distributed.utils import get_mp_context
+
+    if dask.config.get("distributed.worker.multiprocessing-method") != "forkserver":
+        return False
+    context = get_mp_context()  # Dask's own preload is set here first, then replaced
+    context.set_forkserver_preload(["distributed", "prefect.task_engine", "prefect_dask", *modules])
+    return True
+
+
 class _ClusterStarter(threading.Thread):
     """Start a LocalCluster and warm its workers while this process does the rest.
 
@@ -133,6 +154,7 @@ class _ClusterStarter(threading.Thread):
         try:
             from distributed import Client, LocalCluster
 
+            preload_forkserver(self.modules)
             self.cluster = LocalCluster(
                 n_workers=self.n_workers,
                 threads_per_worker=self.threads,
@@ -222,15 +244,44 @@ def run_settings(url: str | None) -> Any:
     one-second steps; the end of every flow run waits for that thread (up to a second).
     Nothing here reads heartbeats (the run's own guard ends what a killed run left), so
     they are off unless ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` asks for them.
+
+    The settings are serialized once for the run (:func:`_settings_context_class`).
     """
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.context import get_settings_context
+    from prefect.settings import PREFECT_API_URL
 
     updates: dict[Any, Any] = {}
     if url:
         updates[PREFECT_API_URL] = url
     if not os.environ.get(HEARTBEAT_ENV):
         updates["flows.heartbeat_frequency"] = None
-    return temporary_settings(updates=updates)
+    current = get_settings_context()
+    settings = current.settings.copy_with_update(updates=updates)
+    return _settings_context_class()(profile=current.profile, settings=settings)
+
+
+@functools.cache
+def _settings_context_class() -> Any:
+    """A ``SettingsContext`` whose serialized form is made once, not once per task.
+
+    Prefect's Dask task runner serializes the current context for every task it submits;
+    the settings part (the whole settings model, every secret rendered) took 0.1-0.3 s
+    per task here. The settings of a run do not change, so the first result is kept.
+    """
+    import copy
+
+    from prefect.context import SettingsContext
+    from pydantic import PrivateAttr
+
+    class RunSettingsContext(SettingsContext):
+        _serialized: dict[bool, dict[str, Any]] = PrivateAttr(default_factory=dict)
+
+        def serialize(self, include_secrets: bool = True) -> dict[str, Any]:
+            if include_secrets not in self._serialized:
+                self._serialized[include_secrets] = super().serialize(include_secrets)
+            return copy.deepcopy(self._serialized[include_secrets])
+
+    return RunSettingsContext
 
 
 def drain_api_logs() -> None:
@@ -268,6 +319,16 @@ def wants_dask(
     return files_to_read >= limit
 
 
+def _start_cluster(
+    n_workers: int, threads: int, dashboard: bool, modules: list[str]
+) -> _ClusterStarter:
+    import distributed  # noqa: F401  (here, not in the thread beside Prefect's import)
+
+    starter = _ClusterStarter(n_workers, threads, dashboard, modules)
+    starter.start()
+    return starter
+
+
 @contextlib.contextmanager
 def runtime(
     config: Config,
@@ -277,11 +338,15 @@ def runtime(
     dask_address: str | None,
     dashboard: bool = False,
     plan_work: Callable[[], int | None] | None = None,
+    cold_index: bool = False,
 ) -> Iterator[Runtime]:
     """Bring up the API and the task runner of one run; tear down what was started.
 
     ``plan_work`` returns the number of files the run will read (None: unknown); it
     runs while the Prefect API starts, and decides between threads and Dask.
+    ``cold_index`` (the run indexes every file: no index yet, or ``--rehash``) starts a
+    local cluster at once when the export holds ``prefect.local_below_files`` files or
+    more, while the export is walked.
     """
     closers: list[Any] = []
     n_workers = workers or config.dask.workers
@@ -292,15 +357,19 @@ def runtime(
         url, wait_api = _api_url(config, closers)
         if url:
             os.environ["PREFECT_API_URL"] = url  # inherited by the Dask workers spawned below
+        modules = [STAGE_MODULES[s] for s in stages if s in STAGE_MODULES]
+        threads = config.dask.threads_per_worker
+        if cold_index and not dask_address and wants_dask(config, export, stages, None, dashboard):
+            # A first index of a large export reads every file: no plan is needed to know
+            # that the run takes Dask, so the cluster starts before the export is walked.
+            starter = _start_cluster(n_workers, threads, dashboard, modules)
         files_to_read = plan_work() if plan_work is not None else None
-        use_dask = wants_dask(config, export, stages, dask_address, dashboard, files_to_read)
+        use_dask = starter is not None or wants_dask(
+            config, export, stages, dask_address, dashboard, files_to_read
+        )
         logger.debug("task runner: %s", "dask" if use_dask else "threads")
-        if use_dask and not dask_address:
-            import distributed  # noqa: F401  (here, not in the thread beside Prefect's import)
-
-            modules = [STAGE_MODULES[s] for s in stages if s in STAGE_MODULES]
-            starter = _ClusterStarter(n_workers, config.dask.threads_per_worker, dashboard, modules)
-            starter.start()
+        if use_dask and not dask_address and starter is None:
+            starter = _start_cluster(n_workers, threads, dashboard, modules)
         wait_api()
         url = os.environ.get("PREFECT_API_URL") or url
         settings_context = run_settings(url)

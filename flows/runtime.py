@@ -42,6 +42,9 @@ def configure_prefect_environment() -> Path:
         "PREFECT_UI_ENABLED": "false",
         "DASK_LOGGING__DISTRIBUTED": "warning",
         "DASK_DISTRIBUTED__WORKER__DAEMON": "false",
+        # Workers forked from one process that imported Prefect once (see
+        # imncohort_flows.execute.preload_forkserver), not spawned interpreters.
+        "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD": "forkserver",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
