@@ -130,7 +130,8 @@ def preload_forkserver(modules: list[str]) -> bool:
     if dask.config.get("distributed.worker.multiprocessing-method") != "forkserver":
         return False
     context = get_mp_context()  # Dask's own preload is set here first, then replaced
-    context.set_forkserver_preload(["distributed", "prefect.task_engine", "prefect_dask", *modules])
+    preload = ["distributed", "prefect.task_engine", "prefect_dask", *modules]
+    context.set_forkserver_preload([*preload, "imncohort_flows.forkserver"])
     return True
 
 

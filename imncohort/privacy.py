@@ -123,15 +123,23 @@ class PathScrubber:
         """Return ``path`` with every known identifier replaced by its key."""
         if not self._patterns or not path:
             return path
+        chosen = self.candidates(path)
+        return self._substitute(path, chosen) if chosen else path
+
+    def candidates(self, text: str) -> list[int]:
+        """The numbers of the patterns that may match in ``text`` (all others cannot)."""
         chosen = set(self._everywhere)
-        folded = _fold(path)
+        folded = _fold(text)
         for i in range(len(folded) - _GRAM + 1):
             found = self._index.get(folded[i : i + _GRAM])
             if found is not None:
                 chosen.update(found)
-        if not chosen:
-            return path
-        return self._substitute(path, sorted(chosen))
+        return sorted(chosen)
+
+    @property
+    def patterns(self) -> list[str]:
+        """Every identifier's regular expression, in the order they are tried."""
+        return list(self._patterns)
 
     def _regex(self, number: int) -> re.Pattern[str]:
         regex = self._compiled.get(number)
