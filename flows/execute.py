@@ -23,6 +23,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import webbrowser
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -208,12 +209,125 @@ def _api_url(config: Config, closers: list[Any]) -> tuple[str | None, Any]:
 
         return url, wait
 
+    if not _profile_sets_api():
+        api = EmbeddedApi.start()
+        return api.url, api.wait
+
     def wait_embedded() -> None:
         started = start_embedded_api()
         if started:
             os.environ["PREFECT_API_URL"] = started
 
     return None, wait_embedded
+
+
+def _profile_sets_api() -> bool:
+    """True when the active Prefect profile names an API or disables the embedded one."""
+    import tomllib
+
+    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
+    try:
+        profiles = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True  # let Prefect read it
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active", "ephemeral")
+    keys = profiles.get("profiles", {}).get(active, {})
+    return any(k in keys for k in ("PREFECT_API_URL", "PREFECT_SERVER_EPHEMERAL_ENABLED"))
+
+
+class EmbeddedApi:
+    """The run's temporary Prefect API: Prefect's own server app, started at once.
+
+    Prefect's ``SubprocessASGIServer`` runs the same command (uvicorn serving
+    ``prefect.server.api.server:create_app`` on 127.0.0.1) but is started only after
+    this process has imported Prefect and the whole server package (4 s here) and then
+    waits for it; started here before anything else, the server process imports while
+    this one imports Prefect and plans the run (two cores: side by side). One per process,
+    stopped at exit after Prefect's own exit handlers (which still send logs and events).
+    """
+
+    _current: EmbeddedApi | None = None
+
+    def __init__(self) -> None:
+        import importlib.util
+        import subprocess
+
+        spec = importlib.util.find_spec("prefect")
+        assert spec is not None and spec.origin is not None
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"}
+        env["PREFECT__SERVER_FINAL"] = "1"
+        env.pop("PREFECT_API_URL", None)
+        home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+        home.mkdir(parents=True, exist_ok=True)
+        self.log = home / "embedded-api.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "uvicorn", "--app-dir"),
+                    str(Path(spec.origin).parent.parent),
+                    *("--factory", "prefect.server.api.server:create_app"),
+                    *("--host", "127.0.0.1", "--port", str(self.port)),
+                    *("--log-level", "error", "--lifespan", "on"),
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        import atexit
+
+        atexit.register(self.stop)
+        self.ready = False
+
+    @classmethod
+    def start(cls) -> EmbeddedApi:
+        """The process's embedded API, started now unless it runs already."""
+        if cls._current is None or cls._current.process.poll() is not None:
+            cls._current = cls()
+        return cls._current
+
+    def wait(self) -> None:
+        """Return once the API answers; raise when its process ended or it never answers."""
+        if self.ready:
+            return
+        import httpx
+
+        timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 120))
+        deadline = time.monotonic() + timeout
+        with httpx.Client() as client:
+            while time.monotonic() < deadline:
+                code = self.process.poll()
+                if code is not None:
+                    raise RuntimeError(
+                        f"the embedded Prefect API exited with code {code} while starting; "
+                        f"see {self.log}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(f"{self.url}/health", timeout=5).status_code == 200:
+                        self.ready = True
+                        return
+                time.sleep(0.05)
+        raise RuntimeError(
+            f"Timed out while attempting to connect to the embedded Prefect API ({timeout:.0f} s);"
+            f" see {self.log}"
+        )
+
+    def stop(self) -> None:
+        """End the API's process (SIGTERM, then SIGKILL after 10 s)."""
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 def start_embedded_api() -> str | None:
