@@ -95,6 +95,23 @@ def _helpers_of(pid: int) -> dict[int, str]:
     return {p: line for p, line in found.items() if p not in server}
 
 
+def _run_watched(args: list[str], log: Path) -> tuple[int, str, dict[int, str]]:
+    """Run the CLI; return its status, stderr and every helper process seen meanwhile."""
+    command = [sys.executable, "-m", "imncohort_flows.cli", *args]
+    with log.open("w") as stream:
+        run = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=stream, text=True, env=_env()
+        )
+        seen: dict[int, str] = {}
+        while run.poll() is None:
+            seen.update(_helpers_of(run.pid))
+            time.sleep(0.1)
+    deadline = time.monotonic() + 3.0  # a forkserver sees the run's end on its pipe
+    while any(_alive(pid) for pid in seen) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return run.returncode, log.read_text("utf-8"), seen
+
+
 @pytest.mark.slow
 def test_dask_index_leaves_no_process_behind(tmp_path: Path) -> None:
     export = tmp_path / "export"
@@ -103,33 +120,34 @@ def test_dask_index_leaves_no_process_behind(tmp_path: Path) -> None:
     config = tmp_path / "small-threshold.yaml"
     config.write_text("prefect: {local_below_files: 20}\n", "utf-8")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "imncohort_flows.cli", "index", str(export), "--out", str(out)]
-    log = tmp_path / "stderr.txt"
-    with log.open("w") as stream:
-        run = subprocess.Popen(
-            [*command, "--config", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=stream,
-            text=True,
-            env=_env(),
-        )
-        seen: dict[int, str] = {}
-        while run.poll() is None:
-            seen.update(_helpers_of(run.pid))
-            time.sleep(0.1)
-    stderr = log.read_text("utf-8")
-    assert run.returncode == 0, stderr[-3000:]
+    args = ["index", str(export), "--out", str(out), "--config", str(config)]
+    status, stderr, seen = _run_watched(args, tmp_path / "stderr.txt")
+    assert status == 0, stderr[-3000:]
     record = json.loads((out / "run.json").read_text("utf-8"))
     assert record["runner"] == "dask-local"
     assert record["stages"]["index"]["files_read"] == n_files
     forked = [pid for pid, line in seen.items() if "multiprocessing.forkserver" in line]
     assert len(forked) >= 3, seen  # the forkserver and the two workers forked from it
-    deadline = time.monotonic() + 3.0  # the forkserver sees the run's end on its pipe
-    while any(_alive(pid) for pid in seen) and time.monotonic() < deadline:
-        time.sleep(0.05)
     left = [pid for pid in seen if _alive(pid)]
     assert left == [], {pid: seen[pid] for pid in left}
     assert "Worker process still alive" not in stderr
+
+
+@pytest.mark.slow
+def test_embedded_api_run_stops_its_server(tmp_path: Path) -> None:
+    export = tmp_path / "empty"
+    export.mkdir()
+    config = tmp_path / "embedded.yaml"
+    config.write_text("prefect: {server: embedded}\n", "utf-8")
+    out = tmp_path / "out"
+    args = ["run", str(export), "--out", str(out), "--config", str(config)]
+    status, stderr, seen = _run_watched(args, tmp_path / "stderr.txt")
+    assert status == 0, stderr[-3000:]
+    assert json.loads((out / "run.json").read_text("utf-8"))["complete"] is True
+    servers = [pid for pid, line in seen.items() if "prefect.server.api.server:create_app" in line]
+    assert len(servers) == 1, seen
+    left = [pid for pid in seen if _alive(pid)]
+    assert left == [], {pid: seen[pid] for pid in left}
 
 
 def _alive(pid: int) -> bool:
