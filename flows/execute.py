@@ -87,16 +87,20 @@ STAGE_MODULES = {
 }
 
 
-def _warm_worker(modules: list[str]) -> bool:
+def _warm_worker(modules: list[str], unset: tuple[str, ...] = ()) -> bool:
     """Import, once per Dask worker, the task modules of the run's stages (and Prefect).
 
-    The imported heap is then frozen (:func:`imncohort_flows.runtime.settle_heap`), which
-    also lets the worker process exit in a fraction of a second when the cluster closes.
+    ``unset`` names environment variables the worker's forkserver had but this run has
+    not (:func:`worker_environment`). The imported heap is then frozen
+    (:func:`imncohort_flows.runtime.settle_heap`), which also lets the worker process exit
+    in a fraction of a second when the cluster closes.
     """
     import importlib
 
     from .runtime import settle_heap
 
+    for name in unset:
+        os.environ.pop(name, None)
     for name in ["prefect.task_engine", "prefect_dask", *modules]:
         importlib.import_module(name)
     settle_heap()
@@ -115,6 +119,23 @@ def _point_worker(api_url: str) -> bool:
     return True
 
 
+#: The environment this process's forkserver started with (empty: none started yet).
+_FORKSERVER_ENV: dict[str, str] = {}
+
+
+def worker_environment() -> tuple[dict[str, str] | None, tuple[str, ...]]:
+    """(variables to set, variables to remove) in workers forked from the forkserver.
+
+    A worker forked from the forkserver has the forkserver's environment, not the one of
+    the run that asked for it; a process that runs several clusters (tests, a library
+    caller) may have changed its environment since (a secret, the API URL). The Nanny
+    sets the first in the worker, :func:`_warm_worker` removes the second.
+    """
+    if not _FORKSERVER_ENV:
+        return None, ()
+    return dict(os.environ), tuple(k for k in _FORKSERVER_ENV if k not in os.environ)
+
+
 def preload_forkserver(modules: list[str]) -> bool:
     """Have the forkserver import Prefect and ``modules`` once for every worker.
 
@@ -130,6 +151,8 @@ def preload_forkserver(modules: list[str]) -> bool:
 
     if dask.config.get("distributed.worker.multiprocessing-method") != "forkserver":
         return False
+    if not _FORKSERVER_ENV:  # the forkserver starts with the first cluster, in this env
+        _FORKSERVER_ENV.update(os.environ)
     context = get_mp_context()  # Dask's own preload is set here first, then replaced
     preload = ["distributed", "prefect.task_engine", "prefect_dask", *modules]
     context.set_forkserver_preload([*preload, "imncohort_flows.forkserver"])
@@ -157,7 +180,9 @@ class _ClusterStarter(threading.Thread):
             from distributed import Client, LocalCluster
 
             preload_forkserver(self.modules)
+            env, unset = worker_environment()
             self.cluster = LocalCluster(
+                env=env,
                 n_workers=self.n_workers,
                 threads_per_worker=self.threads,
                 processes=True,
@@ -165,7 +190,7 @@ class _ClusterStarter(threading.Thread):
                 dashboard_address=DASHBOARD_ADDRESS if self.dashboard else None,
             )
             with Client(self.cluster.scheduler_address) as client:
-                client.run(_warm_worker, self.modules)
+                client.run(_warm_worker, self.modules, unset)
         except BaseException as exc:  # re-raised in the main thread
             self.error = exc
 

@@ -212,3 +212,42 @@ def test_result_storage_is_a_folder_under_restricted(tmp_path: Path) -> None:
     storage = result_storage(tmp_path, FLOW_RESULTS)
     assert storage == (tmp_path / "restricted" / FLOW_RESULTS).resolve()
     assert storage.is_dir()
+
+
+def _environment_probe() -> dict[str, str | None]:
+    return {k: os.environ.get(k) for k in ("IMNCOHORT_PROBE_SET", "IMNCOHORT_PROBE_GONE")}
+
+
+@pytest.mark.slow
+def test_forked_workers_get_this_runs_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imncohort_flows  # noqa: F401  (Prefect's environment first)
+    from distributed import Client
+    from imncohort_flows.execute import runtime
+
+    from imncohort.config import load_config
+
+    export = tmp_path / "export"
+    export.mkdir()
+    for i in range(3):
+        (export / f"f{i}.dcm").write_bytes(b"x")
+    yaml = tmp_path / "dask-from-one-file.yaml"
+    yaml.write_text("prefect: {local_below_files: 1}\n", "utf-8")
+    config = load_config(yaml)
+    monkeypatch.setenv("IMNCOHORT_SECRET", SECRET)
+    seen = []
+    for value, gone in (("first", "present"), ("second", None)):
+        monkeypatch.setenv("IMNCOHORT_PROBE_SET", value)
+        if gone is None:
+            monkeypatch.delenv("IMNCOHORT_PROBE_GONE", raising=False)
+        else:
+            monkeypatch.setenv("IMNCOHORT_PROBE_GONE", gone)
+        with runtime(config, export, ("index",), 1, None, cold_index=True) as rt:
+            assert rt.mode == "dask-local"
+            with Client(rt.dask_address) as client:
+                seen += list(client.run(_environment_probe).values())
+    assert seen == [
+        {"IMNCOHORT_PROBE_SET": "first", "IMNCOHORT_PROBE_GONE": "present"},
+        {"IMNCOHORT_PROBE_SET": "second", "IMNCOHORT_PROBE_GONE": None},
+    ]
