@@ -32,7 +32,7 @@ from typing import Any
 
 from imncohort.config import Config
 
-from .runtime import settle_heap
+from .runtime import settle_heap, unsettle_heap
 
 logger = logging.getLogger("imncohort")
 
@@ -582,3 +582,4 @@ def runtime(
         for close in reversed(closers):
             with contextlib.suppress(Exception):
                 close()
+        unsettle_heap()  # a process that goes on (tests, a caller) collects it again
