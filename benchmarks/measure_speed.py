@@ -38,7 +38,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from imncohort.annotations.names import NameMatcher
-from imncohort.annotations.nifti import read_sidecar
+from imncohort.annotations.sidecar import read_sidecar
 from imncohort.config import Config, load_config
 from imncohort.geometry.axes import long_short_axis
 from imncohort.geometry.components import mask_component_sections

@@ -33,6 +33,7 @@ from .runtime import (
     AuditParameters,
     StageSettings,
     result_storage,
+    settle_heap,
     stage_parameters,
 )
 
@@ -90,8 +91,13 @@ def run_on_runtime(
     if len(stages) == 1:
         return _single_stage(shared, stages[0], rt.runner, config)
     parameters = AuditParameters.from_settings(shared, stages, run_id)
-    storage = result_storage(Path(settings.out), FLOW_RESULTS)  # not the Prefect home
-    audit = audit_flow.with_options(task_runner=rt.runner, result_storage=storage)
+    audit = audit_flow.with_options(
+        task_runner=rt.runner,
+        # Where Prefect pickles a failed flow's exception: OUT/restricted, not the Prefect
+        # home. Nothing else is persisted: the record comes back in memory.
+        result_storage=result_storage(Path(settings.out), FLOW_RESULTS),
+        persist_result=False,
+    )
     record: dict[str, Any] = audit(parameters)
     return record
 
@@ -106,7 +112,7 @@ def _single_stage(shared: StageSettings, stage: str, runner: Any, config: Config
     checkpoint(f"stage.{stage}.start")
     t0 = time.perf_counter()
     flow_object = _flow_of(stage).with_options(
-        task_runner=runner, result_storage=result_storage(out, FLOW_RESULTS)
+        task_runner=runner, result_storage=result_storage(out, FLOW_RESULTS), persist_result=False
     )
     summary = dict(flow_object(**stage_parameters(shared, stage)))
     summary["seconds"] = round(time.perf_counter() - t0, 3)
@@ -158,7 +164,9 @@ def _stages_in_flow(
         _progress(f"[{number}/{len(stages)}] {stage} ...")
         checkpoint(f"stage.{stage}.start")
         t0 = time.perf_counter()
-        summary = dict(stage_body(stage)(**stage_parameters(settings, stage)))
+        body = stage_body(stage)
+        settle_heap()  # the stage's modules are imported now
+        summary = dict(body(**stage_parameters(settings, stage)))
         summary["seconds"] = round(time.perf_counter() - t0, 3)
         summaries[stage] = summary
         checkpoint(f"stage.{stage}.done")

@@ -17,11 +17,13 @@ Nothing here imports Prefect before the API URL is in the environment.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
 import sys
 import threading
+import time
 import webbrowser
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from imncohort.config import Config
+
+from .runtime import settle_heap, unsettle_heap
 
 logger = logging.getLogger("imncohort")
 
@@ -83,12 +87,23 @@ STAGE_MODULES = {
 }
 
 
-def _warm_worker(modules: list[str]) -> bool:
-    """Import, once per Dask worker, the task modules of the run's stages (and Prefect)."""
+def _warm_worker(modules: list[str], unset: tuple[str, ...] = ()) -> bool:
+    """Import, once per Dask worker, the task modules of the run's stages (and Prefect).
+
+    ``unset`` names environment variables the worker's forkserver had but this run has
+    not (:func:`worker_environment`). The imported heap is then frozen
+    (:func:`imncohort_flows.runtime.settle_heap`), which also lets the worker process exit
+    in a fraction of a second when the cluster closes.
+    """
     import importlib
 
+    from .runtime import settle_heap
+
+    for name in unset:
+        os.environ.pop(name, None)
     for name in ["prefect.task_engine", "prefect_dask", *modules]:
         importlib.import_module(name)
+    settle_heap()
     return True
 
 
@@ -101,6 +116,46 @@ def _point_worker(api_url: str) -> bool:
     from prefect.context import refresh_global_settings_context
 
     refresh_global_settings_context()
+    return True
+
+
+#: The environment this process's forkserver started with (empty: none started yet).
+_FORKSERVER_ENV: dict[str, str] = {}
+
+
+def worker_environment() -> tuple[dict[str, str] | None, tuple[str, ...]]:
+    """(variables to set, variables to remove) in workers forked from the forkserver.
+
+    A worker forked from the forkserver has the forkserver's environment, not the one of
+    the run that asked for it; a process that runs several clusters (tests, a library
+    caller) may have changed its environment since (a secret, the API URL). The Nanny
+    sets the first in the worker, :func:`_warm_worker` removes the second.
+    """
+    if not _FORKSERVER_ENV:
+        return None, ()
+    return dict(os.environ), tuple(k for k in _FORKSERVER_ENV if k not in os.environ)
+
+
+def preload_forkserver(modules: list[str]) -> bool:
+    """Have the forkserver import Prefect and ``modules`` once for every worker.
+
+    Dask starts its workers by ``distributed.worker.multiprocessing-method``, here
+    ``forkserver`` (:func:`imncohort_flows.runtime.configure_prefect_environment`): one
+    helper process imports the preloaded modules, and each worker is forked from it,
+    instead of two spawned interpreters each importing distributed and Prefect (about
+    3 s of CPU each). Returns False (nothing done) for another method. A forkserver
+    that already runs in this process keeps the preload it started with.
+    """
+    import dask
+    from distributed.utils import get_mp_context
+
+    if dask.config.get("distributed.worker.multiprocessing-method") != "forkserver":
+        return False
+    if not _FORKSERVER_ENV:  # the forkserver starts with the first cluster, in this env
+        _FORKSERVER_ENV.update(os.environ)
+    context = get_mp_context()  # Dask's own preload is set here first, then replaced
+    preload = ["distributed", "prefect.task_engine", "prefect_dask", *modules]
+    context.set_forkserver_preload([*preload, "imncohort_flows.forkserver"])
     return True
 
 
@@ -124,7 +179,10 @@ class _ClusterStarter(threading.Thread):
         try:
             from distributed import Client, LocalCluster
 
+            preload_forkserver(self.modules)
+            env, unset = worker_environment()
             self.cluster = LocalCluster(
+                env=env,
                 n_workers=self.n_workers,
                 threads_per_worker=self.threads,
                 processes=True,
@@ -132,7 +190,7 @@ class _ClusterStarter(threading.Thread):
                 dashboard_address=DASHBOARD_ADDRESS if self.dashboard else None,
             )
             with Client(self.cluster.scheduler_address) as client:
-                client.run(_warm_worker, self.modules)
+                client.run(_warm_worker, self.modules, unset)
         except BaseException as exc:  # re-raised in the main thread
             self.error = exc
 
@@ -176,12 +234,125 @@ def _api_url(config: Config, closers: list[Any]) -> tuple[str | None, Any]:
 
         return url, wait
 
+    if not _profile_sets_api():
+        api = EmbeddedApi.start()
+        return api.url, api.wait
+
     def wait_embedded() -> None:
         started = start_embedded_api()
         if started:
             os.environ["PREFECT_API_URL"] = started
 
     return None, wait_embedded
+
+
+def _profile_sets_api() -> bool:
+    """True when the active Prefect profile names an API or disables the embedded one."""
+    import tomllib
+
+    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
+    try:
+        profiles = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True  # let Prefect read it
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active", "ephemeral")
+    keys = profiles.get("profiles", {}).get(active, {})
+    return any(k in keys for k in ("PREFECT_API_URL", "PREFECT_SERVER_EPHEMERAL_ENABLED"))
+
+
+class EmbeddedApi:
+    """The run's temporary Prefect API: Prefect's own server app, started at once.
+
+    Prefect's ``SubprocessASGIServer`` runs the same command (uvicorn serving
+    ``prefect.server.api.server:create_app`` on 127.0.0.1) but is started only after
+    this process has imported Prefect and the whole server package (4 s here) and then
+    waits for it; started here before anything else, the server process imports while
+    this one imports Prefect and plans the run (two cores: side by side). One per process,
+    stopped at exit after Prefect's own exit handlers (which still send logs and events).
+    """
+
+    _current: EmbeddedApi | None = None
+
+    def __init__(self) -> None:
+        import importlib.util
+        import subprocess
+
+        spec = importlib.util.find_spec("prefect")
+        assert spec is not None and spec.origin is not None
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"}
+        env["PREFECT__SERVER_FINAL"] = "1"
+        env.pop("PREFECT_API_URL", None)
+        home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+        home.mkdir(parents=True, exist_ok=True)
+        self.log = home / "embedded-api.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "uvicorn", "--app-dir"),
+                    str(Path(spec.origin).parent.parent),
+                    *("--factory", "prefect.server.api.server:create_app"),
+                    *("--host", "127.0.0.1", "--port", str(self.port)),
+                    *("--log-level", "error", "--lifespan", "on"),
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        import atexit
+
+        atexit.register(self.stop)
+        self.ready = False
+
+    @classmethod
+    def start(cls) -> EmbeddedApi:
+        """The process's embedded API, started now unless it runs already."""
+        if cls._current is None or cls._current.process.poll() is not None:
+            cls._current = cls()
+        return cls._current
+
+    def wait(self) -> None:
+        """Return once the API answers; raise when its process ended or it never answers."""
+        if self.ready:
+            return
+        import httpx
+
+        timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 120))
+        deadline = time.monotonic() + timeout
+        with httpx.Client() as client:
+            while time.monotonic() < deadline:
+                code = self.process.poll()
+                if code is not None:
+                    raise RuntimeError(
+                        f"the embedded Prefect API exited with code {code} while starting; "
+                        f"see {self.log}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(f"{self.url}/health", timeout=5).status_code == 200:
+                        self.ready = True
+                        return
+                time.sleep(0.05)
+        raise RuntimeError(
+            f"Timed out while attempting to connect to the embedded Prefect API ({timeout:.0f} s);"
+            f" see {self.log}"
+        )
+
+    def stop(self) -> None:
+        """End the API's process (SIGTERM, then SIGKILL after 10 s)."""
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 def start_embedded_api() -> str | None:
@@ -200,6 +371,57 @@ def start_embedded_api() -> str | None:
     server = SubprocessASGIServer()
     server.start()
     return str(server.api_url)
+
+
+#: Set it (seconds, at least 30) to have the flow runs of this process send heartbeats.
+HEARTBEAT_ENV = "PREFECT_FLOWS_HEARTBEAT_FREQUENCY"
+
+
+def run_settings(url: str | None) -> Any:
+    """Prefect's settings for the run (a context manager): its API URL; no heartbeats.
+
+    Prefect 3.8 sends a flow-run heartbeat every 180 s from a thread that sleeps in
+    one-second steps; the end of every flow run waits for that thread (up to a second).
+    Nothing here reads heartbeats (the run's own guard ends what a killed run left), so
+    they are off unless ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` asks for them.
+
+    The settings are serialized once for the run (:func:`_settings_context_class`).
+    """
+    from prefect.context import get_settings_context
+    from prefect.settings import PREFECT_API_URL
+
+    updates: dict[Any, Any] = {}
+    if url:
+        updates[PREFECT_API_URL] = url
+    if not os.environ.get(HEARTBEAT_ENV):
+        updates["flows.heartbeat_frequency"] = None
+    current = get_settings_context()
+    settings = current.settings.copy_with_update(updates=updates)
+    return _settings_context_class()(profile=current.profile, settings=settings)
+
+
+@functools.cache
+def _settings_context_class() -> Any:
+    """A ``SettingsContext`` whose serialized form is made once, not once per task.
+
+    Prefect's Dask task runner serializes the current context for every task it submits;
+    the settings part (the whole settings model, every secret rendered) took 0.1-0.3 s
+    per task here. The settings of a run do not change, so the first result is kept.
+    """
+    import copy
+
+    from prefect.context import SettingsContext
+    from pydantic import PrivateAttr
+
+    class RunSettingsContext(SettingsContext):
+        _serialized: dict[bool, dict[str, Any]] = PrivateAttr(default_factory=dict)
+
+        def serialize(self, include_secrets: bool = True) -> dict[str, Any]:
+            if include_secrets not in self._serialized:
+                self._serialized[include_secrets] = super().serialize(include_secrets)
+            return copy.deepcopy(self._serialized[include_secrets])
+
+    return RunSettingsContext
 
 
 def drain_api_logs() -> None:
@@ -237,6 +459,16 @@ def wants_dask(
     return files_to_read >= limit
 
 
+def _start_cluster(
+    n_workers: int, threads: int, dashboard: bool, modules: list[str]
+) -> _ClusterStarter:
+    import distributed  # noqa: F401  (here, not in the thread beside Prefect's import)
+
+    starter = _ClusterStarter(n_workers, threads, dashboard, modules)
+    starter.start()
+    return starter
+
+
 @contextlib.contextmanager
 def runtime(
     config: Config,
@@ -246,11 +478,15 @@ def runtime(
     dask_address: str | None,
     dashboard: bool = False,
     plan_work: Callable[[], int | None] | None = None,
+    cold_index: bool = False,
 ) -> Iterator[Runtime]:
     """Bring up the API and the task runner of one run; tear down what was started.
 
     ``plan_work`` returns the number of files the run will read (None: unknown); it
     runs while the Prefect API starts, and decides between threads and Dask.
+    ``cold_index`` (the run indexes every file: no index yet, or ``--rehash``) starts a
+    local cluster at once when the export holds ``prefect.local_below_files`` files or
+    more, while the export is walked.
     """
     closers: list[Any] = []
     n_workers = workers or config.dask.workers
@@ -261,22 +497,24 @@ def runtime(
         url, wait_api = _api_url(config, closers)
         if url:
             os.environ["PREFECT_API_URL"] = url  # inherited by the Dask workers spawned below
+        modules = [STAGE_MODULES[s] for s in stages if s in STAGE_MODULES]
+        threads = config.dask.threads_per_worker
+        if cold_index and not dask_address and wants_dask(config, export, stages, None, dashboard):
+            # A first index of a large export reads every file: no plan is needed to know
+            # that the run takes Dask, so the cluster starts before the export is walked.
+            starter = _start_cluster(n_workers, threads, dashboard, modules)
         files_to_read = plan_work() if plan_work is not None else None
-        use_dask = wants_dask(config, export, stages, dask_address, dashboard, files_to_read)
+        use_dask = starter is not None or wants_dask(
+            config, export, stages, dask_address, dashboard, files_to_read
+        )
         logger.debug("task runner: %s", "dask" if use_dask else "threads")
-        if use_dask and not dask_address:
-            import distributed  # noqa: F401  (here, not in the thread beside Prefect's import)
-
-            modules = [STAGE_MODULES[s] for s in stages if s in STAGE_MODULES]
-            starter = _ClusterStarter(n_workers, config.dask.threads_per_worker, dashboard, modules)
-            starter.start()
+        if use_dask and not dask_address and starter is None:
+            starter = _start_cluster(n_workers, threads, dashboard, modules)
         wait_api()
         url = os.environ.get("PREFECT_API_URL") or url
-        if url:
-            from prefect.settings import PREFECT_API_URL, temporary_settings
-
-            settings_context = temporary_settings(updates={PREFECT_API_URL: url})
+        settings_context = run_settings(url)
         settings_context.__enter__()
+        settle_heap()  # Prefect is imported by now
         if not use_dask:
             from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -344,3 +582,4 @@ def runtime(
         for close in reversed(closers):
             with contextlib.suppress(Exception):
                 close()
+        unsettle_heap()  # a process that goes on (tests, a caller) collects it again

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import asdict
@@ -65,14 +66,28 @@ def progress_enabled(mode: str, stream: IO[str]) -> bool:
     return bool(stream.isatty()) and not os.environ.get("CI")
 
 
+def pack_entries(entries: list[FileEntry]) -> str:
+    """One chunk's files as one JSON text (path, size, mtime_ns per file).
+
+    Prefect walks every list, tuple and dict of a task's parameters, item by item, when
+    it submits the task (about 0.2 ms per file here); a text is one item.
+    """
+    return json.dumps([[e.path, e.size, e.mtime_ns] for e in entries])
+
+
+def unpack_entries(entries: str | list[tuple[str, int, int]]) -> list[FileEntry]:
+    """The files of :func:`pack_entries` (a list of (path, size, mtime_ns) is taken too)."""
+    rows = json.loads(entries) if isinstance(entries, str) else entries
+    return [FileEntry(str(p), int(s), int(m)) for p, s, m in rows]
+
+
 @task(retries=2, cache_policy=NO_CACHE, task_run_name="index-chunk-{shard}")
 def index_chunk_task(
-    export: str, out: str, shard: str, entries: list[tuple[str, int, int]]
+    export: str, out: str, shard: str, entries: str | list[tuple[str, int, int]]
 ) -> dict[str, Any]:
-    """Read one chunk of files into shard ``shard``; return its counts."""
+    """Read one chunk of files (:func:`pack_entries`) into shard ``shard``; return its counts."""
     secret = load_or_create_secret(Path(out), secret_from_env())
-    files = [FileEntry(p, s, m) for p, s, m in entries]
-    return asdict(index_chunk(export, out, shard, files, secret))
+    return asdict(index_chunk(export, out, shard, unpack_entries(entries), secret))
 
 
 @flow(name="index")
@@ -112,7 +127,7 @@ def index_flow(
             export=str(export_path),
             out=str(out_path),
             shard=[c.shard for c in plan.chunks],
-            entries=[[(e.path, e.size, e.mtime_ns) for e in c.entries] for c in plan.chunks],
+            entries=[pack_entries(c.entries) for c in plan.chunks],
         )
         for future in as_completed(list(futures)):
             chunk_read = int(future.result()["files_read"])

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from imncohort.layout import index_table
+
 from .guard import guarded_run
 from .runtime import StageSettings
 
@@ -34,6 +36,10 @@ def run_stages(
     def plan_work() -> int | None:
         return plan_index_ahead(settings, config) if "index" in stages else None
 
+    cold_index = "index" in stages and (
+        settings.rehash or not index_table(Path(settings.out), "manifest").exists()
+    )
+
     with (
         guarded_run(Path(settings.out)),
         runtime(
@@ -44,6 +50,7 @@ def run_stages(
             settings.dask_address,
             dashboard,
             plan_work,
+            cold_index,
         ) as rt,
     ):
         try:

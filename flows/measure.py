@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger, task
 from prefect.futures import as_completed
 
 from imncohort.config import Config, load_config
-from imncohort.measure.plan import StudyJob
+from imncohort.measure.plan import StudyJob, StudyResult
 from imncohort.measure.stage import (
     batches,
     finish_stage,
@@ -21,7 +21,6 @@ from imncohort.measure.stage import (
     plan_stage,
     rebuild_cohort,
 )
-from imncohort.measure.study import StudyResult
 from imncohort.outputs import ensure_writable
 
 from .progress import StageProgress

@@ -6,6 +6,8 @@ package ``flows`` calls it on import.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,10 +42,38 @@ def configure_prefect_environment() -> Path:
         "PREFECT_UI_ENABLED": "false",
         "DASK_LOGGING__DISTRIBUTED": "warning",
         "DASK_DISTRIBUTED__WORKER__DAEMON": "false",
+        # Workers forked from one process that imported Prefect once (see
+        # imncohort_flows.execute.preload_forkserver), not spawned interpreters.
+        "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD": "forkserver",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     return home
+
+
+_EXIT_FREEZE: list[bool] = []
+
+
+def settle_heap() -> None:
+    """Take every object alive now (imported modules and their tables) out of the collector.
+
+    Prefect, pandas and pydantic leave a few hundred thousand long-lived objects; every
+    full collection walks all of them again (about a second per run here), and the
+    interpreter's last collections at exit took 2-4 s in this process and in each Dask
+    worker. Objects frozen here are not collected until :func:`unsettle_heap` (modules
+    live until exit anyway); what is made later is collected as usual. The first call
+    also freezes the heap at exit, after the other exit handlers ran (Prefect's among
+    them: they are registered later, so they run first).
+    """
+    gc.freeze()
+    if not _EXIT_FREEZE:
+        atexit.register(gc.freeze)
+        _EXIT_FREEZE.append(True)
+
+
+def unsettle_heap() -> None:
+    """Give the frozen objects back to the collector (a process that goes on after a run)."""
+    gc.unfreeze()
 
 
 @dataclass(frozen=True)
@@ -158,23 +188,18 @@ def clear_flow_results(out: Path) -> None:
     shutil.rmtree(flow_results_dir(out), ignore_errors=True)
 
 
-def result_storage(out: Path, folder: str = "prefect-results") -> str:
-    """Register (once per OUT) and return the Prefect result storage under ``OUT/restricted``.
+def result_storage(out: Path, folder: str = "prefect-results") -> Path:
+    """Return (created) the folder under ``OUT/restricted`` that holds Prefect's results.
 
     Cached task results can hold report sentences, so they live with the other restricted
-    outputs and go away with OUT.
+    outputs and go away with OUT. Prefect takes the folder as it is (a ``Path`` is a local
+    result storage): no storage block is saved to, or loaded from, the API for a run.
     """
-    import hashlib
-
-    from prefect.filesystems import LocalFileSystem
-
     from imncohort.outputs import make_dirs
 
     base = OutLayout(out).prefect_dir(folder).resolve()
     make_dirs(base)
-    name = "imncohort-results-" + hashlib.sha256(str(base).encode()).hexdigest()[:12]
-    LocalFileSystem(basepath=str(base)).save(name, overwrite=True)
-    return f"local-file-system/{name}"
+    return base
 
 
 def run_stage_flow(stage_flow: Any, settings: StageSettings) -> dict[str, Any]:
@@ -184,9 +209,9 @@ def run_stage_flow(stage_flow: Any, settings: StageSettings) -> dict[str, Any]:
     parameters = settings.as_parameters()
     if "rehash" in stage_flow.parameters.properties:  # the index flow
         parameters["rehash"] = settings.rehash
-    result: dict[str, Any] = stage_flow.with_options(task_runner=runner, result_storage=storage)(
-        **parameters
-    )
+    result: dict[str, Any] = stage_flow.with_options(
+        task_runner=runner, result_storage=storage, persist_result=False
+    )(**parameters)
     return result
 
 

@@ -53,35 +53,124 @@ def public_date(value: object) -> str:
     return text if _DATE.fullmatch(text) else ""
 
 
+#: Characters the patterns allow between (and around) an identifier's parts; the
+#: candidate search deletes them from both the text and the identifier.
+_SEPARATORS = "^_ .-"
+#: What a text is folded by before the candidate search: ASCII upper case to lower case;
+#: the four non-ASCII characters that ``re.IGNORECASE`` equates with an ASCII letter
+#: (U+0130, U+0131 with i; U+017F with s; U+212A with k) to that letter; separators out.
+_FOLD: dict[int, str | None] = {ord(c): c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+_FOLD.update({0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"})
+_FOLD.update({ord(c): None for c in _SEPARATORS})
+#: Length of the character runs the candidate search looks up (the shortest identifier).
+_GRAM = MIN_IDENTIFIER_LENGTH
+
+
+def _fold(text: str) -> str:
+    return text.translate(_FOLD)
+
+
+def _literal(identifier: str, kind: bool | str) -> str:
+    """The characters every match of the identifier's pattern contains, in order."""
+    if kind == "date":
+        return identifier.strip()[:4]  # the year: in every written form of the date
+    if kind:
+        return "".join(p for p in re.split(r"[\^ =]+", identifier.strip()) if p)
+    return identifier.strip()
+
+
+def _ascii_grams(literal: str) -> list[str]:
+    """The runs of :data:`_GRAM` ASCII characters of the folded ``literal``."""
+    folded = _fold(literal)
+    return [
+        folded[i : i + _GRAM]
+        for i in range(len(folded) - _GRAM + 1)
+        if folded[i : i + _GRAM].isascii()
+    ]
+
+
 class PathScrubber:
-    """Replace known identifiers in paths by pseudonymous keys (case-insensitive)."""
+    """Replace known identifiers in paths by pseudonymous keys (case-insensitive).
+
+    The result is that of one ``re.sub`` over the alternation of every identifier's
+    pattern (longest identifier first), but the time per text does not grow with the
+    number of patients: each pattern is indexed by one run of four characters that
+    every match of it contains (its rarest); a text is folded the way
+    ``re.IGNORECASE`` compares ASCII letters, and only the patterns whose run occurs
+    in it are tried on it. A pattern without such a run (an identifier without four
+    ASCII characters in a row) is tried on every text.
+    """
 
     def __init__(self, replacements: Iterable[tuple[str, str, bool | str]]) -> None:
         """``replacements``: (identifier, key, kind) with kind True/"name", False, or "date"."""
-        self._keys: dict[str, str] = {}
-        patterns: list[str] = []
-        for identifier, key, is_name in sorted(
+        self._keys: list[str] = []
+        self._patterns: list[str] = []
+        grams: list[list[str]] = []
+        for identifier, key, kind in sorted(
             {r for r in replacements if len(r[0].strip()) >= MIN_IDENTIFIER_LENGTH},
-            key=lambda r: -len(r[0]),
+            key=lambda r: (-len(r[0]), r[0], r[1], str(r[2])),
         ):
-            if is_name == "date":
-                if not re.fullmatch(r"\d{8}", identifier.strip()):
-                    continue
-                pattern = _date_pattern(identifier.strip())
-            elif is_name:
-                pattern = _name_pattern(identifier)
-            else:
-                pattern = re.escape(identifier.strip())
-            group = f"g{len(patterns)}"
-            self._keys[group] = key
-            patterns.append(f"(?P<{group}>{pattern})")
-        self._regex = re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
+            pattern = _pattern(identifier, kind)
+            if pattern is None:
+                continue
+            self._keys.append(key)
+            self._patterns.append(pattern)
+            grams.append(_ascii_grams(_literal(identifier, kind)))
+        self._index, self._everywhere = _index_rarest(grams)
+        self._compiled: dict[int, re.Pattern[str]] = {}
 
     def __call__(self, path: str) -> str:
         """Return ``path`` with every known identifier replaced by its key."""
-        if self._regex is None or not path:
+        if not self._patterns or not path:
             return path
-        return self._regex.sub(lambda m: self._keys[str(m.lastgroup)], path)
+        chosen = self.candidates(path)
+        return self._substitute(path, chosen) if chosen else path
+
+    def candidates(self, text: str) -> list[int]:
+        """The numbers of the patterns that may match in ``text`` (all others cannot)."""
+        chosen = set(self._everywhere)
+        folded = _fold(text)
+        for i in range(len(folded) - _GRAM + 1):
+            found = self._index.get(folded[i : i + _GRAM])
+            if found is not None:
+                chosen.update(found)
+        return sorted(chosen)
+
+    @property
+    def patterns(self) -> list[str]:
+        """Every identifier's regular expression, in the order they are tried."""
+        return list(self._patterns)
+
+    def _regex(self, number: int) -> re.Pattern[str]:
+        regex = self._compiled.get(number)
+        if regex is None:
+            regex = self._compiled[number] = re.compile(self._patterns[number], re.IGNORECASE)
+        return regex
+
+    def _substitute(self, text: str, candidates: list[int]) -> str:
+        """``re.sub`` of the alternation of ``candidates`` (in order), one pattern at a time.
+
+        At the leftmost place where any candidate matches, the first candidate (in
+        order) that matches there is replaced, and the search goes on after its match:
+        what the alternation does, without compiling one.
+        """
+        pieces: list[str] = []
+        pos = 0
+        following = {n: self._regex(n).search(text) for n in candidates}
+        while True:
+            live = [(m.start(), n) for n, m in following.items() if m is not None]
+            if not live:
+                break
+            start, number = min(live)
+            match = following[number]
+            assert match is not None
+            pieces += [text[pos:start], self._keys[number]]
+            pos = match.end()  # > start: no pattern matches the empty text (_pattern)
+            for n, m in following.items():
+                if m is not None and m.start() < pos:
+                    following[n] = self._regex(n).search(text, pos)
+        pieces.append(text[pos:])
+        return "".join(pieces)
 
     @classmethod
     def from_out(cls, out: Path) -> PathScrubber:
@@ -102,7 +191,7 @@ class PathScrubber:
 
     def frame(self, frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
         """Return ``frame`` with the given path columns scrubbed."""
-        if self._regex is None:
+        if not self._patterns:
             return frame
         frame = frame.copy()
         for column in columns:
@@ -111,15 +200,50 @@ class PathScrubber:
         return frame
 
 
+def _pattern(identifier: str, kind: bool | str) -> str | None:
+    """The regular expression of one identifier (None: not one to look for)."""
+    if kind == "date":
+        if not re.fullmatch(r"\d{8}", identifier.strip()):
+            return None
+        return _date_pattern(identifier.strip())
+    if kind:
+        if not re.sub(r"[\^ =]+", "", identifier):
+            return None  # only separators: nothing of a name to find
+        return _name_pattern(identifier)
+    return re.escape(identifier.strip())
+
+
+def _index_rarest(grams: list[list[str]]) -> tuple[dict[str, list[int]], list[int]]:
+    """Index each pattern by its rarest run; return (run -> patterns, patterns without)."""
+    counts: dict[str, int] = {}
+    for runs in grams:
+        for run in set(runs):
+            counts[run] = counts.get(run, 0) + 1
+    index: dict[str, list[int]] = {}
+    everywhere: list[int] = []
+    for number, runs in enumerate(grams):
+        if not runs:
+            everywhere.append(number)
+            continue
+        rarest = min(runs, key=lambda run: counts[run])
+        index.setdefault(rarest, []).append(number)
+    return index, everywhere
+
+
 @functools.lru_cache(maxsize=4)
-def _scrubber(out: str, stamp: int) -> PathScrubber:
+def _scrubber(out: str, stamp: tuple[int, int, int]) -> PathScrubber:
     return PathScrubber.from_out(Path(out))
 
 
 def scrubber_for(out: Path | str) -> PathScrubber:
-    """:meth:`PathScrubber.from_out`, read again only when the identity table changed."""
+    """:meth:`PathScrubber.from_out`, read again only when the identity table changed.
+
+    The table is told apart by its inode, size and modification time (it is replaced,
+    never edited in place).
+    """
     try:
-        stamp = OutLayout(out).identities_parquet.stat().st_mtime_ns
+        info = OutLayout(out).identities_parquet.stat()
+        stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
     except OSError:
-        stamp = 0
-    return _scrubber(str(out), stamp)
+        stamp = (0, 0, 0)
+    return _scrubber(str(Path(out).resolve()), stamp)

@@ -118,3 +118,51 @@ def test_warnings_and_foreign_records_reach_the_terminal_scrubbed() -> None:
         "UserWarning: Invalid value for VR DA: '…'",
         "Encountered exception (FileNotFoundError: [Errno 2] No such file: '…')",
     ]
+
+
+def _alternation(scrub: PathScrubber, keys: list[str], text: str) -> str:
+    """What one ``re.sub`` over every pattern at once gives (the former implementation)."""
+    import re
+
+    groups = "|".join(f"(?P<g{i}>{p})" for i, p in enumerate(scrub.patterns))
+    return re.sub(groups, lambda m: keys[int(str(m.lastgroup)[1:])], text, flags=re.IGNORECASE)
+
+
+def test_scrubber_tries_few_patterns_among_thousands_and_agrees_with_one_alternation() -> None:
+    triples: list[tuple[str, str, bool | str]] = []
+    for i in range(5000):
+        key = f"key{i:05d}"
+        triples += [
+            (f"PID{i:08d}", key, False),
+            (f"DOE^JANE{i:06d}", key, True),
+            (f"ACC{i:07d}", f"study{i:05d}", False),
+            (f"19{i % 100:02d}{i % 12 + 1:02d}{i % 28 + 1:02d}", key, "date"),
+        ]
+    scrub = PathScrubber(triples)
+    keys = [
+        k for _, k, _ in sorted(set(triples), key=lambda r: (-len(r[0]), r[0], r[1], str(r[2])))
+    ]
+    assert len(scrub.patterns) == len(keys) == 20000
+    text = "export/doe_jane004321/PID00004321/ACC0004321.pdf"
+    assert len(scrub.candidates(text)) <= 20  # of 20,000: only runs of four characters in it
+    assert scrub(text) == "export/key04321/key04321/study04321.pdf"
+    assert scrub("misc/00017_junk00017") == "misc/00017_junk00017"
+    small = PathScrubber(triples[:400])
+    small_keys = [
+        k
+        for _, k, _ in sorted(set(triples[:400]), key=lambda r: (-len(r[0]), r[0], r[1], str(r[2])))
+    ]
+    for text in (
+        "PID00000007/Doe-Jane000007/1907-08-08/x.dcm",
+        "p/DOE^JANE000099^/08.12.1999_ACC0000099",
+        "pid00000042pid00000043/doejane000042",
+    ):
+        assert small(text) == _alternation(small, small_keys, text), text
+
+
+def test_scrubber_folds_case_as_the_regex_engine_does() -> None:
+    scrub = PathScrubber([("SMITH^KATE", "k1", True), ("SIGRID01", "k2", False)])
+    # re.IGNORECASE equates U+017F with s and U+212A (Kelvin) with k
+    assert scrub("\u017fmith_\u212aate/x") == "k1/x"
+    assert scrub("\u017fIGRID01") == "k2"
+    assert scrub("Smith Kate") == "k1"

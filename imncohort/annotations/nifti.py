@@ -9,7 +9,6 @@ this module is the only place where they are flipped to LPS
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Mapping
@@ -23,6 +22,11 @@ from scipy import ndimage
 from imncohort.annotations.models import MaskRoi, RoiSet, SliceGrid, cropped_mask_roi
 from imncohort.annotations.names import NameMatcher
 from imncohort.annotations.rtstruct import SeriesResolver
+from imncohort.annotations.sidecar import (  # noqa: F401  (re-exported: the old home)
+    nifti_stem,
+    read_sidecar,
+    sidecar_path,
+)
 from imncohort.annotations.totalsegmentator import TOTAL_IDS
 from imncohort.errors import InputError
 from imncohort.geometry.orientation import AXIAL_TOLERANCE, in_plane_is_axial
@@ -32,32 +36,6 @@ logger = logging.getLogger(__name__)
 
 STAGE = "measure"
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
-
-
-def nifti_stem(path: str) -> str:
-    """``dir/X`` for ``dir/X.nii`` or ``dir/X.nii.gz``; the path unchanged otherwise."""
-    for suffix in (".nii.gz", ".nii"):
-        if path.lower().endswith(suffix):
-            return path[: -len(suffix)]
-    return path
-
-
-def sidecar_path(path: str) -> str:
-    """The sidecar JSON path of a NIfTI path (``X.json``)."""
-    return nifti_stem(path) + ".json"
-
-
-def read_sidecar(path: Path) -> dict[str, Any]:
-    """Parse a sidecar; raise :class:`InputError` when it is missing or not an object."""
-    try:
-        data = json.loads(Path(path).read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read NIfTI sidecar '{Path(path).name}': {exc}") from None
-    if not isinstance(data, dict) or not data.get("SeriesInstanceUID"):
-        raise InputError(
-            f"NIfTI sidecar '{Path(path).name}' must be an object with a SeriesInstanceUID"
-        )
-    return data
 
 
 def label_names(sidecar: Mapping[str, Any]) -> dict[int, str]:

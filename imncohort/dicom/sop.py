@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import functools
 
-from pydicom.uid import (
-    UID,
-    EncapsulatedPDFStorage,
-    RTStructureSetStorage,
-    SegmentationStorage,
-    SurfaceSegmentationStorage,
-)
-
-RTSTRUCT_SOP_CLASS = RTStructureSetStorage
-PDF_SOP_CLASS = EncapsulatedPDFStorage
+# The UIDs are written out (PS3.6 annex A; the values of pydicom.uid's constants, checked
+# by tests/dicom) so that planning an index does not import pydicom.
+RTSTRUCT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"  # RT Structure Set Storage
+PDF_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.104.1"  # Encapsulated PDF Storage
+SEGMENTATION_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"  # Segmentation Storage
+SURFACE_SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.5"  # Surface Segmentation Storage
 # Not named in pydicom 3.0.2's UID dictionary (a DICOM 2024 addition); Label Map
 # Segmentation (...66.7) comes from highdicom's list below.
-HEIGHTMAP_SEG_SOP_CLASS = UID("1.2.840.10008.5.1.4.1.1.66.8")
+HEIGHTMAP_SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.8"
 # Every segmentation storage class shares this root (PS3.4 annex B.5).
-SEG_SOP_CLASS_PREFIX = SegmentationStorage.rsplit(".", 1)[0] + "."
+SEG_SOP_CLASS_PREFIX = SEGMENTATION_SOP_CLASS.rsplit(".", 1)[0] + "."
 SR_SOP_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 
 NON_PIXEL_SEG_SOP_CLASSES: dict[str, str] = {
-    SurfaceSegmentationStorage: "Surface Segmentation",
+    SURFACE_SEG_SOP_CLASS: "Surface Segmentation",
     HEIGHTMAP_SEG_SOP_CLASS: "Heightmap Segmentation",
 }
 

@@ -17,15 +17,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from imncohort.outputs import ErrorRecord
 
 STAGE = "index"
 # Bump when the checks change: an unchanged export then gets its error records rebuilt.
 CHECKS_VERSION = 1
+# Implicit VR Little Endian, Explicit VR Little Endian, Explicit VR Big Endian (as
+# pydicom.uid names them; written out so that this module does not import pydicom).
 UNCOMPRESSED_SYNTAXES = frozenset(
-    {ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian}
+    {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
 )
 LEFT_OUT = "the slice is left out of its series"
 # Cross-sectional modalities whose slices must carry a position, orientation and spacing.

@@ -24,7 +24,6 @@ import pyarrow.parquet as pq
 
 from imncohort.errors import ExportError
 from imncohort.index.records import MANIFEST_COLUMNS, FileEntry
-from imncohort.index.shards import shard_paths
 from imncohort.index.walk import walk_export
 from imncohort.keys import pseudonym
 from imncohort.layout import OutLayout, index_table
@@ -101,6 +100,8 @@ def _previous_manifest(out: Path, secret: bytes) -> tuple[pa.Table | None, dict[
         or not all(index_table(out, t).exists() for t in TABLES)
     ):
         return None, {}
+    from imncohort.index.shards import shard_paths  # the DICOM reader: not for an empty plan
+
     manifest = pq.read_table(manifest_path)
     shards = set(manifest.column("shard").unique().to_pylist())
     if not all(all(p.exists() for p in shard_paths(out, s).values()) for s in shards):

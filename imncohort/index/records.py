@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from pydicom.uid import UID
-
 from imncohort.dicom.sop import (
     PDF_SOP_CLASS,
     RTSTRUCT_SOP_CLASS,
@@ -75,6 +73,8 @@ def kind_of_sop_class(sop_class_uid: str) -> str:
         return "sr"
     if sop_class_uid == PDF_SOP_CLASS:
         return "pdf"
+    from pydicom.uid import UID  # pydicom only once a file is read
+
     name = UID(sop_class_uid).name if sop_class_uid else ""
     return "image" if "Image Storage" in name else "other"
 

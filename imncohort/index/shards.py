@@ -17,12 +17,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from imncohort.faults import checkpoint
-from imncohort.index.reader import ReadResult, read_entry
 from imncohort.index.records import (
     FILE_COLUMNS,
     FLOAT_COLUMNS,
@@ -35,6 +34,9 @@ from imncohort.index.records import (
 from imncohort.keys import pseudonym, restricted_dir
 from imncohort.layout import OutLayout
 from imncohort.outputs import make_dirs, write_parquet
+
+if TYPE_CHECKING:  # the reader (pydicom) is imported by the chunk that reads files
+    from imncohort.index.reader import ReadResult
 
 logger = logging.getLogger(__name__)
 
@@ -227,6 +229,8 @@ def index_chunk(
     ChunkSummary
         Counts of files read, instances, aux files and junk, and the seconds spent.
     """
+    from imncohort.index.reader import read_entry
+
     start = time.perf_counter()
     export_root = str(export)
     rows: list[tuple[Any, ...]] = []

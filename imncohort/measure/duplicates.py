@@ -22,7 +22,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
-import pydicom
 
 from imncohort.annotations.models import RoiSet
 from imncohort.annotations.names import NameMatcher
@@ -59,6 +58,8 @@ def datetime_key(date: str, time: str) -> str:
 
 def content_datetime(path: Path) -> str:
     """The object's own date/time (:data:`_DATE_PAIRS`, first present), "" when none."""
+    import pydicom  # only when two structure sets compete
+
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
     except Exception:

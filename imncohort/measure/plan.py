@@ -13,11 +13,12 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from imncohort.annotations.nifti import read_sidecar, sidecar_path
+from imncohort.annotations.sidecar import read_sidecar, sidecar_path
 from imncohort.config import Config
 from imncohort.errors import InputError
 from imncohort.index.checks import bad_image_slices
@@ -36,6 +37,16 @@ logger = logging.getLogger(__name__)
 STAGE = "measure"
 # Bump when the measurement changes so that cached per-study results are recomputed.
 MEASURE_VERSION = "2"
+
+
+@dataclass(frozen=True, eq=False)
+class StudyResult:
+    """A study's node rows (nodes.csv columns) and error records."""
+
+    study_key: str
+    manifest_hash: str
+    rows: list[dict[str, Any]]
+    errors: list[ErrorRecord]
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,16 @@ the measure stage's summary (``run.json``); they never reach ``nodes.csv``.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from imncohort.annotations.models import SliceGrid
 from imncohort.config import Config
-from imncohort.measure.rois import Component
 from imncohort.textfmt import number
+
+if TYPE_CHECKING:  # scipy.ndimage: not for the stage that only counts fragments
+    from imncohort.measure.rois import Component
 
 #: Text every fragment reason ends with (used to count fragments).
 FRAGMENT_MARK = "not counted as a node (fragment)"

@@ -25,10 +25,9 @@ import pandas as pd
 
 from imncohort.config import Config
 from imncohort.layout import OutLayout
-from imncohort.measure.plan import StudyJob, plan_jobs
+from imncohort.measure.plan import StudyJob, StudyResult, plan_jobs
 from imncohort.measure.quality import count_fragments
 from imncohort.measure.series import load_index
-from imncohort.measure.study import StudyResult, measure_study
 from imncohort.outputs import ErrorRecord, write_json, write_parquet
 from imncohort.privacy import PathScrubber
 from imncohort.reports.cohort import build_cohort
@@ -111,6 +110,8 @@ def measure_batch(
     A study that fails unexpectedly becomes one error record instead of
     stopping the batch.
     """
+    from imncohort.measure.study import measure_study  # nibabel, scipy: only with work to do
+
     results: list[StudyResult] = []
     for job in jobs:
         try:

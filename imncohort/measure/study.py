@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,10 @@ import numpy as np
 
 from imncohort.annotations.models import ContourRoi, MaskRoi, Roi, RoiSet, SliceGrid
 from imncohort.annotations.names import NameMatch, NameMatcher
-from imncohort.annotations.nifti import read_nifti, read_sidecar
+from imncohort.annotations.nifti import read_nifti
 from imncohort.annotations.rtstruct import read_rtstruct
 from imncohort.annotations.seg import read_seg
+from imncohort.annotations.sidecar import read_sidecar
 from imncohort.config import Config, Nodes
 from imncohort.errors import ImnCohortError, InputError
 from imncohort.geometry.reference import reference_section, volume_ml_slabs
@@ -36,7 +36,7 @@ from imncohort.measure.landmarks import (
     side_of,
 )
 from imncohort.measure.node import NodeResult, measure_component
-from imncohort.measure.plan import StudyJob
+from imncohort.measure.plan import StudyJob, StudyResult
 from imncohort.measure.quality import FRAGMENT_MARK, fragment_reason
 from imncohort.measure.reasons import unreadable, why
 from imncohort.measure.rois import Component, roi_components, section_thicknesses_mm
@@ -50,16 +50,6 @@ logger = logging.getLogger(__name__)
 STAGE = "measure"
 Resolver = Callable[[list[str], str], tuple[str, SliceGrid] | None]
 SeriesRois = list[tuple[RoiSet, Roi, NameMatch]]
-
-
-@dataclass(frozen=True, eq=False)
-class StudyResult:
-    """A study's node rows (nodes.csv columns) and error records."""
-
-    study_key: str
-    manifest_hash: str
-    rows: list[dict[str, Any]]
-    errors: list[ErrorRecord]
 
 
 def make_resolver(job: StudyJob) -> Resolver:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from imncohort.annotations.nifti import read_sidecar, sidecar_path
+from imncohort.annotations.sidecar import read_sidecar, sidecar_path
 from imncohort.errors import ImnCohortError, InputError, StageOrderError
 from imncohort.keys import pseudonym
 from imncohort.layout import OutLayout

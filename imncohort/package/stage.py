@@ -42,8 +42,9 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from imncohort import __version__
-from imncohort.annotations.nifti import label_names, read_sidecar
+from imncohort.annotations.nifti import label_names
 from imncohort.annotations.rtstruct import frame_of_reference_uid, referenced_series_uids
+from imncohort.annotations.sidecar import read_sidecar
 from imncohort.config import Config, config_as_dict, secret_from_env
 from imncohort.errors import ImnCohortError, InputError
 from imncohort.keys import load_or_create_secret, pseudonym, restricted_dir

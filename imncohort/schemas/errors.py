@@ -10,7 +10,7 @@ import pandas as pd
 
 from imncohort.layout import STAGES, OutLayout
 from imncohort.outputs import ErrorRecord
-from imncohort.privacy import PathScrubber
+from imncohort.privacy import scrubber_for
 from imncohort.schemas.base import TableSchema, columns
 
 ERRORS = TableSchema("errors", columns("str", ["path", "stage", "reason"]))
@@ -52,6 +52,6 @@ def merge_errors(out: Path) -> Path:
     layout = OutLayout(out)
     frames = [read_stage_errors(layout, stage) for stage in STAGES]
     merged = pd.concat(frames, ignore_index=True)
-    merged = PathScrubber.from_out(out).frame(merged, ["path", "reason"])
+    merged = scrubber_for(out).frame(merged, ["path", "reason"])
     merged = merged.sort_values(["stage", "path", "reason"], kind="stable")
     return ERRORS.write_csv(merged, layout.errors_csv)

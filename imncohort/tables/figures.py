@@ -2,6 +2,9 @@
 
 Figures are built with :class:`matplotlib.figure.Figure` and saved through
 its Agg canvas: no pyplot, no global backend state, safe in worker threads.
+A figure with nothing to plot (an empty audit) is not drawn: its file becomes a
+small placeholder PNG written with Pillow (:func:`placeholder_figure`), and
+matplotlib is not imported at all.
 
 Conventions stated on every axis: offsets in millimetres from the ipsilateral
 IMV centre on the node's reference axial slice; nodes of both sides are drawn
@@ -14,14 +17,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from imncohort.outputs import atomic_path
 from imncohort.tables.coverage import metastatic_nodes, smallest_margin
+
+if TYPE_CHECKING:  # matplotlib is imported only to draw a figure that has data
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from PIL.ImageFont import FreeTypeFont, ImageFont
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +40,46 @@ _QUADRANT_COLOURS = {
     "lateral_ventral": "#ff7f0e",
     "lateral_dorsal": "#d62728",
 }
+
+
+NO_NODE = "no measured metastatic node"
+#: The placeholder's size in pixels (about a drawn figure's width at :data:`DPI`).
+PLACEHOLDER_PX = (770, 320)
+
+
+def _new_figure(figsize: tuple[float, float]) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
+
+
+def _font(size: int) -> FreeTypeFont | ImageFont:
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except (ImportError, OSError, TypeError):  # Pillow without FreeType: the bitmap font
+        return ImageFont.load_default()
+
+
+def placeholder_figure(title: str, reason: str, target: Path) -> Path:
+    """Write the PNG of a figure with nothing to plot: its title and why (no matplotlib)."""
+    from PIL import Image, ImageDraw
+
+    width, height = PLACEHOLDER_PX
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width - 1, height - 1), outline="#cccccc")
+    lines = ((title, "#333333", 24, -20), (f"nothing to plot yet: {reason}", "#aa3333", 20, 20))
+    for text, colour, size, offset in lines:
+        font = _font(size)
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        x = (width - (right - left)) // 2 - left
+        y = height // 2 + offset - (bottom - top) // 2 - top
+        draw.text((x, y), text, fill=colour, font=font)
+    with atomic_path(target) as tmp:
+        image.save(tmp, format="PNG")
+    return Path(target)
 
 
 def _save(figure: Figure, target: Path) -> Path:
@@ -56,7 +103,9 @@ def coverage_curves_figure(
     The guideline margin is a vertical dashed line; for each target percentage
     a horizontal dotted line and a marker at the smallest margin reaching it.
     """
-    figure = Figure(figsize=(11, 4.4))
+    if not len(coverage) or int(coverage["nodes_total"].max()) == 0:
+        return placeholder_figure("Coverage by margin", NO_NODE, target)
+    figure = _new_figure((11, 4.4))
     panels = figure.subplots(1, 2, sharey=True)
     for axes, direction, colour in zip(
         panels, ("medial_lateral", "dorsal_ventral"), ("#1f77b4", "#d62728"), strict=True
@@ -106,17 +155,16 @@ def coverage_curves_figure(
 
 def coverage_heatmap_figure(coverage_2d: pd.DataFrame, target: Path) -> Path:
     """Plot the percent of nodes covered in both directions as a heat map (ml x dv margins)."""
-    figure = Figure(figsize=(7.5, 6))
+    if not len(coverage_2d) or int(coverage_2d["nodes_total"].max()) == 0:
+        return placeholder_figure("Coverage in both directions", NO_NODE, target)
+    figure = _new_figure((7.5, 6))
     axes = figure.subplots()
     ml = sorted(coverage_2d["ml_margin_mm"].unique())
     dv = sorted(coverage_2d["dv_margin_mm"].unique())
-    total = int(coverage_2d["nodes_total"].max()) if len(coverage_2d) else 0
+    total = int(coverage_2d["nodes_total"].max())
     axes.set_title(f"nodes covered in both directions (%), n = {total}")
     axes.set_xlabel("medial-lateral margin (mm)")
     axes.set_ylabel("dorsal-ventral margin (mm)")
-    if total == 0 or not ml or not dv:
-        _empty_note(axes, "no measured metastatic node")
-        return _save(figure, target)
     grid = (
         coverage_2d.pivot(index="dv_margin_mm", columns="ml_margin_mm", values="percent")
         .reindex(index=dv, columns=ml)
@@ -166,10 +214,12 @@ def node_scatter_figure(nodes: pd.DataFrame, guideline_mm: float, target: Path) 
     (towards the sternum) on the viewer's left, ventral up; right-sided nodes
     are mirrored. The square is the guideline margin around the IMV.
     """
-    figure = Figure(figsize=(7, 7))
+    meta = metastatic_nodes(nodes)
+    if not len(meta):
+        return placeholder_figure("Node points around the IMV", "no metastatic node", target)
+    figure = _new_figure((7, 7))
     axes = figure.subplots()
     points = farthest_points(nodes)
-    meta = metastatic_nodes(nodes)
     axes.set_title(f"farthest node points around the IMV (n = {len(points)})")
     axes.set_xlabel("← medial (towards sternum)      offset from IMV (mm)      lateral →")
     axes.set_ylabel("← dorsal      offset from IMV (mm)      ventral →")
@@ -233,26 +283,23 @@ def node_scatter_figure(nodes: pd.DataFrame, guideline_mm: float, target: Path) 
         fontsize=8,
         color="dimgrey",
     )
-    if not len(points) and not len(meta):
-        _empty_note(axes, "no metastatic node")
-    else:
-        axes.legend(loc="upper right", fontsize=7)
+    axes.legend(loc="upper right", fontsize=7)
     return _save(figure, target)
 
 
 def intercostal_figure(intercostal: pd.DataFrame, target: Path) -> Path:
     """Bar chart of the percent of patients with a metastatic node per intercostal space."""
-    figure = Figure(figsize=(7, 4.4))
-    axes = figure.subplots()
     spaces = intercostal[intercostal["row"].astype(str).str.isdigit()]
     denominator_rows = intercostal[intercostal["row"] == "total"]
     denominator = int(denominator_rows["patients"].iloc[0]) if len(denominator_rows) else 0
+    if denominator == 0:
+        reason = "no patient with intercostal spaces"
+        return placeholder_figure("Intercostal spaces", reason, target)
+    figure = _new_figure((7, 4.4))
+    axes = figure.subplots()
     axes.set_title(f"patients per intercostal space (n = {denominator} with known spaces)")
     axes.set_xlabel("intercostal space (between rib k and k+1)")
     axes.set_ylabel("patients (%)")
-    if denominator == 0:
-        _empty_note(axes, "no patient with intercostal spaces")
-        return _save(figure, target)
     x = np.arange(len(spaces))
     percent = spaces["percent"].to_numpy(dtype=float)
     low = percent - spaces["ci_low"].to_numpy(dtype=float)

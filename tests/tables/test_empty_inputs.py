@@ -136,3 +136,26 @@ def test_bad_clinical_table_is_recorded_or_raises(
     assert "someone" not in report
     with pytest.raises(InputError, match="PatientID"):
         build_tables(out, config, SECRET, bad, export=export, strict=True)
+
+
+def test_figures_without_data_are_placeholders_drawn_without_matplotlib(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from imncohort.config import load_config\n"
+        "from imncohort.tables.stage import build_tables\n"
+        f"build_tables(Path({str(tmp_path)!r}), load_config(), b'secret', None)\n"
+        "print(sorted(m for m in ('matplotlib', 'scipy') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    for name in ("coverage_curves", "coverage_2d", "node_scatter", "intercostal"):
+        with Image.open(tmp_path / "figures" / f"{name}.png") as image:
+            assert (image.format, image.size) == ("PNG", (770, 320))
+            assert image.convert("L").getextrema()[0] < 128  # its title and reason are drawn
