@@ -33,6 +33,7 @@ VESSEL_DEPTH_MM = 14.0
 #: the vessel wall).
 CLEARANCE_MM = 1.0
 #: Attempts at placing a node around its vessel before it keeps its first-pass position.
+ROOM_RETRIES = 10  # rounds of ever wider draws before a node is declared to have no room
 OFFSET_ATTEMPTS = 200
 #: Half depth (mm) of the sternum: it reaches 9 mm dorsal of the rib centre line, past the
 #: ribs' dorsal surface, so that nodes near the midline can invade it.
@@ -389,6 +390,10 @@ def _around_vessels(
             shape = _place(phantom, rng, node, "", others, dz, wide=True)
         if shape is None and all(_separated(node[1], node[2], o, om, dz) for _, o, om, _ in others):
             shape = node[1]
+        for retry in range(ROOM_RETRIES if shape is None else 0):  # crowded: reach farther out
+            shape = _place(phantom, rng, node, "", others, dz, wide=True, reach=2.0 + retry)
+            if shape is not None:
+                break
         if shape is None:  # pragma: no cover - guards the generator itself
             raise AssertionError(f"demo patient {phantom.plan.index}: node {i} has no room")
         moved[i] = (node[0], shape, node[2], node[3])
@@ -403,15 +408,17 @@ def _place(
     others: list[Placed],
     dz: float,
     wide: bool = False,
+    reach: float = 1.0,
 ) -> Ellipsoid | None:
     """A position of ``node`` around its vessel that keeps the rules, or None.
 
     ``wide`` draws the offsets uniformly over the parasternal space instead of from
-    the paper's distribution.
+    the paper's distribution; ``reach`` stretches that space laterally and ventrally
+    (for a node beside a large one that fills the space next to the vessel).
     """
     side, shape, m, _ = node
     for _attempt in range(OFFSET_ATTEMPTS):
-        candidate = _offset_node(phantom, rng, shape, side, near, wide)
+        candidate = _offset_node(phantom, rng, shape, side, near, wide, reach)
         if _fits(phantom, candidate, side, near) and all(
             _separated(candidate, m, other, om, dz) for _, other, om, _ in others
         ):
@@ -426,6 +433,7 @@ def _offset_node(
     side: str,
     near: str,
     wide: bool = False,
+    reach: float = 1.0,
 ) -> Ellipsoid:
     """``shape`` moved in-plane to a drawn offset from its vessel (or against the sternum).
 
@@ -443,7 +451,8 @@ def _offset_node(
         xc, yc = _sternal_position(phantom, rng, hx, hy, sign, near)
     else:
         if wide:
-            ml, dv = float(rng.uniform(-(hx + 6.0), hx + 10.0)), float(rng.uniform(-8.0, 12.0))
+            ml = float(rng.uniform(-(hx + 6.0), reach * (hx + 10.0)))
+            dv = float(rng.uniform(-8.0, reach * 12.0))
         else:
             ml, dv = draw_offsets(rng)
         dv = max(dv, ribs_front + hy - yv + float(rng.uniform(0.0, 1.0)))
