@@ -137,20 +137,30 @@ def _start_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_server(idle_seconds: float, port: int = 0) -> ServerInfo:
-    """Return the running shared server, starting it (detached) when none answers."""
+def ensure_server(idle_seconds: float, port: int = 0, launcher: bool = True) -> ServerInfo:
+    """Return the running shared server, starting it (detached) when none answers.
+
+    With ``launcher``, a warm launcher (:mod:`imncohort_flows.launcher`) is started beside
+    it when none runs.
+    """
+    from .launcher import ensure_launcher
+
     info = read_info()
     if info is not None and healthy(info):
         touch_heartbeat()
+        ensure_launcher(info.pid, launcher)
         return info
     with _start_lock():
         info = read_info()
         if info is not None and healthy(info):
             touch_heartbeat()
+            ensure_launcher(info.pid, launcher)
             return info
         if info is not None:  # recorded but not answering: replace it
             _terminate(info.pid)
-        return _spawn(idle_seconds, port)
+        info = _spawn(idle_seconds, port)
+        ensure_launcher(info.pid, launcher)
+        return info
 
 
 def _spawn(idle_seconds: float, port: int) -> ServerInfo:
@@ -221,7 +231,10 @@ def _terminate(pid: int, timeout: float = 15.0) -> bool:
 
 
 def stop_server() -> ServerInfo | None:
-    """Stop the shared server if one runs; return what was stopped."""
+    """Stop the shared server (and its warm launcher) if one runs; return what was stopped."""
+    from .launcher import stop_launcher
+
+    stop_launcher()
     info = read_info()
     if info is None:
         return None
@@ -241,6 +254,8 @@ def idle_for() -> float:
 
 def status_lines() -> list[str]:
     """Return the ``imncohort server status`` lines."""
+    from .launcher import status_lines as launcher_status_lines
+
     info = read_info()
     if info is None:
         return ["no shared Prefect server is running"]
@@ -251,6 +266,7 @@ def status_lines() -> list[str]:
         f"UI: {info.url}",
         f"API: {info.api_url}",
         f"stops after {left / 60:.1f} more idle minutes (imncohort server stop to stop now)",
+        *launcher_status_lines(),
     ]
 
 
@@ -259,9 +275,16 @@ def server_command(args: argparse.Namespace) -> int:
     from imncohort.config import load_config
 
     if args.action == "start":
+        from .launcher import status_lines as launcher_status_lines
+        from .launcher import wait_ready
+
         config = load_config(getattr(args, "config", None))
-        info = ensure_server(config.prefect.idle_minutes * 60, config.prefect.port)
-        sys.stdout.write(f"Prefect server: pid {info.pid}\nUI: {info.url}\nAPI: {info.api_url}\n")
+        info = ensure_server(
+            config.prefect.idle_minutes * 60, config.prefect.port, config.prefect.launcher
+        )
+        wait_ready()  # the next stage command is served warm
+        lines = [f"Prefect server: pid {info.pid}", f"UI: {info.url}", f"API: {info.api_url}"]
+        sys.stdout.write("\n".join([*lines, *launcher_status_lines()]) + "\n")
         return 0
     if args.action == "stop":
         stopped = stop_server()
