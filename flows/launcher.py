@@ -464,12 +464,11 @@ class Launcher:
         signal.signal(signal.SIGINT, self._on_term)
         while not self.stopping or self.served:
             if self.stopping:
+                self._stop_listening()
                 self._end_all()
-            watched: list[Any] = [
-                self.listener,
-                self.wake_r,
-                *(s.conn for s in self.served.values()),
-            ]
+            watched: list[Any] = [self.wake_r, *(s.conn for s in self.served.values())]
+            if not self.stopping:
+                watched.append(self.listener)
             readable, _, _ = select.select(watched, [], [], 1.0)
             for ready in readable:
                 if ready is self.listener and not self.stopping:
@@ -491,14 +490,22 @@ class Launcher:
     def _on_term(self, _signum: int, _frame: object) -> None:
         self.stopping = True
 
+    def _stop_listening(self) -> None:
+        """Refuse new clients at once (they run directly) while served runs end."""
+        if self.listener.fileno() == -1:
+            return
+        for name in ("launcher.sock", "launcher.json"):
+            with contextlib.suppress(OSError):
+                (prefect_home() / "launcher" / name).unlink()
+        self.listener.close()  # clients still queued read EOF: they run directly
+
     def close(self) -> None:
         """Remove the socket and the records (in the launcher itself only)."""
         if os.getpid() != self.pid:
             return
-        for name in ("launcher.sock", "launcher.json", "launcher.pid"):
-            with contextlib.suppress(OSError):
-                (prefect_home() / "launcher" / name).unlink()
-        self.listener.close()
+        self._stop_listening()
+        with contextlib.suppress(OSError):
+            (prefect_home() / "launcher" / "launcher.pid").unlink()
 
     def _accept(self) -> Request | None:
         conn, _ = self.listener.accept()
@@ -544,6 +551,8 @@ class Launcher:
         if pid == 0:
             self._become_child(conn)
             return request
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)  # also here: no window where a signal misses the group
         _close_fds(request.fds)
         with contextlib.suppress(OSError):
             _reply(conn, {"started": pid})
@@ -688,8 +697,13 @@ def run_child(request: Request) -> int:
     os.umask(request.umask)
     for signum in request.ignored:
         signal.signal(signum, signal.SIG_IGN)
+    api_url = os.environ.get("PREFECT_API_URL")
     os.environ.clear()
     os.environ.update(request.env)
+    if os.environ.get("PREFECT_API_URL") != api_url:  # as if set when Prefect was imported
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
     time.tzset()
     sys.argv = [request.argv0, *request.argv]
     _reopen_stdio()
