@@ -82,6 +82,10 @@ PID_SIGNALS = (signal.SIGTERM,)
 
 #: How this process was started: "warm" in a child of the launcher, else "direct".
 _LAUNCHED = "direct"
+#: The environment as the command started (``cli.main`` imports this module first): a
+#: launcher started later in a run gets it, not what the run added since (a local Dask
+#: cluster sets ``OMP_NUM_THREADS=1``, ``PYTHONHASHSEED`` and more in its process).
+_ENV_AT_START = dict(os.environ)
 
 
 def launched_by() -> str:
@@ -282,7 +286,7 @@ def ensure_launcher(server_pid: int, enabled: bool = True) -> subprocess.Popen[b
     lock_fd = _take_lock()
     if lock_fd is None:
         return None
-    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", SECRET_ENV)}
+    env = {k: v for k, v in _ENV_AT_START.items() if k not in ("PREFECT_API_URL", SECRET_ENV)}
     try:
         log = os.open(
             launcher_dir() / "launcher.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
