@@ -23,6 +23,7 @@ import psutil
 import pytest
 
 from imncohort.demo.export import write_demo_export
+from imncohort.layout import OutLayout
 
 SECRET = "launcher-test-secret-0123456789"
 
@@ -253,3 +254,45 @@ def test_server_stop_leaves_no_process(home: Home, tmp_path: Path) -> None:
     # Without a launcher the same command runs directly.
     done = home.cli("index", str(tmp_path / "absent"), "--out", str(tmp_path / "o"))
     assert done.returncode == 2
+
+
+@pytest.mark.slow
+def test_first_run_starts_a_clean_launcher_that_serves_the_next(
+    tmp_path: Path, export: Path
+) -> None:
+    """A run that starts the server (and a Dask cluster) starts the launcher; the next is warm.
+
+    Dask sets OMP_NUM_THREADS=1, PYTHONHASHSEED and more in the process that starts a
+    local cluster: the launcher must get the environment the command started with.
+    """
+    fresh = Home(tmp_path / "home")
+    config = tmp_path / "dask-from-20.yaml"
+    config.write_text("prefect: {local_below_files: 20}\n", "utf-8")
+    try:
+        first = fresh.cli(
+            "index", str(export), "--out", str(tmp_path / "a"), "--config", str(config)
+        )
+        assert first.returncode == 0, first.stderr[-3000:]
+        record = json.loads((tmp_path / "a" / "run.json").read_text("utf-8"))
+        assert (record["launcher"], record["runner"]) == ("direct", "dask-local")
+        deadline = time.monotonic() + 120
+        while (
+            time.monotonic() < deadline and not (fresh.root / "launcher" / "launcher.json").exists()
+        ):
+            time.sleep(0.2)
+        environ = psutil.Process(fresh.launcher_pid()).environ()
+        for name in ("OMP_NUM_THREADS", "PYTHONHASHSEED", "PREFECT_API_URL"):
+            assert environ.get(name) == os.environ.get(name), name
+        assert "IMNCOHORT_SECRET" not in environ  # the secret travels per request only
+        second = fresh.cli(
+            "index", str(export), "--out", str(tmp_path / "b"), "--config", str(config)
+        )
+        assert second.returncode == 0, second.stderr[-3000:]
+        record = json.loads((tmp_path / "b" / "run.json").read_text("utf-8"))
+        assert (record["launcher"], record["runner"]) == ("warm", "dask-local")
+        instances = {
+            n: pd.read_parquet(OutLayout(tmp_path / n).index_table("instances")) for n in ("a", "b")
+        }
+        assert len(instances["b"]) == len(instances["a"]) > 0
+    finally:
+        fresh.cli("server", "stop")
