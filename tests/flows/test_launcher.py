@@ -54,12 +54,14 @@ class Home:
         )
 
     def popen(self, *args: str, **extra: str) -> subprocess.Popen[str]:
+        """The CLI as a terminal starts it: SIGINT at its default (the caller may ignore it)."""
         return subprocess.Popen(
             [sys.executable, "-m", "imncohort_flows.cli", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env={**self.env, **extra},
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
     def record(self, name: str) -> dict[str, object]:
