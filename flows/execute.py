@@ -153,7 +153,9 @@ def _api_url(config: Config, closers: list[Any]) -> tuple[str | None, Any]:
             closers.append(beat.stop)
             from .launcher import ensure_launcher
 
-            ensure_launcher(info.pid, config.prefect.launcher)  # a flock when one runs
+            ensure_launcher(
+                info.pid, info.api_url, config.prefect.launcher
+            )  # a flock when one runs
             return info.api_url, lambda: None
         port = config.prefect.port or _free_port()
         url = f"http://127.0.0.1:{port}/api"

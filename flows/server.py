@@ -16,7 +16,6 @@ import contextlib
 import fcntl
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,9 +24,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from imncohort.config import prefect_home
+
+from .pids import alive as _alive
+from .pids import reap_later as _reap_later
+from .pids import terminate as _terminate
 
 HEARTBEAT_SECONDS = 5.0
 START_TIMEOUT_SECONDS = 180.0
@@ -68,21 +70,6 @@ def read_info() -> ServerInfo | None:
     except (OSError, ValueError, KeyError):
         return None
     return info if _alive(info.pid) else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child (never reaped) still answers kill(0); treat it as gone.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def healthy(info: ServerInfo, timeout: float = 2.0) -> bool:
@@ -148,18 +135,18 @@ def ensure_server(idle_seconds: float, port: int = 0, launcher: bool = True) -> 
     info = read_info()
     if info is not None and healthy(info):
         touch_heartbeat()
-        ensure_launcher(info.pid, launcher)
+        ensure_launcher(info.pid, info.api_url, launcher)
         return info
     with _start_lock():
         info = read_info()
         if info is not None and healthy(info):
             touch_heartbeat()
-            ensure_launcher(info.pid, launcher)
+            ensure_launcher(info.pid, info.api_url, launcher)
             return info
         if info is not None:  # recorded but not answering: replace it
             _terminate(info.pid)
         info = _spawn(idle_seconds, port)
-        ensure_launcher(info.pid, launcher)
+        ensure_launcher(info.pid, info.api_url, launcher)
         return info
 
 
@@ -208,26 +195,6 @@ def _spawn(idle_seconds: float, port: int) -> ServerInfo:
         f"the shared Prefect server did not answer within {START_TIMEOUT_SECONDS:.0f} s; "
         f"see {folder / 'server.log'}"
     )
-
-
-def _reap_later(process: subprocess.Popen[Any]) -> None:
-    """Reap the detached child if it exits while this process still runs (no zombie)."""
-    threading.Thread(target=process.wait, name="imncohort-server-reaper", daemon=True).start()
-
-
-def _terminate(pid: int, timeout: float = 15.0) -> bool:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return True
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    return False
 
 
 def stop_server() -> ServerInfo | None:

@@ -118,7 +118,7 @@ def test_socket_is_private_and_status_shows_the_launcher(home: Home) -> None:
     assert f"warm launcher: pid {home.launcher_pid()}, ready in " in status.stdout
     launcher = psutil.Process(home.launcher_pid())
     assert launcher.num_threads() >= 1
-    assert "imncohort_flows.launcher" in " ".join(launcher.cmdline())
+    assert "imncohort_flows.launcherd" in " ".join(launcher.cmdline())
 
 
 def test_warm_run_matches_a_direct_run(home: Home, export: Path, tmp_path: Path) -> None:
