@@ -147,6 +147,7 @@ def import_time_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
+    """The command of ``argv`` (after ``-v``), or None; never logs more than its name."""
     for arg in argv:
         if arg in ("-v", "--verbose"):
             continue

@@ -27,6 +27,7 @@ from .launcher import (
     MAGIC,
     PID_SIGNALS,
     PROTOCOL,
+    SERVED,
     _command_of,
     fingerprint,
     import_time_env,
@@ -190,7 +191,7 @@ class Launcher:
             return None
         refusal = self._refusal(request)
         if refusal is not None:
-            _log(f"refused a '{_command_of(request.argv)}' command: {refusal}")
+            _log(f"refused a '{_command_name(request.argv)}' command: {refusal}")
             _reply(conn, {"refused": refusal})
             _close_fds(request.fds)
             conn.close()
@@ -215,7 +216,7 @@ class Launcher:
         return None
 
     def _fork(self, conn: socket.socket, request: Request) -> Request | None:
-        command = _command_of(request.argv) or "?"
+        command = _command_name(request.argv)
         pid = os.fork()
         if pid == 0:
             self._become_child(conn)
@@ -297,6 +298,12 @@ class Launcher:
             if served.killed_at is None:
                 _signal_group(served.pid, signal.SIGTERM)
                 served.killed_at = time.monotonic()
+
+
+def _command_name(argv: list[str]) -> str:
+    """The command for the log: a served command's name, else ``?`` (never an argument)."""
+    command = _command_of(argv)
+    return command if command in SERVED else "?"
 
 
 def _signal_group(pid: int, signum: int) -> None:
