@@ -415,7 +415,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _whole_process(
-    binary: str, export: Path, out: Path, repeats: int, cpu: dict[str, float] | None = None
+    binary: str,
+    export: Path,
+    out: Path,
+    repeats: int,
+    cpu: dict[str, float] | None = None,
+    used_paths: set[str] | None = None,
 ) -> tuple[float, float]:
     """Medians of ``imncohort index`` cold (fresh OUT) and re-run (nothing changed).
 
@@ -456,18 +461,34 @@ def _whole_process(
         return wall, used
 
     cold, rerun, cold_cpu, rerun_cpu = [], [], [], []
+    paths: set[str] = set()
     for _ in range(repeats):
         shutil.rmtree(out, ignore_errors=True)
         wall, used = once()
         cold.append(wall)
         cold_cpu.append(used)
+        paths.add(_path_used(out))
         wall, used = once()
         rerun.append(wall)
         rerun_cpu.append(used)
+        paths.add(_path_used(out))
     if cpu is not None:
         cpu["cold"] = statistics.median(cold_cpu)
         cpu["rerun"] = statistics.median(rerun_cpu)
+    if used_paths is not None:
+        used_paths.update(paths)
     return statistics.median(cold), statistics.median(rerun)
+
+
+def _path_used(out: Path) -> str:
+    """How the run started, from ``run.json``: warm (the warm launcher) or direct."""
+    import json
+
+    try:
+        record = json.loads((out / "run.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return "?"
+    return str(record.get("launcher", "direct"))  # versions without a launcher: direct
 
 
 def _cpu_timed(fn: Callable[[], Any], repeats: int) -> float:
@@ -486,12 +507,12 @@ def _main_whole_process(args: argparse.Namespace) -> int:
         args.workdir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="imncohort-bench-", dir=args.workdir))
     export = workdir / "export"
+    current = str(Path(sys.executable).parent / "imncohort")
+    bins = [("this", current)] + ([("baseline", args.baseline)] if args.baseline else [])
     try:
         paths = build_export(export, args.files, args.sparse)
         print(f"built {len(paths)} files under {export}", flush=True)
         read_8k(paths)
-        current = str(Path(sys.executable).parent / "imncohort")
-        bins = [("this", current)] + ([("baseline", args.baseline)] if args.baseline else [])
         # Warm-up (Prefect database migration, imports, page cache): not timed.
         naive_pydicom(paths, False)
         for _, binary in bins:
@@ -506,11 +527,13 @@ def _main_whole_process(args: argparse.Namespace) -> int:
         ]
         for label, binary in bins:
             cpu: dict[str, float] = {}
+            used: set[str] = set()
             cold, rerun = _whole_process(
-                binary, export, workdir / f"out-{label}", args.repeats, cpu
+                binary, export, workdir / f"out-{label}", args.repeats, cpu, used
             )
-            rows.append((f"{label}: `imncohort index` cold, whole process", cold, cpu["cold"]))
-            rows.append((f"{label}: `imncohort index` re-run, whole process", rerun, cpu["rerun"]))
+            path = f" [{'/'.join(sorted(used))}]"
+            rows.append((f"{label}: `imncohort index` cold{path}", cold, cpu["cold"]))
+            rows.append((f"{label}: `imncohort index` re-run{path}", rerun, cpu["rerun"]))
         n = len(paths)
         print(
             f"\nfiles: {n} ({n - n // 100} CT {ROWS}x{COLUMNS}x16 bit"
@@ -530,9 +553,15 @@ def _main_whole_process(args: argparse.Namespace) -> int:
         print(
             "\ntargets: cold >= 5x faster than the naive loop, re-run >= 8x "
             "(a0/x: against the naive dcmread(f); a/x: against the stricter loop; "
-            "cpu: user+system seconds of the process and the workers it waited for)"
+            "cpu: user+system seconds of the process and the workers it waited for; "
+            "[warm]: served by the warm launcher, whose run's CPU is not the client's, "
+            "so its cpu column counts the client only)"
         )
     finally:
+        import subprocess
+
+        for _, binary in bins:  # the shared server (and launcher) the runs started
+            subprocess.run([binary, "server", "stop"], capture_output=True, check=False)
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -7,7 +7,10 @@ Runs, interleaved, ``--repeats`` times each and prints medians and ratios:
   time), each (1) with the embedded default of a temporary API per run (this version:
   ``prefect.server: embedded``; a version without that key: no config) and (2) with an
   already running Prefect server (this version: the shared server it finds by itself;
-  a version without one: ``PREFECT_API_URL`` pointing at that same server).
+  a version without one: ``PREFECT_API_URL`` pointing at that same server); for this
+  version also (3) with the running server but ``IMNCOHORT_LAUNCHER=0`` (no warm
+  launcher). The ``path`` column says how each run started (``run.json`` ``launcher``:
+  ``warm`` when the warm launcher served it, else ``direct``).
 
 ``--baseline BIN`` adds the same rows for another installation's ``imncohort`` (for
 example an untouched checkout of an earlier commit in its own venv). Every command
@@ -31,6 +34,17 @@ import time
 from pathlib import Path
 
 SECRET = "benchmark-secret"
+
+
+def _path_used(out: Path) -> str:
+    """How the run was started, from its ``run.json``: warm (the launcher) or direct."""
+    import json
+
+    try:
+        record = json.loads((out / "run.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return "?"
+    return str(record.get("launcher", "direct"))  # versions without a launcher: direct
 
 
 def _timed(command: list[str], env: dict[str, str]) -> float:
@@ -112,6 +126,14 @@ def main(argv: list[str] | None = None) -> int:
                 case_env = env if label == "this" else base_env
                 cases.append((f"{label}: run {name}, embedded API", embedded_run, case_env))
                 cases.append((f"{label}: run {name}, running server", [*run, "{out}"], case_env))
+                if label == "this":  # the same without the warm launcher
+                    cases.append(
+                        (
+                            f"{label}: run {name}, running server, no launcher",
+                            [*run, "{out}"],
+                            {**case_env, "IMNCOHORT_LAUNCHER": "0"},
+                        )
+                    )
             else:
                 cases.append((f"{label}: run {name}, embedded API", [*run, "{out}"], base_env))
                 cases.append((f"{label}: run {name}, running server", [*run, "{out}"], base_url))
@@ -126,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     seconds: dict[str, list[float]] = {label: [] for label, *_ in cases}
+    paths: dict[str, set[str]] = {label: set() for label, *_ in cases}
     try:
         # Warm-up (first-run migrations, page cache), not timed.
         for _, command, case_env in cases[1:]:
@@ -139,14 +162,18 @@ def main(argv: list[str] | None = None) -> int:
                 seconds[label].append(
                     _timed([str(out) if c == "{out}" else c for c in command], case_env)
                 )
+                if "{out}" in command:
+                    paths[label].add(_path_used(out))
             print(f"repeat {repeat + 1}/{args.repeats} done", flush=True)
     finally:
         subprocess.run([current, "server", "stop"], env=env, check=False, capture_output=True)
     floor = statistics.median(seconds[cases[0][0]])
-    print(f"\n{'case':<52}{'median s':>10}{'x floor':>9}")
+    print(f"\n{'case':<64}{'median s':>10}{'x floor':>9}  path")
     for label, *_ in cases:
         value = statistics.median(seconds[label])
-        print(f"{label:<52}{value:>10.2f}{value / floor:>9.2f}")
+        path = "/".join(sorted(paths[label])) or "-"
+        print(f"{label:<64}{value:>10.2f}{value / floor:>9.2f}  {path}")
+    print("path: warm = served by the warm launcher, direct = started in its own process")
     print(
         "\ntargets: empty run <= 3x floor with a running server, <= 6x embedded "
         f"({args.repeats} repeats, whole process)"

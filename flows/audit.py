@@ -27,6 +27,7 @@ from imncohort.outputs import write_json
 from imncohort.runstate import mark_report_stale
 
 from .guard import guarded_run
+from .launcher import launched_by
 from .notify import on_audit_failure
 from .runtime import (
     FLOW_RESULTS,
@@ -240,6 +241,7 @@ def run_record(
         "out": str(Path(settings.out).resolve()),
         "dask_address": settings.dask_address or "local",
         "runner": settings.runner,
+        "launcher": launched_by(),  # "warm": forked by the warm launcher; "direct"
         "workers": settings.workers or config.dask.workers,
         "config": config_as_dict(config),
         "inputs": input_counts(Path(settings.out)),

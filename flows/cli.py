@@ -275,7 +275,18 @@ def _run_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status.
+
+    As a program (``argv`` None), a stage command goes to the warm launcher when one is
+    ready (:mod:`imncohort_flows.launcher`), which runs this same function in a forked
+    child; without one it runs here.
+    """
+    if argv is None:
+        from .launcher import try_launch
+
+        launched = try_launch(sys.argv[1:])
+        if launched is not None:
+            return launched
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -209,6 +209,11 @@ def _api_url(config: Config, closers: list[Any]) -> tuple[str | None, Any]:
         if info is not None and healthy(info):
             beat = Heartbeat().start()
             closers.append(beat.stop)
+            from .launcher import ensure_launcher
+
+            ensure_launcher(
+                info.pid, info.api_url, config.prefect.launcher
+            )  # a flock when one runs
             return info.api_url, lambda: None
         port = config.prefect.port or _free_port()
         url = f"http://127.0.0.1:{port}/api"
@@ -216,7 +221,7 @@ def _api_url(config: Config, closers: list[Any]) -> tuple[str | None, Any]:
 
         def start() -> None:
             try:
-                result["info"] = ensure_server(idle, port)
+                result["info"] = ensure_server(idle, port, config.prefect.launcher)
             except BaseException as exc:
                 result["error"] = exc
 

@@ -75,7 +75,9 @@ def _shared_server(config: Config) -> Iterator[None]:
 
     from .server import Heartbeat, ensure_server
 
-    info = ensure_server(config.prefect.idle_minutes * 60, config.prefect.port)
+    info = ensure_server(
+        config.prefect.idle_minutes * 60, config.prefect.port, config.prefect.launcher
+    )
     beat = Heartbeat().start()
     os.environ["PREFECT_API_URL"] = info.api_url  # the flow-run processes inherit it
     try:

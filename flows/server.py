@@ -16,7 +16,6 @@ import contextlib
 import fcntl
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,9 +24,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from imncohort.config import prefect_home
+
+from .pids import alive as _alive
+from .pids import reap_later as _reap_later
+from .pids import terminate as _terminate
 
 HEARTBEAT_SECONDS = 5.0
 START_TIMEOUT_SECONDS = 180.0
@@ -68,21 +70,6 @@ def read_info() -> ServerInfo | None:
     except (OSError, ValueError, KeyError):
         return None
     return info if _alive(info.pid) else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child (never reaped) still answers kill(0); treat it as gone.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def healthy(info: ServerInfo, timeout: float = 2.0) -> bool:
@@ -137,20 +124,30 @@ def _start_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_server(idle_seconds: float, port: int = 0) -> ServerInfo:
-    """Return the running shared server, starting it (detached) when none answers."""
+def ensure_server(idle_seconds: float, port: int = 0, launcher: bool = True) -> ServerInfo:
+    """Return the running shared server, starting it (detached) when none answers.
+
+    With ``launcher``, a warm launcher (:mod:`imncohort_flows.launcher`) is started beside
+    it when none runs.
+    """
+    from .launcher import ensure_launcher
+
     info = read_info()
     if info is not None and healthy(info):
         touch_heartbeat()
+        ensure_launcher(info.pid, info.api_url, launcher)
         return info
     with _start_lock():
         info = read_info()
         if info is not None and healthy(info):
             touch_heartbeat()
+            ensure_launcher(info.pid, info.api_url, launcher)
             return info
         if info is not None:  # recorded but not answering: replace it
             _terminate(info.pid)
-        return _spawn(idle_seconds, port)
+        info = _spawn(idle_seconds, port)
+        ensure_launcher(info.pid, info.api_url, launcher)
+        return info
 
 
 def _spawn(idle_seconds: float, port: int) -> ServerInfo:
@@ -200,28 +197,11 @@ def _spawn(idle_seconds: float, port: int) -> ServerInfo:
     )
 
 
-def _reap_later(process: subprocess.Popen[Any]) -> None:
-    """Reap the detached child if it exits while this process still runs (no zombie)."""
-    threading.Thread(target=process.wait, name="imncohort-server-reaper", daemon=True).start()
-
-
-def _terminate(pid: int, timeout: float = 15.0) -> bool:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return True
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    return False
-
-
 def stop_server() -> ServerInfo | None:
-    """Stop the shared server if one runs; return what was stopped."""
+    """Stop the shared server (and its warm launcher) if one runs; return what was stopped."""
+    from .launcher import stop_launcher
+
+    stop_launcher()
     info = read_info()
     if info is None:
         return None
@@ -241,6 +221,8 @@ def idle_for() -> float:
 
 def status_lines() -> list[str]:
     """Return the ``imncohort server status`` lines."""
+    from .launcher import status_lines as launcher_status_lines
+
     info = read_info()
     if info is None:
         return ["no shared Prefect server is running"]
@@ -251,6 +233,7 @@ def status_lines() -> list[str]:
         f"UI: {info.url}",
         f"API: {info.api_url}",
         f"stops after {left / 60:.1f} more idle minutes (imncohort server stop to stop now)",
+        *launcher_status_lines(),
     ]
 
 
@@ -259,9 +242,16 @@ def server_command(args: argparse.Namespace) -> int:
     from imncohort.config import load_config
 
     if args.action == "start":
+        from .launcher import status_lines as launcher_status_lines
+        from .launcher import wait_ready
+
         config = load_config(getattr(args, "config", None))
-        info = ensure_server(config.prefect.idle_minutes * 60, config.prefect.port)
-        sys.stdout.write(f"Prefect server: pid {info.pid}\nUI: {info.url}\nAPI: {info.api_url}\n")
+        info = ensure_server(
+            config.prefect.idle_minutes * 60, config.prefect.port, config.prefect.launcher
+        )
+        wait_ready()  # the next stage command is served warm
+        lines = [f"Prefect server: pid {info.pid}", f"UI: {info.url}", f"API: {info.api_url}"]
+        sys.stdout.write("\n".join([*lines, *launcher_status_lines()]) + "\n")
         return 0
     if args.action == "stop":
         stopped = stop_server()

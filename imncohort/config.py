@@ -23,6 +23,7 @@ from imncohort.errors import ConfigError
 SECRET_ENV = "IMNCOHORT_SECRET"
 FAULT_ENV = "IMNCOHORT_FAULT"
 PREFECT_HOME_ENV = "IMNCOHORT_PREFECT_HOME"
+LAUNCHER_ENV = "IMNCOHORT_LAUNCHER"
 
 
 class _Section(BaseModel):
@@ -189,6 +190,7 @@ class Prefect(_Section):
     port: int = Field(ge=0, le=65535)
     local_below_files: int = Field(ge=0)
     dashboard: bool
+    launcher: bool = True  # a warm launcher beside the shared server serves stage commands
 
 
 class History(_Section):
@@ -346,6 +348,12 @@ def secret_from_env() -> bytes | None:
 def fault_from_env() -> str | None:
     """Return the injected fault of the interruption tests (``IMNCOHORT_FAULT``), if any."""
     return os.environ.get(FAULT_ENV) or None
+
+
+def launcher_allowed_by_env() -> bool:
+    """False when ``IMNCOHORT_LAUNCHER`` is ``0``, ``off``, ``false`` or ``no`` (else True)."""
+    value = os.environ.get(LAUNCHER_ENV, "").strip().lower()
+    return value not in ("0", "off", "false", "no")
 
 
 def prefect_home() -> Path:

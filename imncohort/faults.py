@@ -2,7 +2,8 @@
 
 ``IMNCOHORT_FAULT=kill@index.manifest`` SIGKILLs the run (the main process, whose pid
 the run publishes in ``IMNCOHORT_FAULT_PID``, then the caller) when the code reaches
-``checkpoint("index.manifest")``; ``enospc@<point>`` raises ``OSError(ENOSPC)`` there.
+``checkpoint("index.manifest")``; ``enospc@<point>`` raises ``OSError(ENOSPC)`` there;
+``hang@<point>`` sleeps there (at most 10 minutes) until the test interrupts or kills it.
 Unset (always, outside tests) a checkpoint costs one dictionary lookup.
 """
 
@@ -30,6 +31,11 @@ def checkpoint(point: str) -> None:
         return
     action, _, where = spec.partition("@")
     if where != point:
+        return
+    if action == "hang":
+        import time
+
+        time.sleep(600)
         return
     if action == "enospc":
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
