@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -162,3 +163,14 @@ def test_config_show_prints_the_resolved_config(capsys: pytest.CaptureFixture[st
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["prefect"]["server"] == "reuse"
     assert shown["schedule"]["cron"] == "0 2 * * *"
+
+
+def test_demo_into_a_relative_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "rel", "--patients", "1", "--seed", "0"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["patients"] == 1
+    assert (tmp_path / "rel" / "media" / "DICOMDIR").is_file()  # written with relative paths
+    assert (tmp_path / "rel" / "ground_truth.json").is_file()

@@ -454,7 +454,8 @@ def write_demo_export(directory: Path, n_patients: int, seed: int) -> dict[str, 
     """
     if n_patients < 1:
         raise ImnCohortError(f"n_patients must be at least 1, got {n_patients}")
-    existing = _existing_demo(Path(directory), n_patients, seed)
+    directory = Path(directory).absolute()  # a relative DIR works like an absolute one
+    existing = _existing_demo(directory, n_patients, seed)
     if existing is not None:
         return existing
     root = _prepare(directory)
