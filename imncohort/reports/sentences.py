@@ -70,6 +70,8 @@ def _split_latin(paragraph: str) -> list[str]:
             continue
         if nxt and nxt.islower():
             continue
+        if not any(ch.isalnum() for ch in before):
+            continue  # a mark with no word before it opens the sentence ("? R IMN mets")
         pieces.append(paragraph[start : match.start()])
         start = match.end()
     pieces.append(paragraph[start:])
