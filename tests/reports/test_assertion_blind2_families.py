@@ -198,6 +198,20 @@ FAMILIES = [
         "IMN",
         "Should the IMN enlarge, biopsy is advised.",
         "hypothetical",
+        "Should the",
+    ),
+    (
+        "hypothetical.condition",
+        "内乳淋巴结",
+        "若确诊右侧内乳淋巴结转移，放疗范围应包括内乳区。",
+        "hypothetical",
+        "若确诊",
+    ),
+    (
+        "hypothetical.condition",
+        "IMN",
+        "IMPRESSION: Should IMN metastasis be proven, the chain is treated.",
+        "hypothetical",
         "Should",
     ),
     (
