@@ -447,13 +447,13 @@ def _back_now(sentence: str, past: _Cue, present: _Cue | None) -> bool:
 
     ``affirmed.trend`` over ``historical.resolved``: the present cue comes after the
     past one in its clause ("the node that had resolved in 2025 is again visible") or
-    stands nearer
-    the target ("recurrent IMN ... in the field of the 2021 resection"); "stable changes
-    after resection of the IMN" stays historical.
+    stands before the target and nearer it ("recurrent IMN ... in the field of the 2021
+    resection"); "stable changes after resection of the IMN" and "内乳淋巴结，前次约6mm，
+    现已消失" stay historical.
     """
     if present is None:
         return False
-    if present.distance < past.distance:
+    if present.before and present.distance < past.distance:
         return True
     # after it and in the same clause: "已消失，余同前" is about the rest
     lo, hi = past.hit.end, present.hit.start

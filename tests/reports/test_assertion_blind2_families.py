@@ -163,11 +163,11 @@ FAMILIES = [
     ("historical.past", "内乳淋巴结", "外院CT示左侧内乳淋巴结肿大。", "historical", "外院"),
     ("historical.past", "内乳淋巴结", "当时左侧内乳淋巴结约10mm。", "historical", "当时"),
     (
-        "historical.past",
+        "historical.resolved",
         "IMN",
         "Changes after resection of the left IMN.",
         "historical",
-        "after resection",
+        "resection of",
     ),
     ("historical.past", "内乳淋巴结", "初诊时伴左侧内乳淋巴结转移。", "historical", "初诊时"),
     (
@@ -206,6 +206,20 @@ FAMILIES = [
         "若确诊右侧内乳淋巴结转移，放疗范围应包括内乳区。",
         "hypothetical",
         "若确诊",
+    ),
+    (
+        "historical.past",
+        "IMN",
+        "Nodular scarring after biopsy of the left IMN.",
+        "historical",
+        "after biopsy",
+    ),
+    (
+        "historical.resolved",
+        "内乳淋巴结",
+        "左侧内乳淋巴结，前次约6mm，现已消失。",
+        "historical",
+        "已消失",
     ),
     (
         "hypothetical.condition",

@@ -2,7 +2,8 @@
 
 These checks read the TSV only; they never run the classifier. The ``test`` split was
 scored twice as a test split on 2026-12-01 and is development data since 2026-12-02 (the
-held-out test set is ``blind3/``, ``blind2/`` having been promoted too); the split column is kept as ``split.py`` made it.
+held-out test set is ``blind3/``, ``blind2/`` having been promoted too); the split column
+is kept as ``split.py`` made it.
 """
 
 from __future__ import annotations
