@@ -22,7 +22,9 @@ The engine (own implementation; see CHANGELOG for why not negspacy/medspaCy):
      after the target is ``uncertain.undecided`` ("whether this is an IMN is
      indeterminate");
    - ``past_only`` (``historical.resolved``): resolved, resected, no longer seen
-     (beats a negation: the finding was there and is gone);
+     (beats a negation: the finding was there and is gone), unless a statement about
+     this examination follows it or stands nearer the target ("the node that had
+     resolved is again visible", "recurrent IMN in the field of the resection");
    - ``negated`` against ``uncertain``: a negation before a hedge before the
      target scopes over it ("no suspicious node"); otherwise the nearer wins;
    - ``affirmed.cause-hedged``: a hedge after a *described* node that is about
@@ -420,7 +422,7 @@ def _resolve(
         if undecided is not None:
             return "uncertain", undecided, "uncertain.undecided"
         return "hypothetical", hyp, hyp.rule
-    if "past_only" in best:
+    if "past_only" in best and not _back_now(sentence, best["past_only"], best.get("present")):
         return "historical", best["past_only"], best["past_only"].rule
     neg = best.get("negated")
     if neg is not None and unc is not None:
@@ -438,6 +440,24 @@ def _resolve(
             return "affirmed", unc, "affirmed.cause-hedged"
         return "uncertain", unc, unc.rule
     return _negated_past_or_present(best, neg)
+
+
+def _back_now(sentence: str, past: _Cue, present: _Cue | None) -> bool:
+    """True when a statement about this examination outweighs a finding gone in the past.
+
+    ``affirmed.trend`` over ``historical.resolved``: the present cue comes after the
+    past one in its clause ("the node that had resolved in 2025 is again visible") or
+    stands before the target and nearer it ("recurrent IMN ... in the field of the 2021
+    resection"); "stable changes after resection of the IMN" and "内乳淋巴结，前次约6mm，
+    现已消失" stay historical.
+    """
+    if present is None:
+        return False
+    if present.before and present.distance < past.distance:
+        return True
+    # after it and in the same clause: "已消失，余同前" is about the rest
+    lo, hi = past.hit.end, present.hit.start
+    return lo <= hi and not _CLAUSE_BREAK.search(sentence, lo, hi)
 
 
 def _negated_past_or_present(

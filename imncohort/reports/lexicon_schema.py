@@ -52,6 +52,11 @@ Assertion = Literal["affirmed", "negated", "uncertain", "historical", "hypotheti
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]")
 
 
+#: escapes, group openers and counted quantifiers: a pattern with no ASCII word outside them
+#: (``\d{4}年(?:\d{1,2}月)?``) ends in CJK and needs no trailing word boundary ("2024年CT")
+_REGEX_SYNTAX = re.compile(r"\\.|\(\?(?:<?[=!]|:)|\{\d+(?:,\d*)?\}")
+
+
 def expand(pattern: str, lead: bool = True) -> str:
     """Turn spaces into white-space runs and add ASCII word boundaries.
 
@@ -61,7 +66,9 @@ def expand(pattern: str, lead: bool = True) -> str:
     body = _spaces_outside_classes(pattern)
     if lead and _ASCII_WORD.match(pattern[:1]):
         body = r"(?<![A-Za-z0-9])" + body
-    if _ASCII_WORD.match(pattern[-1:]) or pattern.endswith(("?", ")")):
+    if _ASCII_WORD.match(pattern[-1:]) or (
+        pattern.endswith(("?", ")")) and _ASCII_WORD.search(_REGEX_SYNTAX.sub("", pattern))
+    ):
         body = body + r"(?![A-Za-z0-9])"
     return body
 

@@ -70,10 +70,27 @@ def _split_latin(paragraph: str) -> list[str]:
             continue
         if nxt and nxt.islower():
             continue
+        if not any(ch.isalnum() for ch in before):
+            continue  # a mark with no word before it opens the sentence ("? R IMN mets")
         pieces.append(paragraph[start : match.start()])
         start = match.end()
     pieces.append(paragraph[start:])
     return pieces
+
+
+def _join_bare_marks(chunks: list[str]) -> list[str]:
+    """Join a chunk without a word ("？" opening "？内乳淋巴结转移") to the chunk after it."""
+    out: list[str] = []
+    carry = ""
+    for chunk in chunks:
+        if chunk.strip() and not any(ch.isalnum() for ch in chunk):
+            carry += chunk
+            continue
+        out.append(carry + chunk)
+        carry = ""
+    if carry:
+        out.append(carry)
+    return out
 
 
 def split_sentences(text: str) -> list[str]:
@@ -81,7 +98,7 @@ def split_sentences(text: str) -> list[str]:
     out: list[str] = []
     for paragraph in _PARAGRAPH.split(text.replace("\r\n", "\n").replace("\r", "\n")):
         flat = " ".join(paragraph.split()) if "\n" in paragraph else paragraph.strip()
-        for chunk in _CJK_END.split(flat):
+        for chunk in _join_bare_marks(_CJK_END.split(flat)):
             for piece in _split_latin(chunk):
                 piece = piece.strip()
                 if not piece:

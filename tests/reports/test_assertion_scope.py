@@ -228,11 +228,11 @@ SCOPE = [
         "enlarged",
     ),
     (
-        "affirmed.default",
+        "affirmed.trend",
         "internal mammary node",
         "Previously resected, now recurrent internal mammary node.",
         "affirmed",
-        "",
+        "recurrent",
     ),
     (
         "historical.past",

@@ -1,7 +1,9 @@
-"""The assertion benchmark scores the held-out test file ``blind2/blind2.tsv`` when it exists.
+"""The assertion benchmark: ``blind2`` is development data, ``blind3`` the held-out test set.
 
-The file is written by someone else from the guideline alone; these tests use a tiny TSV
-of their own in a temporary directory, never real data.
+``blind2/blind2.tsv`` was scored once as the held-out set and promoted to development on
+2026-12-02 (its errors may be listed); ``blind3/blind3.tsv`` is written by someone else from
+the guideline alone and is scored when it exists, never listing errors. These tests use a
+tiny TSV of their own in a temporary directory, never real data.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ ROWS = [
     # a wrong label on purpose: the block must show a score below 1
     ("T6", "内乳淋巴结", "未见内乳淋巴结肿大。", "affirmed", "zh", "PET-CT", "", "r"),
 ]
+# blind3 may also hold RECOMMENDATION rows
+ROWS3 = [
+    *ROWS[:5],
+    ("T7", "IMN", "MRI of the IMN.", "hypothetical", "en", "MR", "RECOMMENDATION", "r"),
+]
+ROWS3.append(ROWS[5])
 
 
 @pytest.fixture(scope="module")
@@ -36,18 +44,29 @@ def bench() -> ModuleType:
     return module
 
 
-@pytest.fixture()
-def blind2(tmp_path: Path) -> Path:
-    path = tmp_path / "blind2" / "blind2.tsv"
+def _write(path: Path, rows: list[tuple[str, ...]]) -> Path:
     path.parent.mkdir()
-    path.write_text(HEADER + "".join("\t".join(r) + "\n" for r in ROWS), encoding="utf-8")
+    path.write_text(HEADER + "".join("\t".join(r) + "\n" for r in rows), encoding="utf-8")
     return path
 
 
-def test_blind2_is_a_test_set_of_every_row(bench: ModuleType) -> None:
+@pytest.fixture()
+def blind2(tmp_path: Path) -> Path:
+    return _write(tmp_path / "blind2" / "blind2.tsv", ROWS)
+
+
+@pytest.fixture()
+def blind3(tmp_path: Path) -> Path:
+    return _write(tmp_path / "blind3" / "blind3.tsv", ROWS3)
+
+
+def test_blind2_is_development_and_blind3_the_test_set_of_every_row(bench: ModuleType) -> None:
     path, split, development = bench.SETS["blind2"]
     assert path.parts[-2:] == ("blind2", "blind2.tsv")
-    assert (split, development) == ("all", False)
+    assert (split, development) == ("all", True)  # promoted to development on 2026-12-02
+    path3, split3, development3 = bench.SETS["blind3"]
+    assert path3.parts[-2:] == ("blind3", "blind3.tsv")
+    assert (split3, development3) == ("all", False)
     assert bench.SETS["blind-test"][1:] == ("test", True)  # promoted to development
 
 
@@ -66,7 +85,7 @@ def test_section_column_becomes_the_heading(bench: ModuleType, blind2: Path) -> 
     )
 
 
-def test_sets_blind2_scores_the_file_and_lists_no_errors(
+def test_sets_blind2_scores_the_file_and_lists_its_errors(
     bench: ModuleType, blind2: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = bench.main(
@@ -81,12 +100,38 @@ def test_sets_blind2_scores_the_file_and_lists_no_errors(
     line = next(x for x in out.splitlines() if x.startswith("imncohort"))
     # accuracy 5/6, en 3/3, zh 2/3; candidate 5/6, en 1.000, zh 0.667
     assert line.split()[1:7] == ["0.833", "1.000", "0.667", "0.833", "1.000", "0.667"]
+    errors = [x for x in out.splitlines() if x.startswith("ERR")]
+    assert errors == ["ERR\taffirmed\tnegated\t内乳淋巴结\t未见内乳淋巴结肿大。"]
+
+
+def test_sets_blind3_scores_the_file_and_lists_no_errors(
+    bench: ModuleType, blind3: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = bench.main(
+        ["--sets", "blind3", "--blind3", str(blind3), "--errors", "9", "--repeat", "1"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (
+        "blind3 (blind3.tsv, all): 7 sentences; affirmed 3, negated 1, historical 1, hypothetical 2"
+        in out
+    )
+    line = next(x for x in out.splitlines() if x.startswith("imncohort"))
+    # accuracy 6/7, en 4/4, zh 2/3; candidate 6/7, en 1.000, zh 0.667
+    assert line.split()[1:7] == ["0.857", "1.000", "0.667", "0.857", "1.000", "0.667"]
     assert "ERR" not in out
 
 
-def test_missing_blind2_is_skipped(
-    bench: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_recommendation_section_becomes_the_heading(bench: ModuleType, blind3: Path) -> None:
+    rows = bench.read_corpus(blind3, "all")
+    assert rows[5].sentence == "RECOMMENDATION: MRI of the IMN."
+    assert bench.classify(rows[5].target, rows[5].sentence).rule == ("hypothetical.recommendation")
+
+
+@pytest.mark.parametrize("name", ["blind2", "blind3"])
+def test_missing_file_is_skipped(
+    bench: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
-    missing = tmp_path / "blind2.tsv"
-    assert bench.main(["--sets", "blind2", "--blind2", str(missing)]) == 0
-    assert f"blind2: {missing} not found; skipped" in capsys.readouterr().out
+    missing = tmp_path / f"{name}.tsv"
+    assert bench.main(["--sets", name, f"--{name}", str(missing)]) == 0
+    assert f"{name}: {missing} not found; skipped" in capsys.readouterr().out

@@ -2,7 +2,8 @@
 
 These checks read the TSV only; they never run the classifier. The ``test`` split was
 scored twice as a test split on 2026-12-01 and is development data since 2026-12-02 (the
-held-out test set is ``blind2/``); the split column is kept as ``split.py`` made it.
+held-out test set is ``blind3/``, ``blind2/`` having been promoted too); the split column
+is kept as ``split.py`` made it.
 """
 
 from __future__ import annotations
@@ -148,4 +149,9 @@ def test_readme_marks_both_splits_as_development() -> None:
     readme = (BLIND / "README.md").read_text(encoding="utf-8")
     assert "development data, both splits" in readme
     assert "promoted to development on 2026-12-02" in readme
-    assert "`../blind2/blind2.tsv`" in readme
+    assert "`../blind3/blind3.tsv`" in readme
+    blind2 = (BLIND.parent / "blind2" / "README.md").read_text(encoding="utf-8")
+    assert (
+        "Scored once on 2026-12-02 (acc 0.935, cand 0.943), promoted to development the\nsame day;"
+        " the held-out set is blind3/." in blind2
+    )
