@@ -51,6 +51,10 @@ def _preload() -> None:
     from .runtime import configure_prefect_environment
 
     configure_prefect_environment()
+
+    from .execute import start_shared_forkserver
+
+    start_shared_forkserver()  # imports in its own process, beside the imports below
     for name in (
         "prefect",
         "prefect.main",
@@ -383,6 +387,9 @@ def run_child(request: Request) -> int:
     _reset_logging()
     _reseed()
     mark_warm()
+    from .execute import adopt_inherited_forkserver
+
+    adopt_inherited_forkserver()
     from .cli import main
 
     return main(request.argv)

@@ -6,6 +6,7 @@ One shared server with its launcher is started for this module under its own
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -98,10 +99,15 @@ def _children(pid: int) -> list[psutil.Process]:
     return psutil.Process(pid).children(recursive=False)
 
 
+def _runs(launcher: int) -> list[psutil.Process]:
+    """The launcher's children that are runs (not its forkserver or resource tracker)."""
+    return [k for k in _children(launcher) if "multiprocessing." not in " ".join(k.cmdline())]
+
+
 def _wait_for_child(launcher: int, timeout: float = 60.0) -> psutil.Process:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        kids = _children(launcher)
+        kids = _runs(launcher)
         if kids:
             return kids[0]
         time.sleep(0.05)
@@ -151,6 +157,39 @@ def test_warm_run_matches_a_direct_run(home: Home, export: Path, tmp_path: Path)
     log = home.log()
     assert "(run) exited 0 after" in log
     assert str(export) not in log and str(tmp_path) not in log and "DEMO" not in log
+
+
+def _forkserver_of(launcher: int) -> psutil.Process:
+    kids = [k for k in _children(launcher) if "multiprocessing.forkserver" in " ".join(k.cmdline())]
+    assert len(kids) == 1, [k.cmdline()[:3] for k in _children(launcher)]
+    return kids[0]
+
+
+def test_dask_workers_of_a_warm_run_fork_from_the_launchers_forkserver(
+    home: Home, export: Path, tmp_path: Path
+) -> None:
+    forkserver = _forkserver_of(home.launcher_pid())
+    preloaded = " ".join(forkserver.cmdline())
+    assert "imncohort_flows.index" in preloaded and "imncohort_flows.measure" in preloaded
+    config = tmp_path / "dask.yaml"
+    config.write_text("prefect:\n  local_below_files: 1\n", "utf-8")  # Dask for any export
+    run = home.popen("index", str(export), "--out", str(tmp_path / "out"), "--config", str(config))
+    workers: set[int] = set()
+    while run.poll() is None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            workers.update(k.pid for k in forkserver.children())
+        time.sleep(0.05)
+    _out, err = run.communicate()
+    assert run.returncode == 0, err[-3000:]
+    record = json.loads((tmp_path / "out" / "run.json").read_text("utf-8"))
+    assert record["launcher"] == "warm"
+    assert record["runner"] == "dask-local"
+    assert len(workers) == 2  # config dask.workers, each forked by the shared forkserver
+    assert _forkserver_of(home.launcher_pid()).pid == forkserver.pid  # it outlives the run
+    _gone, alive = psutil.wait_procs(
+        [psutil.Process(p) for p in workers if psutil.pid_exists(p)], timeout=30
+    )
+    assert alive == []
 
 
 def test_failing_command_returns_its_status_and_stderr(home: Home, tmp_path: Path) -> None:
@@ -240,15 +279,16 @@ def test_sigint_is_forwarded_and_sigkill_of_the_client_ends_the_run(
     assert alive == [], [p.cmdline() for p in alive]
     assert len(gone) == len(family)
     assert "is gone; ending the run" in home.log()
-    assert _children(launcher) == []
+    assert _runs(launcher) == []
 
 
 def test_server_stop_leaves_no_process(home: Home, tmp_path: Path) -> None:
     launcher = psutil.Process(home.launcher_pid())
+    forkserver = _forkserver_of(launcher.pid)
     server = psutil.Process(int(home.record("server/server.json")["pid"]))  # type: ignore[call-overload]
     stopped = home.cli("server", "stop")
     assert stopped.returncode == 0 and f"stopped pid {server.pid}" in stopped.stdout
-    _gone, alive = psutil.wait_procs([launcher, server], timeout=30)
+    _gone, alive = psutil.wait_procs([launcher, forkserver, server], timeout=30)
     assert alive == []
     assert not (home.root / "launcher" / "launcher.sock").exists()
     assert not (home.root / "launcher" / "launcher.json").exists()
