@@ -112,7 +112,7 @@ def index_flow(
     export_path = Path(export)
     plan = take_index_plan(export_path, out_path, rehash)  # planned when the runner was chosen
     if plan is None:
-        plan = make_index_plan(export_path, out_path, config, rehash)
+        plan = make_index_plan(export_path, out_path, config, rehash, workers)
     logger.info(
         "index: %d files walked, %d to read in %d chunks",
         len(plan.entries),

@@ -272,8 +272,13 @@ def _plan_key(export: Path, out: Path, rehash: bool) -> tuple[str, str, bool]:
     return (str(Path(export).resolve()), str(Path(out).resolve()), bool(rehash))
 
 
-def make_index_plan(export: Path, out: Path, config: Config, rehash: bool) -> Any:
-    """Plan the (incremental) index of ``export`` into ``out`` (reads, writes nothing)."""
+def make_index_plan(
+    export: Path, out: Path, config: Config, rehash: bool, workers: int | None = None
+) -> Any:
+    """Plan the (incremental) index of ``export`` into ``out`` (reads, writes nothing).
+
+    The files to read are split evenly over ``workers`` (default: ``dask.workers``).
+    """
     from imncohort.config import secret_from_env
     from imncohort.index.plan import plan_index
     from imncohort.keys import load_or_create_secret
@@ -281,13 +286,21 @@ def make_index_plan(export: Path, out: Path, config: Config, rehash: bool) -> An
     secret = load_or_create_secret(Path(out), secret_from_env())
     exclude = out if Path(out).resolve().is_relative_to(Path(export).resolve()) else None
     return plan_index(
-        Path(export), Path(out), config.index.chunk_size, secret, exclude=exclude, rehash=rehash
+        Path(export),
+        Path(out),
+        config.index.chunk_size,
+        secret,
+        exclude=exclude,
+        rehash=rehash,
+        parallel=workers or config.dask.workers,
     )
 
 
 def plan_index_ahead(settings: StageSettings, config: Config) -> int:
     """Plan the run's index now and keep the plan; return the number of files to read."""
-    plan = make_index_plan(Path(settings.export), Path(settings.out), config, settings.rehash)
+    plan = make_index_plan(
+        Path(settings.export), Path(settings.out), config, settings.rehash, settings.workers
+    )
     _PLANNED_INDEX.clear()
     _PLANNED_INDEX[_plan_key(settings.export, settings.out, settings.rehash)] = plan
     return int(plan.files_to_read)

@@ -1,0 +1,36 @@
+"""How an index run splits the files it reads into chunks (one Prefect task each)."""
+
+from __future__ import annotations
+
+import pytest
+
+from imncohort.index.plan import chunk_bounds
+
+
+def sizes(n: int, chunk_size: int, parallel: int = 1) -> list[int]:
+    bounds = chunk_bounds(n, chunk_size, parallel)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n  # every file, once, in order
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    return [stop - start for start, stop in bounds]
+
+
+@pytest.mark.parametrize(
+    ("n", "chunk_size", "parallel", "expected"),
+    [
+        (10, 4, 1, [4, 4, 2]),  # one worker: fixed-size chunks, the last shorter (as before)
+        (20_000, 10_000, 2, [10_000, 10_000]),  # one chunk per worker
+        (12_000, 10_000, 2, [6_000, 6_000]),  # not 10,000 + 2,000: no idle worker
+        (30_000, 10_000, 2, [7_500] * 4),  # three chunks would fit; four keep two workers even
+        (100_001, 10_000, 2, [8_334] * 5 + [8_333] * 7),  # 12 chunks; sizes differ by one at most
+        (3, 10_000, 4, [1, 1, 1]),  # never an empty chunk
+        (7, 10_000, 2, [4, 3]),
+    ],
+)
+def test_chunks_are_few_equal_and_within_the_size(
+    n: int, chunk_size: int, parallel: int, expected: list[int]
+) -> None:
+    assert sizes(n, chunk_size, parallel) == expected
+
+
+def test_no_files_no_chunks() -> None:
+    assert chunk_bounds(0, 10, 2) == []
