@@ -122,6 +122,7 @@ def whole_process(args: argparse.Namespace, export: Path, workdir: Path) -> None
     ``(A - B) / A`` is what Prefect, Dask and the start-up cost on top of the work.
     """
     import os
+    import subprocess
     import sys
 
     env = {**os.environ, "IMNCOHORT_SECRET": SECRET.decode(), "CI": "1"}
@@ -131,6 +132,7 @@ def whole_process(args: argparse.Namespace, export: Path, workdir: Path) -> None
     rows: dict[str, list[float]] = {}
     for label, binary in bins:  # warm-up, not timed: server start, page cache, migrations
         case_env = {k: v for k, v in env.items() if label == "this" or k != "PYTHONPATH"}
+        case_env["IMNCOHORT_PREFECT_HOME"] = str(workdir / f"prefect-home-{label}")
         out = workdir / "out-warm"
         shutil.rmtree(out, ignore_errors=True)
         _timed_process([binary, "run", str(export), "--out", str(out)], case_env, workdir)
@@ -138,6 +140,9 @@ def whole_process(args: argparse.Namespace, export: Path, workdir: Path) -> None
         for label, binary in bins:
             python = str(Path(binary).parent / "python")
             case_env = dict(env)
+            # Each installation its own shared server and warm launcher (a launcher serves
+            # only the installation that started it).
+            case_env["IMNCOHORT_PREFECT_HOME"] = str(workdir / f"prefect-home-{label}")
             if label == "baseline":
                 case_env.pop("PYTHONPATH", None)  # never this checkout
             for name, command in (
@@ -152,6 +157,9 @@ def whole_process(args: argparse.Namespace, export: Path, workdir: Path) -> None
     print(f"\n{'whole process':<34}{'median s':>10}")
     for name, values in rows.items():
         print(f"{name:<34}{statistics.median(values):>10.2f}")
+    for label, binary in bins:  # stop the shared servers (and launchers) the runs started
+        stop_env = {**env, "IMNCOHORT_PREFECT_HOME": str(workdir / f"prefect-home-{label}")}
+        subprocess.run([binary, "server", "stop"], env=stop_env, capture_output=True, check=False)
     for label, _ in bins:
         a = statistics.median(rows[f"{label}: imncohort run"])
         b = statistics.median(rows[f"{label}: direct, 1 process"])

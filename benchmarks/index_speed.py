@@ -421,6 +421,7 @@ def _whole_process(
     repeats: int,
     cpu: dict[str, float] | None = None,
     used_paths: set[str] | None = None,
+    home: Path | None = None,
 ) -> tuple[float, float]:
     """Medians of ``imncohort index`` cold (fresh OUT) and re-run (nothing changed).
 
@@ -430,6 +431,8 @@ def _whole_process(
     import subprocess
 
     env = {**os.environ, "IMNCOHORT_SECRET": SECRET.decode(), "CI": "1"}
+    if home is not None:  # each installation its own shared server and warm launcher
+        env["IMNCOHORT_PREFECT_HOME"] = str(home)
     if Path(binary).resolve().parent != Path(sys.executable).resolve().parent:
         env.pop("PYTHONPATH", None)  # another installation: never this checkout
 
@@ -515,8 +518,9 @@ def _main_whole_process(args: argparse.Namespace) -> int:
         read_8k(paths)
         # Warm-up (Prefect database migration, imports, page cache): not timed.
         naive_pydicom(paths, False)
-        for _, binary in bins:
-            _whole_process(binary, export, workdir / "out-warm", 1)
+        homes = {label: workdir / f"prefect-home-{label}" for label, _ in bins}
+        for label, binary in bins:
+            _whole_process(binary, export, workdir / "out-warm", 1, home=homes[label])
         naive = timed(lambda: naive_pydicom(paths, False), args.repeats)
         strict = timed(lambda: naive_pydicom(paths, True), args.repeats)
         naive_cpu = _cpu_timed(lambda: naive_pydicom(paths, False), 1)
@@ -529,7 +533,7 @@ def _main_whole_process(args: argparse.Namespace) -> int:
             cpu: dict[str, float] = {}
             used: set[str] = set()
             cold, rerun = _whole_process(
-                binary, export, workdir / f"out-{label}", args.repeats, cpu, used
+                binary, export, workdir / f"out-{label}", args.repeats, cpu, used, homes[label]
             )
             path = f" [{'/'.join(sorted(used))}]"
             rows.append((f"{label}: `imncohort index` cold{path}", cold, cpu["cold"]))
@@ -560,8 +564,9 @@ def _main_whole_process(args: argparse.Namespace) -> int:
     finally:
         import subprocess
 
-        for _, binary in bins:  # the shared server (and launcher) the runs started
-            subprocess.run([binary, "server", "stop"], capture_output=True, check=False)
+        for label, binary in bins:  # the shared server (and launcher) the runs started
+            env = {**os.environ, "IMNCOHORT_PREFECT_HOME": str(workdir / f"prefect-home-{label}")}
+            subprocess.run([binary, "server", "stop"], env=env, capture_output=True, check=False)
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
