@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     # The baseline installation must not import this checkout (PYTHONPATH of the caller).
     base_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
     base_url = {**base_env, "PREFECT_API_URL": server_url}
+    base_home_env = {**base_env, "IMNCOHORT_PREFECT_HOME": str(work / "prefect-home-baseline")}
+    base_started: list[str] = []
 
     cases: list[tuple[str, list[str], dict[str, str]]] = [
         (
@@ -123,7 +125,14 @@ def main(argv: list[str] | None = None) -> int:
             run = [binary, "run", str(export), "--out"]
             if has_server_key:
                 embedded_run = [*run, "{out}", "--config", str(embedded)]
-                case_env = env if label == "this" else base_env
+                # A baseline with its own shared server gets its own Prefect home: a warm
+                # launcher serves only the installation that started it.
+                case_env = env if label == "this" else base_home_env
+                if label != "this" and not base_started:
+                    subprocess.run(
+                        [binary, "server", "start"], env=case_env, check=True, capture_output=True
+                    )
+                    base_started.append(binary)
                 cases.append((f"{label}: run {name}, embedded API", embedded_run, case_env))
                 cases.append((f"{label}: run {name}, running server", [*run, "{out}"], case_env))
                 if label == "this":  # the same without the warm launcher
@@ -167,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"repeat {repeat + 1}/{args.repeats} done", flush=True)
     finally:
         subprocess.run([current, "server", "stop"], env=env, check=False, capture_output=True)
+        for binary in base_started:
+            subprocess.run(
+                [binary, "server", "stop"], env=base_home_env, check=False, capture_output=True
+            )
     floor = statistics.median(seconds[cases[0][0]])
     print(f"\n{'case':<64}{'median s':>10}{'x floor':>9}  path")
     for label, *_ in cases:
