@@ -190,7 +190,7 @@ def adopt_inherited_forkserver() -> bool:
 
     from .pids import alive
 
-    server: Any = mp_forkserver._forkserver  # type: ignore[attr-defined]
+    server: Any = mp_forkserver._forkserver
     pid = server._forkserver_pid
     if pid is None:
         return False

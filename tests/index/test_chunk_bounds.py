@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from imncohort.index.plan import chunk_bounds
@@ -10,7 +12,7 @@ from imncohort.index.plan import chunk_bounds
 def sizes(n: int, chunk_size: int, parallel: int = 1) -> list[int]:
     bounds = chunk_bounds(n, chunk_size, parallel)
     assert bounds[0][0] == 0 and bounds[-1][1] == n  # every file, once, in order
-    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     return [stop - start for start, stop in bounds]
 
 
