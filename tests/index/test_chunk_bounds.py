@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
+from index_factory import PYDICOM_TEST_FILES, SECRET
 
-from imncohort.index.plan import chunk_bounds
+from imncohort.index.plan import chunk_bounds, plan_index
 
 
 def sizes(n: int, chunk_size: int, parallel: int = 1) -> list[int]:
@@ -36,3 +38,18 @@ def test_chunks_are_few_equal_and_within_the_size(
 
 def test_no_files_no_chunks() -> None:
     assert chunk_bounds(0, 10, 2) == []
+
+
+def test_a_plan_over_pydicoms_test_files_reads_each_file_once_in_even_chunks(
+    tmp_path: Path,
+) -> None:
+    """pydicom's own test files (not written here), planned for three workers, 40 at most."""
+    plan = plan_index(PYDICOM_TEST_FILES, tmp_path / "out", 40, SECRET, parallel=3)
+    n = len(plan.entries)
+    assert n == plan.files_to_read > 120  # a fresh index reads every walked file
+    read = [e.path for c in plan.chunks for e in c.entries]
+    assert read == [e.path for e in plan.entries]  # each file once, in walk order
+    expected = sizes(n, 40, 3)
+    assert [len(c.entries) for c in plan.chunks] == expected
+    assert len(expected) % 3 == 0 and max(expected) - min(expected) <= 1
+    assert len({c.shard for c in plan.chunks}) == len(plan.chunks)  # one shard name each
