@@ -18,13 +18,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imncohort import __version__
-from imncohort.config import load_config, secret_from_env
+from imncohort.envvars import secret_from_env
 from imncohort.errors import ConfigError, ImnCohortError, StageOrderError
 from imncohort.layout import OutLayout
 
-from .runtime import StageSettings
+if TYPE_CHECKING:  # imported where used: a command the warm launcher runs needs neither
+    from .runtime import StageSettings
 
 STAGES = ("run", "index", "reports", "measure", "tables")
 
@@ -159,8 +161,11 @@ STAGE_ORDER = ("index", "reports", "measure", "tables")
 
 def settings_from_args(args: argparse.Namespace) -> StageSettings:
     """Validate the command line and return the stage settings."""
+    from imncohort.config import load_config
     from imncohort.keys import load_or_create_secret
     from imncohort.outputs import check_paths  # imports pandas: only for stage commands
+
+    from .runtime import StageSettings
 
     config = load_config(args.config)
     if args.workers is not None and args.workers < 1:
@@ -205,7 +210,7 @@ def _bad_inputs(out: Path) -> int:
 
 def warn_new_out_without_secret(out: Path) -> bool:
     """Warn (stderr) when OUT has no secret yet and ``IMNCOHORT_SECRET`` is unset."""
-    from imncohort.config import SECRET_ENV, secret_from_env
+    from imncohort.envvars import SECRET_ENV
 
     if secret_from_env() is not None or OutLayout(out).secret.exists():
         return False
@@ -247,9 +252,12 @@ def _run_command(args: argparse.Namespace) -> int:
         from .checks import config_command
 
         return config_command(args)
+    from imncohort.config import load_config
+
+    from .launch import run_stages
+
     new_out = not OutLayout(args.out).secret.exists()
     settings = settings_from_args(args)
-    from .launch import run_stages
 
     stages = STAGE_ORDER if args.command == "run" else (args.command,)
     if args.command != "run":

@@ -140,7 +140,7 @@ def preload_forkserver(modules: list[str]) -> bool:
     """Have the forkserver import Prefect and ``modules`` once for every worker.
 
     Dask starts its workers by ``distributed.worker.multiprocessing-method``, here
-    ``forkserver`` (:func:`imncohort_flows.runtime.configure_prefect_environment`): one
+    ``forkserver`` (:func:`imncohort_flows.environment.configure_prefect_environment`): one
     helper process imports the preloaded modules, and each worker is forked from it,
     instead of two spawned interpreters each importing distributed and Prefect (about
     3 s of CPU each). Returns False (nothing done) for another method. A forkserver
@@ -537,16 +537,17 @@ def runtime(
     workers: int | None,
     dask_address: str | None,
     dashboard: bool = False,
-    plan_work: Callable[[], int | None] | None = None,
+    plan_work: Callable[[bool], int | None] | None = None,
     cold_index: bool = False,
 ) -> Iterator[Runtime]:
     """Bring up the API and the task runner of one run; tear down what was started.
 
-    ``plan_work`` returns the number of files the run will read (None: unknown); it
-    runs while the Prefect API starts, and decides between threads and Dask.
+    ``plan_work(background)`` returns the number of files the run will read (None:
+    unknown); it runs while the Prefect API starts, and decides between threads and Dask.
     ``cold_index`` (the run indexes every file: no index yet, or ``--rehash``) starts a
     local cluster at once when the export holds ``prefect.local_below_files`` files or
-    more, while the export is walked.
+    more; the export is then walked in the background (``plan_work(True)``) while the
+    cluster starts and the flow run is created.
     """
     closers: list[Any] = []
     n_workers = workers or config.dask.workers
@@ -563,7 +564,8 @@ def runtime(
             # A first index of a large export reads every file: no plan is needed to know
             # that the run takes Dask, so the cluster starts before the export is walked.
             starter = _start_cluster(n_workers, threads, dashboard, modules)
-        files_to_read = plan_work() if plan_work is not None else None
+        # plan_work(True) plans beside the cluster's start (the runner is chosen already)
+        files_to_read = plan_work(starter is not None) if plan_work is not None else None
         use_dask = starter is not None or wants_dask(
             config, export, stages, dask_address, dashboard, files_to_read
         )

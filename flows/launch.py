@@ -33,8 +33,8 @@ def run_stages(
 
     config = settings.config()
 
-    def plan_work() -> int | None:
-        return plan_index_ahead(settings, config) if "index" in stages else None
+    def plan_work(background: bool) -> int | None:
+        return plan_index_ahead(settings, config, background) if "index" in stages else None
 
     cold_index = "index" in stages and (
         settings.rehash or not index_table(Path(settings.out), "manifest").exists()

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from imncohort import __version__
-from imncohort.config import PREFECT_HOME_ENV, SECRET_ENV, launcher_allowed_by_env, prefect_home
+from imncohort.envvars import PREFECT_HOME_ENV, SECRET_ENV, launcher_allowed_by_env, prefect_home
 
 #: The commands the launcher serves (the ones that import Prefect and the stage code).
 SERVED = ("run", "index", "reports", "measure", "tables")

@@ -48,7 +48,7 @@ def _preload() -> None:
     """Import what every stage command imports, without starting any thread."""
     import importlib
 
-    from .runtime import configure_prefect_environment
+    from .environment import configure_prefect_environment
 
     configure_prefect_environment()
 
@@ -75,8 +75,15 @@ def _preload() -> None:
         "imncohort_flows.tables",
         "imncohort.runinfo",
         "imncohort.history",
+        "fastapi.encoders",  # Prefect encodes a flow run's parameters with it
     ):
         importlib.import_module(name)
+    from imncohort.config import load_config
+
+    from .execute import _settings_context_class
+
+    load_config()  # the packaged defaults, parsed once for every run
+    _settings_context_class()
 
 
 @dataclass

@@ -1,7 +1,7 @@
-"""Runtime settings shared by the flows: Prefect's home, logging and the Dask task runner.
+"""Runtime settings shared by the flows: the heap, stage settings and the Dask task runner.
 
-``configure_prefect_environment`` must run before ``prefect`` is imported; the
-package ``flows`` calls it on import.
+Prefect's environment is set by :mod:`imncohort_flows.environment` when the package
+``flows`` is imported, before Prefect is.
 """
 
 from __future__ import annotations
@@ -9,47 +9,16 @@ from __future__ import annotations
 import atexit
 import gc
 import os
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from imncohort.config import Config, load_config, prefect_home
+from imncohort.config import Config, load_config
 from imncohort.layout import OutLayout
-
-
-def configure_prefect_environment() -> Path:
-    """Point Prefect at the embedded SQLite API under the user's home; no telemetry.
-
-    Settings already present in the environment (for example ``PREFECT_API_URL``
-    of a production server) are left alone.
-    """
-    home = prefect_home()
-    home.mkdir(parents=True, exist_ok=True)
-    defaults = {
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "INFO",
-        "PREFECT_LOGGING_TO_API_ENABLED": "true",
-        "PREFECT_LOGGING_EXTRA_LOGGERS": "imncohort",
-        # A library record outside a flow run (the command line before its flow starts)
-        # goes to the terminal only: Prefect's default warns, and that warning would be
-        # logged again through imncohort.warnings, without end.
-        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "DASK_LOGGING__DISTRIBUTED": "warning",
-        "DASK_DISTRIBUTED__WORKER__DAEMON": "false",
-        # Workers forked from one process that imported Prefect once (see
-        # imncohort_flows.execute.preload_forkserver), not spawned interpreters.
-        "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD": "forkserver",
-    }
-    for key, value in defaults.items():
-        os.environ.setdefault(key, value)
-    return home
-
 
 _EXIT_FREEZE: list[bool] = []
 
@@ -263,9 +232,10 @@ def stage_parameters(settings: StageSettings, stage: str) -> dict[str, Any]:
     return parameters
 
 
-#: Index plans made before a run's task runner is chosen, taken by the index flow of the
-#: same process (so the export is walked once). Keyed by (export, out, rehash).
-_PLANNED_INDEX: dict[tuple[str, str, bool], Any] = {}
+#: Index plans made before a run's task runner is chosen (or while its cluster starts),
+#: taken by the index flow of the same process (so the export is walked once). Keyed by
+#: (export, out, rehash); a plan still being made is waited for.
+_PLANNED_INDEX: dict[tuple[str, str, bool], Future[Any]] = {}
 
 
 def _plan_key(export: Path, out: Path, rehash: bool) -> tuple[str, str, bool]:
@@ -296,19 +266,47 @@ def make_index_plan(
     )
 
 
-def plan_index_ahead(settings: StageSettings, config: Config) -> int:
-    """Plan the run's index now and keep the plan; return the number of files to read."""
-    plan = make_index_plan(
-        Path(settings.export), Path(settings.out), config, settings.rehash, settings.workers
-    )
+def plan_index_ahead(
+    settings: StageSettings, config: Config, background: bool = False
+) -> int | None:
+    """Plan the run's index now and keep the plan; return the number of files to read.
+
+    ``background``: plan in a thread and return None at once (the runner is chosen
+    already: a first index of a large export). The export is walked while the cluster
+    starts and the flow run is created; the index flow waits for the plan.
+    """
+    future: Future[Any] = Future()
     _PLANNED_INDEX.clear()
-    _PLANNED_INDEX[_plan_key(settings.export, settings.out, settings.rehash)] = plan
-    return int(plan.files_to_read)
+    _PLANNED_INDEX[_plan_key(settings.export, settings.out, settings.rehash)] = future
+
+    def plan() -> None:
+        try:
+            future.set_result(
+                make_index_plan(
+                    Path(settings.export),
+                    Path(settings.out),
+                    config,
+                    settings.rehash,
+                    settings.workers,
+                )
+            )
+        except BaseException as exc:  # raised again where the plan is taken
+            future.set_exception(exc)
+
+    if background:
+        threading.Thread(target=plan, name="imncohort-index-plan", daemon=True).start()
+        return None
+    plan()
+    return int(future.result().files_to_read)
 
 
 def take_index_plan(export: Path, out: Path, rehash: bool) -> Any:
-    """Return (and forget) the plan :func:`plan_index_ahead` made for this index, or None."""
-    return _PLANNED_INDEX.pop(_plan_key(export, out, rehash), None)
+    """Return (and forget) the plan :func:`plan_index_ahead` made for this index, or None.
+
+    Waits for a plan still being made; raises what making it raised.
+    """
+    future = _PLANNED_INDEX.pop(_plan_key(export, out, rehash), None)
+    return None if future is None else future.result()
 
 
 def forget_index_plans() -> None:

@@ -266,7 +266,7 @@ def _serve(idle_seconds: float, port: int) -> None:
     """The server process: Prefect's API + UI on 127.0.0.1 until idle or SIGTERM."""
     import uvicorn
 
-    from .runtime import configure_prefect_environment
+    from .environment import configure_prefect_environment
 
     configure_prefect_environment()
     from prefect.server.api.server import create_app

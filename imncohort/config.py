@@ -8,7 +8,8 @@ allowed. This is the only module that reads the environment.
 
 from __future__ import annotations
 
-import os
+import copy
+import functools
 import re
 from collections.abc import Mapping
 from importlib import resources
@@ -18,12 +19,17 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from imncohort.envvars import (  # noqa: F401  (re-exported: the names callers import)
+    FAULT_ENV,
+    LAUNCHER_ENV,
+    PREFECT_HOME_ENV,
+    SECRET_ENV,
+    fault_from_env,
+    launcher_allowed_by_env,
+    prefect_home,
+    secret_from_env,
+)
 from imncohort.errors import ConfigError
-
-SECRET_ENV = "IMNCOHORT_SECRET"
-FAULT_ENV = "IMNCOHORT_FAULT"
-PREFECT_HOME_ENV = "IMNCOHORT_PREFECT_HOME"
-LAUNCHER_ENV = "IMNCOHORT_LAUNCHER"
 
 
 class _Section(BaseModel):
@@ -247,6 +253,14 @@ def default_config_text() -> str:
     return resources.files("imncohort._config").joinpath("default.yaml").read_text("utf-8")
 
 
+@functools.lru_cache(maxsize=1)
+def _default_raw() -> dict[str, Any]:
+    """The packaged defaults, parsed once per process (with libyaml when PyYAML has it)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    raw: dict[str, Any] = yaml.load(default_config_text(), Loader=loader)
+    return raw
+
+
 def default_lexicon_path() -> Path:
     """Return the path of the packaged ``lexicon.yaml``."""
     return Path(str(resources.files("imncohort._config").joinpath("lexicon.yaml")))
@@ -311,7 +325,7 @@ def load_config(path: Path | str | None = None) -> Config:
     path
         A user YAML file setting any subset of the keys of ``config/default.yaml``.
     """
-    raw: dict[str, Any] = yaml.safe_load(default_config_text())
+    raw = copy.deepcopy(_default_raw())
     if path is not None:
         path = Path(path)
         try:
@@ -337,30 +351,3 @@ def load_config(path: Path | str | None = None) -> Config:
 def config_as_dict(config: Config) -> dict[str, Any]:
     """Return the configuration as plain JSON-able data (for ``run.json``)."""
     return config.model_dump(mode="json")
-
-
-def secret_from_env() -> bytes | None:
-    """Return the pseudonymisation secret from ``IMNCOHORT_SECRET``, if set."""
-    value = os.environ.get(SECRET_ENV)
-    return value.encode("utf-8") if value else None
-
-
-def fault_from_env() -> str | None:
-    """Return the injected fault of the interruption tests (``IMNCOHORT_FAULT``), if any."""
-    return os.environ.get(FAULT_ENV) or None
-
-
-def launcher_allowed_by_env() -> bool:
-    """False when ``IMNCOHORT_LAUNCHER`` is ``0``, ``off``, ``false`` or ``no`` (else True)."""
-    value = os.environ.get(LAUNCHER_ENV, "").strip().lower()
-    return value not in ("0", "off", "false", "no")
-
-
-def prefect_home() -> Path:
-    """Return the directory of the embedded Prefect API's SQLite database.
-
-    ``IMNCOHORT_PREFECT_HOME`` if set, else ``~/.imncohort/prefect``; never the
-    export and never the repository.
-    """
-    value = os.environ.get(PREFECT_HOME_ENV)
-    return Path(value) if value else Path.home() / ".imncohort" / "prefect"

@@ -39,3 +39,8 @@ def os_name(stored: str) -> str:
 def export_file(export: Path | str, stored: str) -> Path:
     """Return the file of the export that the stored relative path names."""
     return Path(export) / os_name(stored)
+
+
+def export_file_name(export: str, stored: str) -> str:
+    """:func:`export_file` as a string, without building a ``Path`` (once per file read)."""
+    return os.path.join(export, os_name(stored))

@@ -99,10 +99,10 @@ MAX_VALUE_BYTES: dict[str, int] = {
     "TEXT": 1024,
     "PRESENT": 1 << 62,
 }
-_CHARSETS: dict[str, frozenset[int]] = {
-    "UI": frozenset(b"0123456789."),
-    "CS": frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _-\\"),
-    "DA": frozenset(b"0123456789.- "),
+_CHARSETS: dict[str, bytes] = {
+    "UI": b"0123456789.",
+    "CS": b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _-\\",
+    "DA": b"0123456789.- ",
 }
 
 
@@ -115,7 +115,7 @@ def check_value(tag: int, kind: str, raw: bytes) -> None:
             "expected (a damaged length field?)"
         )
     allowed = _CHARSETS.get(kind)
-    if allowed is not None and not set(raw.rstrip(b"\x00 ")) <= allowed:
+    if allowed is not None and raw.rstrip(b"\x00 ").translate(None, allowed):
         raise CorruptHeader(
             f"corrupt DICOM header: {_where(tag)} holds characters a {kind} value cannot have"
         )

@@ -77,6 +77,52 @@ def _int_or_none(raw: bytes) -> int | None:
 _EMPTY_BY_KIND: dict[str, Any] = {"US": None, "IS": None, "DS": (), "PRESENT": False}
 _DEFAULTS: dict[str, Any] = {name: _EMPTY_BY_KIND.get(kind, "") for name, kind in WANTED.values()}
 
+# The files of one series repeat every wanted value but three (SOP Instance UID, Instance
+# Number, Image Position): the decoded others are kept, by their raw bytes, character set
+# and byte order, so decoding a series' next file decodes three values. Only values that
+# passed :func:`check_value` are kept.
+_PER_FILE_TAGS = (0x00080018, 0x00200013, 0x00200032)
+_SHARED_TAGS = tuple(tag for tag in WANTED if tag not in _PER_FILE_TAGS)
+_SHARED_DEFAULTS = {WANTED[tag][0]: _DEFAULTS[WANTED[tag][0]] for tag in _SHARED_TAGS}
+_MEMO_LIMIT = 4096
+_shared_memo: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+FieldValue = str | int | bool | tuple[float, ...] | None
+
+
+def _decode(tag: int, value: object, charset: str, little_endian: bool) -> FieldValue:
+    """The field value of one element value (raw bytes are checked first)."""
+    kind = WANTED[tag][1]
+    raw = value if isinstance(value, bytes) else _as_bytes(value, kind, little_endian)
+    check_value(tag, kind, raw)
+    if kind == "UI" or kind == "CS" or kind == "DA":
+        return raw.decode("ascii", "replace").strip("\x00 ")
+    if kind == "DS":
+        return tuple(_floats(raw))
+    if kind == "US":
+        return (
+            int.from_bytes(raw[:2], "little" if little_endian else "big") if len(raw) >= 2 else None
+        )
+    if kind == "IS":
+        return _int_or_none(raw)
+    if kind == "PRESENT":
+        return True
+    if kind == "PN":
+        return _text(raw, charset, {0x5E, 0x3D})
+    return _text(raw, charset, {0x5C})
+
+
+def _decode_shared(
+    values: Mapping[int, object], charset: str, little_endian: bool
+) -> dict[str, Any]:
+    fields = dict(_SHARED_DEFAULTS)
+    for tag in _SHARED_TAGS:
+        value = values.get(tag)
+        if value is not None:
+            fields[WANTED[tag][0]] = _decode(tag, value, charset, little_endian)
+    return fields
+
 
 def decode_fields(values: Mapping[int, object], little_endian: bool = True) -> dict[str, Any]:
     """Decode raw element values into the index's field names.
@@ -92,7 +138,7 @@ def decode_fields(values: Mapping[int, object], little_endian: bool = True) -> d
     -------
     dict
         Every field of :data:`WANTED`: strings (``""`` when absent), ``int | None`` for
-        ``IS`` and ``US`` fields, a sequence of floats for ``DS`` fields (empty when
+        ``IS`` and ``US`` fields, a tuple of floats for ``DS`` fields (empty when
         absent or malformed), a bool for presence markers.
 
     Raises
@@ -101,29 +147,26 @@ def decode_fields(values: Mapping[int, object], little_endian: bool = True) -> d
         When a value is longer than its type allows or has characters it forbids.
     """
     charset = _ascii(_as_bytes(values[0x00080005])) if 0x00080005 in values else ""
-    fields = dict(_DEFAULTS)
-    for tag, value in values.items():
-        spec = WANTED.get(tag)
-        if spec is None:
-            continue
-        name, kind = spec
-        raw = value if isinstance(value, bytes) else _as_bytes(value, kind, little_endian)
-        check_value(tag, kind, raw)
-        if kind == "UI" or kind == "CS" or kind == "DA":
-            fields[name] = raw.decode("ascii", "replace").strip("\x00 ")
-        elif kind == "DS":
-            fields[name] = _floats(raw)
-        elif kind == "US":
-            if len(raw) >= 2:
-                fields[name] = int.from_bytes(raw[:2], "little" if little_endian else "big")
-        elif kind == "IS":
-            fields[name] = _int_or_none(raw)
-        elif kind == "PRESENT":
-            fields[name] = True
-        elif kind == "PN":
-            fields[name] = _text(raw, charset, {0x5E, 0x3D})
-        else:
-            fields[name] = _text(raw, charset, {0x5C})
+    get = values.get
+    key: tuple[Any, ...] | None = (charset, little_endian, *map(get, _SHARED_TAGS))
+    try:
+        shared = _shared_memo.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable (pydicom) value: decode without the memo
+        shared, key = None, None
+    if shared is None:
+        shared = _decode_shared(values, charset, little_endian)
+        if key is not None:
+            if len(_shared_memo) >= _MEMO_LIMIT:
+                _shared_memo.clear()
+            _shared_memo[key] = shared
+    fields = dict(shared)
+    for tag in _PER_FILE_TAGS:
+        value = get(tag)
+        fields[WANTED[tag][0]] = (
+            _decode(tag, value, charset, little_endian)
+            if value is not None
+            else _DEFAULTS[WANTED[tag][0]]
+        )
     return fields
 
 

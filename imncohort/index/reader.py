@@ -37,7 +37,7 @@ from imncohort.index.records import (
     forced_parse_allowed,
     kind_of_sop_class,
 )
-from imncohort.paths import export_file
+from imncohort.paths import export_file_name
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def read_entry(export_root: str, entry: FileEntry) -> ReadResult:
     entry
         The walked file; ``entry.path`` is relative to ``export_root``.
     """
-    full = os.fspath(export_file(export_root, entry.path))
+    full = export_file_name(export_root, entry.path)
     name = entry.path.rpartition("/")[2]
     try:
         fd = os.open(full, os.O_RDONLY)

@@ -73,6 +73,20 @@ def test_empty_run_imports_no_plotting_imaging_or_dask_library(tmp_path: Path) -
     assert (out / "tables.xlsx").stat().st_size > 0
 
 
+def test_the_launcher_client_imports_no_pydantic_config_or_prefect() -> None:
+    """What ``imncohort index ...`` imports before it hands the command to the launcher."""
+    probe = (
+        "import json, sys\n"
+        "import imncohort_flows.cli, imncohort_flows.launcher\n"
+        "names = ('pydantic', 'yaml', 'imncohort.config', 'imncohort_flows.runtime', 'prefect')\n"
+        "print(json.dumps([n for n in names if n in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=_env(), check=True
+    )
+    assert json.loads(done.stdout) == []
+
+
 def _helpers_of(pid: int) -> dict[int, str]:
     """The run's descendants by pid (their command lines), without the shared Prefect server.
 

@@ -1,0 +1,45 @@
+"""Prefect's environment for imncohort, set before Prefect is imported.
+
+Imports nothing heavy (no Prefect, no pydantic): the package ``flows`` runs
+:func:`configure_prefect_environment` on import, and the command line's client of the
+warm launcher imports only this much.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from imncohort.envvars import prefect_home
+
+
+def configure_prefect_environment() -> Path:
+    """Point Prefect at the embedded SQLite API under the user's home; no telemetry.
+
+    Settings already present in the environment (for example ``PREFECT_API_URL``
+    of a production server) are left alone.
+    """
+    home = prefect_home()
+    home.mkdir(parents=True, exist_ok=True)
+    defaults = {
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "PREFECT_LOGGING_TO_API_ENABLED": "true",
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "imncohort",
+        # A library record outside a flow run (the command line before its flow starts)
+        # goes to the terminal only: Prefect's default warns, and that warning would be
+        # logged again through imncohort.warnings, without end.
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "DASK_LOGGING__DISTRIBUTED": "warning",
+        "DASK_DISTRIBUTED__WORKER__DAEMON": "false",
+        # Workers forked from one process that imported Prefect once (see
+        # imncohort_flows.execute.preload_forkserver), not spawned interpreters.
+        "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD": "forkserver",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    return home
