@@ -82,11 +82,14 @@ def run_on_runtime(
     own flow. Called by :func:`imncohort_flows.launch.run_stages` under the OUT lock.
     """
     logsafe.install()  # Prefect's handlers exist by now
+    if rt.files_to_read is not None:
+        work = f"{rt.files_to_read} files to read"
+    elif "index" in stages and rt.mode == "dask-local":  # planned while the cluster starts
+        work = "every file to read, planned while the cluster starts"
+    else:
+        work = "unknown files to read"
     logger.info(
-        "task runner: %s (%s files to read; Dask from %d)",
-        rt.mode,
-        "unknown" if rt.files_to_read is None else rt.files_to_read,
-        config.prefect.local_below_files,
+        "task runner: %s (%s; Dask from %d)", rt.mode, work, config.prefect.local_below_files
     )
     shared = replace(settings, dask_address=rt.dask_address, runner=rt.mode)
     if len(stages) == 1:

@@ -88,7 +88,10 @@ def test_small_rerun_starts_no_dask_but_large_cold_run_does(tmp_path: Path) -> N
     assert record["runner"] == "dask-local"
     assert record["dask_address"].startswith("tcp://127.0.0.1:")
     assert record["stages"]["index"]["files_read"] == n_files
-    assert f"task runner: dask-local ({n_files} files to read; Dask from 20)" in cold.stderr
+    # a first index: the export is walked while the cluster starts, and the flow says it
+    runner_line = "task runner: dask-local (every file to read, planned while the cluster starts"
+    assert f"{runner_line}; Dask from 20)" in cold.stderr
+    assert f"index: {n_files} files walked, {n_files} to read in 2 chunks" in cold.stderr
 
     rerun = _cli("index", str(export), "--out", str(out), "--config", str(config))
     assert rerun.returncode == 0, rerun.stderr[-3000:]
