@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     server = sub.add_parser("server", help="the shared local Prefect server (API and UI)")
     server.add_argument("action", choices=("start", "status", "stop"))
+    server.add_argument(
+        "--force", action="store_true", help="stop: even while a run is using the server"
+    )
     server.add_argument("--config", type=Path, help="YAML file overriding config/default.yaml")
 
     runs = sub.add_parser("runs", help="list the runs kept in OUT/runs")

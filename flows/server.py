@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from imncohort.config import prefect_home
+from imncohort.envvars import prefect_home
+from imncohort.errors import ImnCohortError
 
 from .pids import alive as _alive
 from .pids import reap_later as _reap_later
@@ -90,12 +91,21 @@ def touch_heartbeat() -> None:
     os.utime(path)
 
 
+IN_USE_LOCK = "in-use.lock"
+
+
 class Heartbeat:
-    """A daemon thread touching the heartbeat while a run uses the shared server."""
+    """While a run uses the shared server: the heartbeat thread and a shared lock.
+
+    The thread touches the heartbeat (the server's idle clock); the shared ``flock`` on
+    ``in-use.lock`` tells ``imncohort server stop`` that a run is using the server. The
+    kernel drops the lock with the process, so a killed run never blocks a stop.
+    """
 
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="imncohort-heartbeat", daemon=True)
+        self._lock: int | None = None
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
@@ -103,6 +113,9 @@ class Heartbeat:
                 touch_heartbeat()
 
     def start(self) -> Heartbeat:
+        with contextlib.suppress(OSError):
+            self._lock = os.open(server_dir() / IN_USE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._lock, fcntl.LOCK_SH)
         touch_heartbeat()
         self._thread.start()
         return self
@@ -111,6 +124,25 @@ class Heartbeat:
         self._stop.set()
         with contextlib.suppress(OSError):
             touch_heartbeat()
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock)  # releases the shared lock
+            self._lock = None
+
+
+def server_in_use() -> bool:
+    """Whether a run holds the shared server (its :class:`Heartbeat` lock) right now."""
+    try:
+        fd = os.open(server_dir() / IN_USE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 @contextlib.contextmanager
@@ -197,12 +229,28 @@ def _spawn(idle_seconds: float, port: int) -> ServerInfo:
     )
 
 
-def stop_server() -> ServerInfo | None:
-    """Stop the shared server (and its warm launcher) if one runs; return what was stopped."""
+class ServerInUse(ImnCohortError):
+    """``server stop`` while a run uses the shared server (and no ``--force``)."""
+
+
+def stop_server(force: bool = False) -> ServerInfo | None:
+    """Stop the shared server (and its warm launcher) if one runs; return what was stopped.
+
+    Raises
+    ------
+    ServerInUse
+        When a run is using the server and ``force`` is False: stopping it would leave
+        that run retrying its API calls.
+    """
     from .launcher import stop_launcher
 
-    stop_launcher()
     info = read_info()
+    if info is not None and not force and server_in_use():
+        raise ServerInUse(
+            f"a run is using the shared Prefect server (pid {info.pid}); it was not stopped. "
+            "Wait for the run to finish, or stop it anyway with 'imncohort server stop --force'"
+        )
+    stop_launcher()
     if info is None:
         return None
     _terminate(info.pid)
@@ -254,7 +302,7 @@ def server_command(args: argparse.Namespace) -> int:
         sys.stdout.write("\n".join([*lines, *launcher_status_lines()]) + "\n")
         return 0
     if args.action == "stop":
-        stopped = stop_server()
+        stopped = stop_server(force=bool(getattr(args, "force", False)))
         message = f"stopped pid {stopped.pid}" if stopped else "no shared Prefect server is running"
         sys.stdout.write(message + "\n")
         return 0

@@ -41,6 +41,6 @@ def _stop_shared_prefect_server() -> Iterator[None]:
 
     drain_api_logs()
 
-    stopped = stop_server()
+    stopped = stop_server(force=True)
     if stopped is not None:
         assert not _alive(stopped.pid), f"Prefect server pid {stopped.pid} survived the session"

@@ -127,6 +127,34 @@ def test_socket_is_private_and_status_shows_the_launcher(home: Home) -> None:
     assert "imncohort_flows.launcherd" in " ".join(launcher.cmdline())
 
 
+def test_server_stop_refuses_while_a_run_uses_the_server(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's heartbeat holds the shared lock: ``server stop`` then leaves the server."""
+    from imncohort_flows.server import Heartbeat, read_info, server_in_use
+
+    monkeypatch.setenv("IMNCOHORT_PREFECT_HOME", str(home.root))
+    info = read_info()
+    assert info is not None
+    assert server_in_use() is False
+    beat = Heartbeat().start()  # what every run that uses the shared server starts
+    try:
+        assert server_in_use() is True
+        refused = home.cli("server", "stop")
+        assert refused.returncode == 2
+        assert refused.stderr == (
+            f"imncohort: error: a run is using the shared Prefect server (pid {info.pid}); it "
+            "was not stopped. Wait for the run to finish, or stop it anyway with "
+            "'imncohort server stop --force'\n"
+        )
+        assert psutil.pid_exists(info.pid)
+        assert "Prefect server answering: pid " in home.cli("server", "status").stdout
+        assert f"warm launcher: pid {home.launcher_pid()}" in home.cli("server", "status").stdout
+    finally:
+        beat.stop()
+    assert server_in_use() is False  # the lock goes with the run
+
+
 def test_warm_run_matches_a_direct_run(home: Home, export: Path, tmp_path: Path) -> None:
     direct = home.cli("run", str(export), "--out", str(tmp_path / "direct"), IMNCOHORT_LAUNCHER="0")
     assert direct.returncode == 0, direct.stderr[-3000:]

@@ -90,7 +90,8 @@ def test_the_launcher_client_imports_no_pydantic_config_or_prefect() -> None:
 def _helpers_of(pid: int) -> dict[int, str]:
     """The run's descendants by pid (their command lines), without the shared Prefect server.
 
-    The server is started detached and outlives the run by design (its idle timeout).
+    The server and its warm launcher are started detached and outlive the run by design
+    (their idle timeout).
     """
     try:
         children = psutil.Process(pid).children(recursive=True)
@@ -101,7 +102,7 @@ def _helpers_of(pid: int) -> dict[int, str]:
     for child in children:
         try:
             line = " ".join(child.cmdline())
-            if "imncohort_flows.server" in line:
+            if "imncohort_flows.server" in line or "imncohort_flows.launcherd" in line:
                 server |= {child.pid, *(c.pid for c in child.children(recursive=True))}
         except psutil.Error:
             continue
@@ -109,12 +110,12 @@ def _helpers_of(pid: int) -> dict[int, str]:
     return {p: line for p, line in found.items() if p not in server}
 
 
-def _run_watched(args: list[str], log: Path) -> tuple[int, str, dict[int, str]]:
+def _run_watched(args: list[str], log: Path, **extra: str) -> tuple[int, str, dict[int, str]]:
     """Run the CLI; return its status, stderr and every helper process seen meanwhile."""
     command = [sys.executable, "-m", "imncohort_flows.cli", *args]
     with log.open("w") as stream:
         run = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=stream, text=True, env=_env()
+            command, stdout=subprocess.DEVNULL, stderr=stream, text=True, env={**_env(), **extra}
         )
         seen: dict[int, str] = {}
         while run.poll() is None:
@@ -135,7 +136,8 @@ def test_dask_index_leaves_no_process_behind(tmp_path: Path) -> None:
     config.write_text("prefect: {local_below_files: 20}\n", "utf-8")
     out = tmp_path / "out"
     args = ["index", str(export), "--out", str(out), "--config", str(config)]
-    status, stderr, seen = _run_watched(args, tmp_path / "stderr.txt")
+    # direct: its forkserver and workers are then its own (a warm run's are the launcher's)
+    status, stderr, seen = _run_watched(args, tmp_path / "stderr.txt", IMNCOHORT_LAUNCHER="0")
     assert status == 0, stderr[-3000:]
     record = json.loads((out / "run.json").read_text("utf-8"))
     assert record["runner"] == "dask-local"
@@ -155,7 +157,8 @@ def test_embedded_api_run_stops_its_server(tmp_path: Path) -> None:
     config.write_text("prefect: {server: embedded}\n", "utf-8")
     out = tmp_path / "out"
     args = ["run", str(export), "--out", str(out), "--config", str(config)]
-    status, stderr, seen = _run_watched(args, tmp_path / "stderr.txt")
+    # direct: a warm launcher (left by an earlier run) would run it in its own child
+    status, stderr, seen = _run_watched(args, tmp_path / "stderr.txt", IMNCOHORT_LAUNCHER="0")
     assert status == 0, stderr[-3000:]
     assert json.loads((out / "run.json").read_text("utf-8"))["complete"] is True
     servers = [pid for pid, line in seen.items() if "prefect.server.api.server:create_app" in line]
