@@ -3,7 +3,7 @@
 A user file overrides only the keys it sets (nested mappings are merged key by
 key; lists and scalars are replaced). Any unknown key or bad value raises
 :class:`~imncohort.errors.ConfigError` naming the key, the value and what is
-allowed. This is the only module that reads the environment.
+allowed. The environment is read by :mod:`imncohort.envvars` (re-exported here).
 """
 
 from __future__ import annotations

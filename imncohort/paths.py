@@ -38,7 +38,7 @@ def os_name(stored: str) -> str:
 
 def export_file(export: Path | str, stored: str) -> Path:
     """Return the file of the export that the stored relative path names."""
-    return Path(export) / os_name(stored)
+    return Path(export_file_name(os.fspath(export), stored))
 
 
 def export_file_name(export: str, stored: str) -> str:

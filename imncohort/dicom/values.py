@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 from imncohort.dicom.header import WANTED, check_value
@@ -83,8 +84,8 @@ _DEFAULTS: dict[str, Any] = {name: _EMPTY_BY_KIND.get(kind, "") for name, kind i
 # passed :func:`check_value` are kept.
 _PER_FILE_TAGS = (0x00080018, 0x00200013, 0x00200032)
 _SHARED_TAGS = tuple(tag for tag in WANTED if tag not in _PER_FILE_TAGS)
-_SHARED_DEFAULTS = {WANTED[tag][0]: _DEFAULTS[WANTED[tag][0]] for tag in _SHARED_TAGS}
 _MEMO_LIMIT = 4096
+_ABSENT = object()  # a tag not in the values (a pydicom value may be None)
 _shared_memo: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
@@ -116,11 +117,11 @@ def _decode(tag: int, value: object, charset: str, little_endian: bool) -> Field
 def _decode_shared(
     values: Mapping[int, object], charset: str, little_endian: bool
 ) -> dict[str, Any]:
-    fields = dict(_SHARED_DEFAULTS)
+    """Every field, the per-file ones at their defaults; the shared ones decoded."""
+    fields = dict(_DEFAULTS)
     for tag in _SHARED_TAGS:
-        value = values.get(tag)
-        if value is not None:
-            fields[WANTED[tag][0]] = _decode(tag, value, charset, little_endian)
+        if tag in values:
+            fields[WANTED[tag][0]] = _decode(tag, values[tag], charset, little_endian)
     return fields
 
 
@@ -148,7 +149,11 @@ def decode_fields(values: Mapping[int, object], little_endian: bool = True) -> d
     """
     charset = _ascii(_as_bytes(values[0x00080005])) if 0x00080005 in values else ""
     get = values.get
-    key: tuple[Any, ...] | None = (charset, little_endian, *map(get, _SHARED_TAGS))
+    key: tuple[Any, ...] | None = (
+        charset,
+        little_endian,
+        *map(get, _SHARED_TAGS, repeat(_ABSENT)),
+    )
     try:
         shared = _shared_memo.get(key)  # type: ignore[arg-type]
     except TypeError:  # an unhashable (pydicom) value: decode without the memo
@@ -161,12 +166,8 @@ def decode_fields(values: Mapping[int, object], little_endian: bool = True) -> d
             _shared_memo[key] = shared
     fields = dict(shared)
     for tag in _PER_FILE_TAGS:
-        value = get(tag)
-        fields[WANTED[tag][0]] = (
-            _decode(tag, value, charset, little_endian)
-            if value is not None
-            else _DEFAULTS[WANTED[tag][0]]
-        )
+        if tag in values:
+            fields[WANTED[tag][0]] = _decode(tag, values[tag], charset, little_endian)
     return fields
 
 

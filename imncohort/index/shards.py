@@ -76,7 +76,6 @@ def shard_paths(out: Path, shard: str) -> dict[str, Path]:
 
 
 @functools.lru_cache(maxsize=8192)
-@functools.lru_cache(maxsize=4096)  # the files of a study repeat its two keys
 def _pseudonym(secret: bytes, value: str) -> str:
     return pseudonym(secret, value) if value else ""
 

@@ -85,3 +85,14 @@ def test_values_pydicom_converted_decode_as_raw_bytes_do() -> None:
     ds = pydicom.dcmread(path, stop_before_pixels=True)
     converted = {tag: ds[tag].value for tag in raw if tag in ds}
     assert decode_fields(converted, little) == decode_fields(raw, little)
+
+
+def test_an_absent_value_and_an_empty_pydicom_value_are_told_apart() -> None:
+    """(0004,1200) present with no value (pydicom gives None) still marks a DICOMDIR."""
+    values._shared_memo.clear()
+    raw, little = _header(sorted(CT2.iterdir())[0])
+    assert 0x00041200 not in raw
+    assert decode_fields(raw, little)["dicomdir_offset"] is False
+    assert decode_fields({**raw, 0x00041200: None}, little)["dicomdir_offset"] is True
+    without_position = {k: v for k, v in raw.items() if k != 0x00200032}
+    assert decode_fields(without_position, little)["image_position_patient"] == ()
