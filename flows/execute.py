@@ -46,9 +46,18 @@ class Runtime:
     api_url: str | None
     mode: str  # "threads", "dask-local" or "dask-external"
     runner: Any
-    dask_address: str | None
-    dashboard_url: str | None = None
+    dask_address: str | None  # an existing scheduler (dask-external) only
     files_to_read: int | None = None  # the planned work that chose the runner
+    cluster: _ClusterStarter | None = None  # the local cluster (dask-local), maybe starting
+
+    @property
+    def dashboard_url(self) -> str | None:
+        """The local cluster's dashboard (``--dashboard``; known once the cluster runs)."""
+        return self.cluster.dashboard_url if self.cluster is not None else None
+
+    def scheduler_address(self) -> str | None:
+        """The Dask scheduler's address; waits for a local cluster still starting."""
+        return self.cluster.ready() if self.cluster is not None else self.dask_address
 
 
 def count_files(root: Path, limit: int) -> int:
@@ -229,6 +238,34 @@ class _ClusterStarter(threading.Thread):
         self.modules = modules
         self.cluster: Any = None
         self.error: BaseException | None = None
+        self.api_url: str | None = None  # the run's Prefect API, set once it answers
+        self.dashboard_url: str | None = None
+        self._address: str | None = None
+        self._lock = threading.Lock()
+
+    def ready(self) -> str:
+        """Wait for the cluster, point its workers at the API; return the scheduler address.
+
+        Raises what stopped the cluster from starting. Called by the run's task runner on
+        its first task (:func:`pending_cluster_runner`), so the flow run is created while
+        the cluster starts.
+        """
+        with self._lock:
+            if self._address is None:
+                self.join()
+                if self.error is not None:
+                    raise self.error
+                from distributed import Client
+
+                address = str(self.cluster.scheduler_address)
+                if self.api_url:
+                    with Client(address) as client:
+                        client.run(_point_worker, self.api_url)
+                if self.dashboard:
+                    link = self.cluster.dashboard_link or f"http://{DASHBOARD_ADDRESS}/status"
+                    self.dashboard_url = str(link)
+                self._address = address
+            return self._address
 
     def run(self) -> None:
         try:
@@ -519,6 +556,49 @@ def wants_dask(
     return files_to_read >= limit
 
 
+def pending_cluster_runner(ready: Callable[[], str]) -> Any:
+    """A ``DaskTaskRunner`` on a local cluster that may still be starting.
+
+    Prefect connects a Dask task runner to its scheduler on the first task it submits;
+    this one first calls ``ready()`` (which waits for the cluster and returns its
+    address), so the flow run is created, and the stage plans its work, while the
+    workers start (about 0.4 s of the cold index here).
+    """
+    return _pending_runner_class()(ready)
+
+
+@functools.cache
+def _pending_runner_class() -> Any:
+    from prefect_dask import DaskTaskRunner
+
+    class PendingClusterRunner(DaskTaskRunner):
+        def __init__(self, ready: Callable[[], str], **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._ready = ready
+
+        @property
+        def client(self) -> Any:
+            if self._client is None and self.address is None:
+                self.address = self._ready()
+            return super().client
+
+        def duplicate(self) -> PendingClusterRunner:
+            return type(self)(self._ready, address=self.address, client_kwargs=self.client_kwargs)
+
+        def __reduce__(self) -> tuple[Any, tuple[str | None]]:
+            # Prefect sends the flow (and so its task runner) with every task's context;
+            # a worker gets a plain runner on the scheduler (it never waits for anything).
+            return _plain_dask_runner, (self.address,)
+
+    return PendingClusterRunner
+
+
+def _plain_dask_runner(address: str | None) -> Any:
+    from prefect_dask import DaskTaskRunner
+
+    return DaskTaskRunner(address=address)
+
+
 def _start_cluster(
     n_workers: int, threads: int, dashboard: bool, modules: list[str]
 ) -> _ClusterStarter:
@@ -596,34 +676,24 @@ def runtime(
                 "dask-external",
                 DaskTaskRunner(address=dask_address),
                 dask_address,
-                files_to_read=files_to_read,
+                files_to_read,
             )
             return
         assert starter is not None
-        starter.join()
-        if starter.error is not None:
-            raise starter.error
-        cluster = starter.cluster
-        closers.append(cluster.close)
-        from distributed import Client
-
-        if url:
-            with Client(cluster.scheduler_address) as client:
-                client.run(_point_worker, url)
-        dashboard_url = None
-        if dashboard:
-            dashboard_url = str(cluster.dashboard_link or f"http://{DASHBOARD_ADDRESS}/status")
-            logger.info("Dask dashboard: %s", dashboard_url)
+        starter.api_url = url
+        if dashboard:  # a person watching: the dashboard's address at once
+            starter.ready()
+            logger.info("Dask dashboard: %s", starter.dashboard_url)
             if sys.stdout.isatty() and not os.environ.get("CI"):  # a person at a terminal
                 with contextlib.suppress(Exception):
-                    webbrowser.open(dashboard_url)
+                    webbrowser.open(str(starter.dashboard_url))
         yield Runtime(
             url,
             "dask-local",
-            DaskTaskRunner(address=cluster.scheduler_address),
-            cluster.scheduler_address,
-            dashboard_url,
+            pending_cluster_runner(starter.ready),
+            None,
             files_to_read,
+            starter,
         )
     finally:
         drain_api_logs()

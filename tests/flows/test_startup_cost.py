@@ -262,7 +262,7 @@ def test_forked_workers_get_this_runs_environment(
             monkeypatch.setenv("IMNCOHORT_PROBE_GONE", gone)
         with runtime(config, export, ("index",), 1, None, cold_index=True) as rt:
             assert rt.mode == "dask-local"
-            with Client(rt.dask_address) as client:
+            with Client(rt.scheduler_address()) as client:
                 seen += list(client.run(_environment_probe).values())
     assert seen == [
         {"IMNCOHORT_PROBE_SET": "first", "IMNCOHORT_PROBE_GONE": "present"},
