@@ -86,21 +86,32 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-#: The flow module whose tasks each stage sends to the workers.
+#: The modules whose tasks each stage sends to the workers: its flow module, and the
+#: library modules its tasks import on their first call (the index reader imports
+#: pydicom; imported per worker, that took 0.03-0.05 s of each first task here).
 STAGE_MODULES = {
-    "index": "imncohort_flows.index",
-    "reports": "imncohort_flows.reports",
-    "measure": "imncohort_flows.measure",
-    "tables": "imncohort_flows.tables",
-    "package": "imncohort_flows.package",
+    "index": ("imncohort_flows.index", "imncohort.index.reader"),
+    "reports": ("imncohort_flows.reports",),
+    "measure": ("imncohort_flows.measure",),
+    "tables": ("imncohort_flows.tables",),
+    "package": ("imncohort_flows.package",),
 }
 
 
-def _warm_worker(modules: list[str], unset: tuple[str, ...] = ()) -> bool:
+def stage_modules(stages: tuple[str, ...] | None = None) -> list[str]:
+    """The modules the workers of ``stages`` (None: every stage) import before any task."""
+    names = STAGE_MODULES if stages is None else [s for s in stages if s in STAGE_MODULES]
+    return sorted({module for stage in names for module in STAGE_MODULES[stage]})
+
+
+def _warm_worker(
+    modules: list[str], unset: tuple[str, ...] = (), api_url: str | None = None
+) -> bool:
     """Import, once per Dask worker, the task modules of the run's stages (and Prefect).
 
     ``unset`` names environment variables the worker's forkserver had but this run has
-    not (:func:`worker_environment`). The imported heap is then frozen
+    not (:func:`worker_environment`); ``api_url`` is the run's Prefect API
+    (:func:`_point_worker`). The imported heap is then frozen
     (:func:`imncohort_flows.runtime.settle_heap`), which also lets the worker process exit
     in a fraction of a second when the cluster closes.
     """
@@ -112,14 +123,16 @@ def _warm_worker(modules: list[str], unset: tuple[str, ...] = ()) -> bool:
         os.environ.pop(name, None)
     for name in ["prefect.task_engine", "prefect_dask", *modules]:
         importlib.import_module(name)
+    if api_url:
+        _point_worker(api_url)
     settle_heap()
     return True
 
 
 def _point_worker(api_url: str) -> bool:
-    """Point a Dask worker at the run's Prefect API (known only once it answers).
+    """Point a Dask worker at the run's Prefect API.
 
-    Prefect read its settings when the warm-up imported it, so they are re-read here.
+    The forkserver imported Prefect, which read its settings then, so they are re-read.
     """
     os.environ["PREFECT_API_URL"] = api_url
     from prefect.context import refresh_global_settings_context
@@ -180,7 +193,7 @@ def start_shared_forkserver() -> bool:
     """
     import multiprocessing.forkserver as mp_forkserver
 
-    if not preload_forkserver(sorted(set(STAGE_MODULES.values()))):
+    if not preload_forkserver(stage_modules()):
         return False
     mp_forkserver.ensure_running()
     return True
@@ -239,6 +252,9 @@ class _ClusterStarter(threading.Thread):
         self.cluster: Any = None
         self.error: BaseException | None = None
         self.api_url: str | None = None  # the run's Prefect API, set once it answers
+        # the API the workers are pointed at while warming: the URL is known before it
+        # answers (another run may start the shared server first: ready() points again)
+        self.warmed_url = os.environ.get("PREFECT_API_URL")
         self.dashboard_url: str | None = None
         self._address: str | None = None
         self._lock = threading.Lock()
@@ -258,7 +274,7 @@ class _ClusterStarter(threading.Thread):
                 from distributed import Client
 
                 address = str(self.cluster.scheduler_address)
-                if self.api_url:
+                if self.api_url and self.api_url != self.warmed_url:  # another run's server
                     with Client(address) as client:
                         client.run(_point_worker, self.api_url)
                 if self.dashboard:
@@ -282,7 +298,7 @@ class _ClusterStarter(threading.Thread):
                 dashboard_address=DASHBOARD_ADDRESS if self.dashboard else None,
             )
             with Client(self.cluster.scheduler_address) as client:
-                client.run(_warm_worker, self.modules, unset)
+                client.run(_warm_worker, self.modules, unset, self.warmed_url)
         except BaseException as exc:  # re-raised in the main thread
             self.error = exc
 
@@ -470,6 +486,38 @@ def start_embedded_api() -> str | None:
     return str(server.api_url)
 
 
+#: Prefect's CA file setting (see :func:`one_certificate_file`).
+CERT_ENV = "PREFECT_API_SSL_CERT_FILE"
+
+
+def one_certificate_file() -> str:
+    """A CA file of one certificate (the first of certifi's bundle), under ``PREFECT_HOME``.
+
+    Prefect builds a TLS context for every API client it makes, loading certifi's bundle
+    of about 140 certificates (25 ms each time here), even for a plain-http API: several
+    per run, and several per Dask worker as its first task starts. A run whose API is
+    plain http on 127.0.0.1 never checks a certificate, so it points Prefect at this file
+    instead (1 ms). An https API, or a CA file the user set, is left alone.
+    """
+    import certifi
+
+    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    target = home / "imncohort-one-ca.pem"
+    if not target.exists():
+        text = Path(certifi.where()).read_text("ascii")
+        end = "-----END CERTIFICATE-----"
+        start = text.index("-----BEGIN CERTIFICATE-----")
+        home.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(text[start : text.index(end, start) + len(end)] + "\n", "ascii")
+        os.replace(tmp, target)
+    return str(target)
+
+
+def _plain_local_api(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(("http://127.0.0.1:", "http://localhost:"))
+
+
 #: Set it (seconds, at least 30) to have the flow runs of this process send heartbeats.
 HEARTBEAT_ENV = "PREFECT_FLOWS_HEARTBEAT_FREQUENCY"
 
@@ -490,6 +538,8 @@ def run_settings(url: str | None) -> Any:
     updates: dict[Any, Any] = {}
     if url:
         updates[PREFECT_API_URL] = url
+    if os.environ.get(CERT_ENV):  # set for a plain-http local API (one_certificate_file)
+        updates["api.ssl_cert_file"] = os.environ[CERT_ENV]
     if not os.environ.get(HEARTBEAT_ENV):
         updates["flows.heartbeat_frequency"] = None
     current = get_settings_context()
@@ -633,12 +683,15 @@ def runtime(
     n_workers = workers or config.dask.workers
     starter: _ClusterStarter | None = None
     saved = os.environ.get("PREFECT_API_URL")
+    saved_cert = os.environ.get(CERT_ENV)
     settings_context: Any = contextlib.nullcontext()
     try:
         url, wait_api = _api_url(config, closers)
         if url:
             os.environ["PREFECT_API_URL"] = url  # inherited by the Dask workers spawned below
-        modules = [STAGE_MODULES[s] for s in stages if s in STAGE_MODULES]
+        if saved_cert is None and _plain_local_api(url):
+            os.environ[CERT_ENV] = one_certificate_file()  # so are the settings of this run
+        modules = stage_modules(stages)
         threads = config.dask.threads_per_worker
         if cold_index and not dask_address and wants_dask(config, export, stages, None, dashboard):
             # A first index of a large export reads every file: no plan is needed to know
@@ -699,10 +752,11 @@ def runtime(
         drain_api_logs()
         with contextlib.suppress(Exception):
             settings_context.__exit__(None, None, None)
-        if saved is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = saved
+        for name, value in (("PREFECT_API_URL", saved), (CERT_ENV, saved_cert)):
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if starter is not None and starter.is_alive():
             starter.join()
         if (

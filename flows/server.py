@@ -319,7 +319,10 @@ def _serve(idle_seconds: float, port: int) -> None:
     configure_prefect_environment()
     from prefect.server.api.server import create_app
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off only on sockets whose
+    # protocol says TCP, and uvicorn writes a response's headers and body apart; with
+    # Nagle on, every answer on a kept-alive connection waited 40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     bound = sock.getsockname()[1]
