@@ -199,6 +199,7 @@ def test_dask_workers_of_a_warm_run_fork_from_the_launchers_forkserver(
     forkserver = _forkserver_of(home.launcher_pid())
     preloaded = " ".join(forkserver.cmdline())
     assert "imncohort_flows.index" in preloaded and "imncohort_flows.measure" in preloaded
+    assert "imncohort.index.reader" in preloaded  # the reader (and pydicom), once for all
     config = tmp_path / "dask.yaml"
     config.write_text("prefect:\n  local_below_files: 1\n", "utf-8")  # Dask for any export
     run = home.popen("index", str(export), "--out", str(tmp_path / "out"), "--config", str(config))
