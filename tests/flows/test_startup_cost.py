@@ -119,7 +119,9 @@ def _run_watched(args: list[str], log: Path, **extra: str) -> tuple[int, str, di
         )
         seen: dict[int, str] = {}
         while run.poll() is None:
-            seen.update(_helpers_of(run.pid))
+            for pid, line in _helpers_of(run.pid).items():
+                if line or pid not in seen:  # an exiting process shows an empty command line
+                    seen[pid] = line
             time.sleep(0.1)
     deadline = time.monotonic() + 3.0  # a forkserver sees the run's end on its pipe
     while any(_alive(pid) for pid in seen) and time.monotonic() < deadline:
