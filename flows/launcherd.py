@@ -76,8 +76,28 @@ def _preload() -> None:
         "imncohort.runinfo",
         "imncohort.history",
         "fastapi.encoders",  # Prefect encodes a flow run's parameters with it
+        # what a run's Dask scheduler imports as it starts (its HTTP routes, even with
+        # the dashboard off), found by diffing sys.modules around a LocalCluster's start
+        "distributed.http.scheduler",
+        "distributed.http.health",
+        "distributed.http.prometheus",
+        "distributed.http.proxy",
+        "distributed.http.statics",
+        "distributed.diagnostics.websocket",
+        "prometheus_client.core",
+        "multiprocessing.synchronize",
+        "email.policy",
     ):
         importlib.import_module(name)
+    import platform
+
+    from distributed.versions import get_versions
+
+    # The scheduler reports the host and package versions: `platform.processor()` runs
+    # `uname -p` once per process and the package versions read metadata files; both are
+    # cached, and a run forked from here inherits the caches.
+    platform.uname().processor  # noqa: B018  (a cached property: reading it fills it)
+    get_versions()
     from imncohort.config import load_config
 
     from .execute import _settings_context_class
