@@ -50,7 +50,9 @@ def test_the_one_certificate_file_holds_one_ca(
     assert Path(path).read_text("ascii").count("-----BEGIN CERTIFICATE-----") == 1
     context = ssl.create_default_context(cafile=path)
     assert context.cert_store_stats()["x509_ca"] == 1
-    assert one_certificate_file() == path  # written once, then reused
+    written = Path(path).stat().st_mtime_ns
+    assert one_certificate_file() == path
+    assert Path(path).stat().st_mtime_ns == written  # written once, then reused
 
 
 def test_a_run_on_a_local_http_api_uses_it_and_a_users_ca_file_is_kept(
@@ -71,4 +73,5 @@ def test_a_run_on_a_local_http_api_uses_it_and_a_users_ca_file_is_kept(
     monkeypatch.setenv(CERT_ENV, str(users))
     with runtime(load_config(), export, ("tables",), 1, None):
         assert os.environ[CERT_ENV] == str(users)
+        assert PREFECT_API_SSL_CERT_FILE.value() == str(users)
     assert os.environ[CERT_ENV] == str(users)
