@@ -359,11 +359,16 @@ def _api_url(config: Config, closers: list[Any]) -> tuple[str | None, Any]:
     return None, wait_embedded
 
 
+def prefect_home_dir() -> Path:
+    """Prefect's home folder as Prefect resolves it (``PREFECT_HOME``, else ``~/.prefect``)."""
+    return Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+
+
 def _profile_sets_api() -> bool:
     """True when the active Prefect profile names an API or disables the embedded one."""
     import tomllib
 
-    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    home = prefect_home_dir()
     path = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
     try:
         profiles = tomllib.loads(path.read_text("utf-8"))
@@ -400,7 +405,7 @@ class EmbeddedApi:
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"}
         env["PREFECT__SERVER_FINAL"] = "1"
         env.pop("PREFECT_API_URL", None)
-        home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+        home = prefect_home_dir()
         home.mkdir(parents=True, exist_ok=True)
         self.log = home / "embedded-api.log"
         with self.log.open("wb") as log:
@@ -501,7 +506,7 @@ def one_certificate_file() -> str:
     """
     import certifi
 
-    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    home = prefect_home_dir()
     target = home / "imncohort-one-ca.pem"
     if not target.exists():
         text = Path(certifi.where()).read_text("ascii")
@@ -515,7 +520,7 @@ def one_certificate_file() -> str:
 
 
 def _plain_local_api(url: str | None) -> bool:
-    return bool(url) and str(url).startswith(("http://127.0.0.1:", "http://localhost:"))
+    return url is not None and url.startswith(("http://127.0.0.1:", "http://localhost:"))
 
 
 #: Set it (seconds, at least 30) to have the flow runs of this process send heartbeats.
