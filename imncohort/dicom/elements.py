@@ -265,6 +265,63 @@ def _collect_implicit(
     return pos
 
 
+def trace_elements(
+    buf: bytes, pos: int, explicit: bool, file_size: int, stop_tag: int, wanted: Container[int]
+) -> tuple[int, list[slice], dict[int, slice]]:
+    """Walk as :func:`collect_elements` does and record what the walk depended on.
+
+    Returns ``(position reached, decision ranges, wanted value ranges)``. The decision
+    ranges are the byte ranges whose contents chose the walk's path: every element
+    header read (tag, VR, length) and the whole of every skipped sequence of undefined
+    length. Another buffer of the same length and file size whose bytes in those
+    ranges are equal is walked along the same path to the same position, and its
+    wanted values lie in the same ranges.
+
+    Raises
+    ------
+    UnsupportedEncoding, TruncatedFile, NeedMoreData
+        As :func:`collect_elements`, in the same cases.
+    """
+    n = len(buf)
+    decisions: list[slice] = []
+    found: dict[int, slice] = {}
+    record = decisions.append
+    header_size = 12 if explicit else 8
+    while pos + header_size <= n:
+        if explicit:
+            group, elem, vr, length = _EXPLICIT.unpack_from(buf, pos)
+        else:
+            group, elem, length = _HHI.unpack_from(buf, pos)
+        tag = (group << 16) | elem
+        if tag > stop_tag:
+            record(slice(pos, pos + 4))
+            break
+        if not explicit:
+            value_pos = pos + 8
+            inner_explicit = False
+        elif vr in SHORT_VRS:
+            value_pos = pos + 8
+        elif vr in LONG_VRS:
+            length = _I.unpack_from(buf, pos + 8)[0]
+            value_pos = pos + 12
+            inner_explicit = vr != b"UN"
+        else:
+            raise UnsupportedEncoding(f"invalid VR {vr!r} at byte {pos}")
+        if length == UNDEFINED:
+            end = skip_sequence(buf, value_pos, inner_explicit, file_size, tag)
+            record(slice(pos, end))
+            pos = end
+            continue
+        record(slice(pos, value_pos))
+        end = value_pos + length
+        if end > n:
+            need(end, n, file_size, tag)
+        if tag in wanted:
+            found[tag] = slice(value_pos, end)
+        pos = end
+    return pos, decisions, found
+
+
 def read_file_meta(buf: bytes, file_size: int) -> tuple[int, str]:
     """Return ``(position after the file meta information, transfer syntax UID)``.
 

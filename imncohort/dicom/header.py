@@ -15,6 +15,7 @@ shared with the pydicom fallback so both paths produce identical rows.
 
 from __future__ import annotations
 
+import operator
 import struct
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from imncohort.dicom.elements import (
     read_file_meta,
     skip_sequence,
     tag_text,
+    trace_elements,
 )
 from imncohort.errors import InputError
 
@@ -191,6 +193,11 @@ def _pixel_data_missing(buf: bytes, pos: int, explicit: bool, file_size: int) ->
 def parse_header(buf: bytes, file_size: int) -> RawHeader:
     """Parse the wanted top-level elements of a Part 10 file.
 
+    The files of one series are mostly laid out alike: the same elements with the
+    same value lengths at the same places. The walk of the last few layouts is kept
+    (:class:`_Layout`); a buffer that matches one is read at the remembered places
+    instead of being walked again, with the same result as the walk.
+
     Parameters
     ----------
     buf
@@ -208,7 +215,12 @@ def parse_header(buf: bytes, file_size: int) -> RawHeader:
     TruncatedFile
         The file ends inside an element.
     """
-    pos, transfer_syntax = read_file_meta(buf, file_size)
+    return _memo.parse(buf, file_size, read_file_meta(buf, file_size))
+
+
+def _walk(buf: bytes, file_size: int, meta: tuple[int, str]) -> RawHeader:
+    """Walk the elements after the file meta (no layout kept)."""
+    pos, transfer_syntax = meta
     explicit = explicit_vr(transfer_syntax)
     values: dict[int, bytes] = {}
     # Fast loop over whole element headers inside the buffer; the tail loop handles the
@@ -216,6 +228,110 @@ def parse_header(buf: bytes, file_size: int) -> RawHeader:
     pos = collect_elements(buf, pos, explicit, file_size, STOP_TAG, WANTED, values)
     ended_early = _walk_tail(buf, pos, explicit, file_size, values)
     return RawHeader(values, transfer_syntax, True, ended_early)
+
+
+def _walk_traced(buf: bytes, file_size: int, meta: tuple[int, str]) -> tuple[RawHeader, _Layout]:
+    """:func:`_walk`, also returning the walk's layout."""
+    pos, transfer_syntax = meta
+    explicit = explicit_vr(transfer_syntax)
+    end, decisions, found = trace_elements(buf, pos, explicit, file_size, STOP_TAG, WANTED)
+    values = {tag: buf[where] for tag, where in found.items()}
+    ended_early = _walk_tail(buf, end, explicit, file_size, values)
+    layout = _Layout(buf, file_size, meta, explicit, end, decisions, found)
+    return RawHeader(values, transfer_syntax, True, ended_early), layout
+
+
+class _Layout:
+    """Where one walk found its elements, and the bytes that chose its path.
+
+    A buffer of the same length and file size, with the same file meta result and
+    equal bytes in every decision range (:func:`trace_elements`), is walked by
+    :func:`collect_elements` along the same path: its wanted values lie in the same
+    ranges. The tail after them (:func:`_walk_tail`) is walked afresh each time.
+    """
+
+    __slots__ = (
+        "_decisions",
+        "_end",
+        "_expected",
+        "_explicit",
+        "_tags",
+        "_values",
+        "file_size",
+        "meta",
+        "n",
+    )
+
+    def __init__(
+        self,
+        buf: bytes,
+        file_size: int,
+        meta: tuple[int, str],
+        explicit: bool,
+        end: int,
+        decisions: list[slice],
+        found: dict[int, slice],
+    ) -> None:
+        self.n = len(buf)
+        self.file_size = file_size
+        self.meta = meta
+        self._explicit = explicit
+        self._end = end
+        # an empty slice at the end: itemgetter returns a tuple even for one range
+        self._decisions = operator.itemgetter(*decisions, _EMPTY)
+        self._expected = self._decisions(buf)
+        self._values = operator.itemgetter(*found.values(), _EMPTY)
+        self._tags = tuple(found)
+
+    def replay(self, buf: bytes) -> RawHeader | None:
+        """The header of ``buf`` read at the remembered places; None when laid out otherwise."""
+        if self._decisions(buf) != self._expected:
+            return None
+        values = dict(zip(self._tags, self._values(buf), strict=False))
+        ended_early = _walk_tail(buf, self._end, self._explicit, self.file_size, values)
+        return RawHeader(values, self.meta[1], True, ended_early)
+
+
+_EMPTY = slice(0, 0)
+
+
+class _LayoutMemo:
+    """The last few layouts (most recently used first) and how often none fitted.
+
+    An export whose files are rarely laid out alike stops paying for recording layouts:
+    after ``patience`` files in a row that no layout fitted, only one walk in
+    ``patience`` records its layout.
+    """
+
+    def __init__(self, limit: int = 4, patience: int = 32) -> None:
+        self.limit = limit
+        self.patience = patience
+        self.layouts: list[_Layout] = []
+        self.misses = 0  # files walked in a row since the last replay
+
+    def parse(self, buf: bytes, file_size: int, meta: tuple[int, str]) -> RawHeader:
+        """The header of ``buf``: replayed from a layout that fits, else walked."""
+        n = len(buf)
+        layouts = self.layouts
+        for i, layout in enumerate(layouts):
+            if layout.n == n and layout.file_size == file_size and layout.meta == meta:
+                header = layout.replay(buf)
+                if header is not None:
+                    self.misses = 0
+                    if i:
+                        layouts.insert(0, layouts.pop(i))
+                    return header
+        self.misses += 1
+        if self.misses > self.patience and self.misses % self.patience:
+            return _walk(buf, file_size, meta)
+        header, layout = _walk_traced(buf, file_size, meta)
+        if len(layouts) >= self.limit:
+            layouts.pop()
+        layouts.insert(0, layout)
+        return header
+
+
+_memo = _LayoutMemo()
 
 
 def _walk_tail(
