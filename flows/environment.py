@@ -39,7 +39,35 @@ def configure_prefect_environment() -> Path:
         # Workers forked from one process that imported Prefect once (see
         # imncohort_flows.execute.preload_forkserver), not spawned interpreters.
         "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD": "forkserver",
+        # Dask's statistical profiler walks every worker thread's stack every 10 ms and
+        # reads the source line of each frame: CPU taken from the tasks, for a page of
+        # the dashboard. A run with --dashboard turns it on in its workers.
+        "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "false",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     return home
+
+
+def prefect_settings_inputs() -> tuple[object, ...]:
+    """Everything Prefect reads its settings from, but the settings it starts from.
+
+    The ``PREFECT_*`` environment variables (in any case), and the files: ``.env``,
+    ``prefect.toml`` and ``pyproject.toml`` in the working directory (by inode, size and
+    time; the directory itself only when one of them is there) and the profiles file.
+    Two processes with equal inputs read equal settings.
+    """
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("PREFECT_")))
+    local = tuple(_file_stamp(Path(name)) for name in (".env", "prefect.toml", "pyproject.toml"))
+    where = os.getcwd() if any(local) else ""
+    home = os.environ.get("PREFECT_HOME", "")
+    profiles = os.environ.get("PREFECT_PROFILES_PATH") or os.path.join(home, "profiles.toml")
+    return (env, where, local, _file_stamp(Path(profiles)))
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns)

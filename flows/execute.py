@@ -132,12 +132,20 @@ def _warm_worker(
 def _point_worker(api_url: str) -> bool:
     """Point a Dask worker at the run's Prefect API.
 
-    The forkserver imported Prefect, which read its settings then, so they are re-read.
+    The forkserver imported Prefect, which read its settings then, so they are re-read
+    (about 0.06 s per worker), unless they were read from the same inputs: the warm
+    launcher starts its forkserver with its server's API URL
+    (:data:`imncohort_flows.forkserver.SETTINGS_INPUTS`).
     """
     os.environ["PREFECT_API_URL"] = api_url
     from prefect.context import refresh_global_settings_context
 
-    refresh_global_settings_context()
+    from .environment import prefect_settings_inputs
+
+    # not imported here: importing it freezes the heap (only the forkserver does)
+    built_from = getattr(sys.modules.get("imncohort_flows.forkserver"), "SETTINGS_INPUTS", None)
+    if built_from is None or built_from != prefect_settings_inputs():
+        refresh_global_settings_context()
     return True
 
 
@@ -177,11 +185,12 @@ def preload_forkserver(modules: list[str]) -> bool:
         _FORKSERVER_ENV.update(os.environ)
     context = get_mp_context()  # Dask's own preload is set here first, then replaced
     preload = ["distributed", "prefect.task_engine", "prefect_dask", *modules]
+    preload.append("imncohort_flows.execute")  # every worker unpickles _warm_worker from it
     context.set_forkserver_preload([*preload, "imncohort_flows.forkserver"])
     return True
 
 
-def start_shared_forkserver() -> bool:
+def start_shared_forkserver(api_url: str | None = None) -> bool:
     """Start, in the warm launcher, the forkserver its runs fork their Dask workers from.
 
     The forkserver imports distributed, Prefect and every stage's task module once, while
@@ -189,14 +198,32 @@ def start_shared_forkserver() -> bool:
     forkserver's address and ``alive`` pipe (:func:`adopt_inherited_forkserver`), so its
     cluster forks ready workers instead of starting a new forkserver (about 2.5 s of CPU
     per cold run). Starting it forks and execs one process and starts no thread.
+    The forkserver's Prefect settings name ``api_url`` (the launcher's server) as a run
+    on it sets them (:func:`runtime`); this process's environment is left as it was.
     Returns False (nothing started) for another multiprocessing method.
     """
     import multiprocessing.forkserver as mp_forkserver
 
-    if not preload_forkserver(stage_modules()):
-        return False
-    mp_forkserver.ensure_running()
+    saved = {name: os.environ.get(name) for name in ("PREFECT_API_URL", CERT_ENV)}
+    try:
+        if api_url:
+            os.environ["PREFECT_API_URL"] = api_url
+            if saved[CERT_ENV] is None and _plain_local_api(api_url):
+                os.environ[CERT_ENV] = one_certificate_file()
+        if not preload_forkserver(stage_modules()):
+            return False
+        mp_forkserver.ensure_running()
+    finally:
+        _restore_environment(saved)
     return True
+
+
+def _restore_environment(saved: dict[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def adopt_inherited_forkserver() -> bool:
@@ -289,7 +316,12 @@ class _ClusterStarter(threading.Thread):
 
             preload_forkserver(self.modules)
             env, unset = worker_environment()
+            # a person watching: the dashboard's Profile page works (off by default:
+            # imncohort_flows.environment); a Nanny sets its config over the env's (a
+            # dotted key: a nested one would replace the whole "distributed" section)
+            profile = {"distributed.worker.profile.enabled": True}
             self.cluster = LocalCluster(
+                config=profile if self.dashboard else None,
                 env=env,
                 n_workers=self.n_workers,
                 threads_per_worker=self.threads,
@@ -536,10 +568,22 @@ def run_settings(url: str | None) -> Any:
     they are off unless ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` asks for them.
 
     The settings are serialized once for the run (:func:`_settings_context_class`).
+    Building them revalidates every settings model from the environment and Prefect's
+    files (about 0.05 s; serializing them, about 0.04 s more): when the settings they
+    start from and every input they read are those of an earlier call in this process
+    (the warm launcher's :func:`prime_run_settings`, inherited by its runs), that
+    call's settings and serialized form are taken instead.
     """
     from prefect.context import get_settings_context
     from prefect.settings import PREFECT_API_URL
 
+    current = get_settings_context()
+    key = _settings_inputs(url)
+    known = _RUN_SETTINGS.get(key)
+    if known is not None and known[0] is current.settings:
+        context = _settings_context_class()(profile=current.profile, settings=known[1])
+        context._serialized = known[2]  # shared: serialize() hands out deep copies
+        return context
     updates: dict[Any, Any] = {}
     if url:
         updates[PREFECT_API_URL] = url
@@ -547,9 +591,39 @@ def run_settings(url: str | None) -> Any:
         updates["api.ssl_cert_file"] = os.environ[CERT_ENV]
     if not os.environ.get(HEARTBEAT_ENV):
         updates["flows.heartbeat_frequency"] = None
-    current = get_settings_context()
     settings = current.settings.copy_with_update(updates=updates)
-    return _settings_context_class()(profile=current.profile, settings=settings)
+    context = _settings_context_class()(profile=current.profile, settings=settings)
+    _RUN_SETTINGS.clear()  # one entry: the inputs of this process's runs rarely change
+    _RUN_SETTINGS[key] = (current.settings, settings, context._serialized)
+    return context
+
+
+#: inputs (:func:`_settings_inputs`) -> (settings started from, run settings, serialized)
+_RUN_SETTINGS: dict[tuple[Any, ...], tuple[Any, Any, dict[bool, dict[str, Any]]]] = {}
+
+
+def _settings_inputs(url: str | None) -> tuple[Any, ...]:
+    """The run's API URL and :func:`~imncohort_flows.environment.prefect_settings_inputs`."""
+    from .environment import prefect_settings_inputs
+
+    return (url, *prefect_settings_inputs())
+
+
+def prime_run_settings(url: str) -> None:
+    """Build and serialize, ahead of any run, the settings of a run on the API ``url``.
+
+    The warm launcher calls it once; a run it forks whose inputs are the same takes
+    them from :func:`run_settings` (about 0.1 s of its start, more while its cluster
+    starts beside it). The environment is left as it was.
+    """
+    saved = {name: os.environ.get(name) for name in ("PREFECT_API_URL", CERT_ENV)}
+    try:
+        os.environ["PREFECT_API_URL"] = url  # what runtime() sets before run_settings()
+        if saved[CERT_ENV] is None and _plain_local_api(url):
+            os.environ[CERT_ENV] = one_certificate_file()
+        run_settings(url).serialize()
+    finally:
+        _restore_environment(saved)
 
 
 @functools.cache

@@ -44,8 +44,12 @@ def _log(message: str) -> None:
     sys.stderr.flush()
 
 
-def _preload() -> None:
-    """Import what every stage command imports, without starting any thread."""
+def _preload(api_url: str) -> None:
+    """Import what every stage command imports, without starting any thread.
+
+    Also builds the settings of a run on the shared server's API ``api_url``
+    (:func:`imncohort_flows.execute.prime_run_settings`).
+    """
     import importlib
 
     from .environment import configure_prefect_environment
@@ -54,7 +58,7 @@ def _preload() -> None:
 
     from .execute import start_shared_forkserver
 
-    start_shared_forkserver()  # imports in its own process, beside the imports below
+    start_shared_forkserver(api_url)  # imports in its own process, beside the imports below
     for name in (
         "prefect",
         "prefect.main",
@@ -100,10 +104,12 @@ def _preload() -> None:
     get_versions()
     from imncohort.config import load_config
 
-    from .execute import _settings_context_class
+    from .execute import prime_run_settings
+    from .logwarm import render_one_log_line
 
     load_config()  # the packaged defaults, parsed once for every run
-    _settings_context_class()
+    prime_run_settings(api_url)
+    render_one_log_line()
 
 
 @dataclass
@@ -479,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     lock_fd = args.lock_fd  # held for this process's life (fcntl.flock, inherited)
     _write_record("launcher.pid", str(os.getpid()))
     started = time.time()
-    _preload()
+    _preload(args.api_url)
     launcher = Launcher(args.server_pid, args.api_url, lock_fd)
     request: Request | None = None
     try:
