@@ -9,7 +9,9 @@ The whole-process rows run ``imncohort index EXPORT --out OUT`` as a user types 
 (a fresh OUT for "cold"; the same OUT again, nothing changed, for "re-run") and are
 compared with BOTH naive loops, (a0) and the stricter (a), side by side.
 
-Measures medians of repeated runs (warm page cache):
+Measures medians of repeated runs (warm page cache). The whole-process rows run in rounds:
+each round times the naive loops once and then every installation once (cold, then
+re-run), the installations taking turns to go first.
 
 (a0) the naive loop a user writes: ``pydicom.dcmread(f)`` over the files, one process;
 (a) the stricter loop ``pydicom.dcmread(f, stop_before_pixels=True)``, one process;
@@ -521,23 +523,43 @@ def _main_whole_process(args: argparse.Namespace) -> int:
         homes = {label: workdir / f"prefect-home-{label}" for label, _ in bins}
         for label, binary in bins:
             _whole_process(binary, export, workdir / "out-warm", 1, home=homes[label])
-        naive = timed(lambda: naive_pydicom(paths, False), args.repeats)
-        strict = timed(lambda: naive_pydicom(paths, True), args.repeats)
+        # Rounds, each timing the naive loops and then every installation (in turn
+        # first), so that a machine that slows down or speeds up (page cache, other
+        # load) shifts every row alike; medians over the rounds.
+        naive_runs: list[float] = []
+        strict_runs: list[float] = []
+        runs: dict[str, dict[str, list[float]]] = {
+            label: {"cold": [], "rerun": [], "cold_cpu": [], "rerun_cpu": []} for label, _ in bins
+        }
+        launched: dict[str, set[str]] = {label: set() for label, _ in bins}
+        for round_number in range(args.repeats):
+            naive_runs.append(timed(lambda: naive_pydicom(paths, False), 1))
+            strict_runs.append(timed(lambda: naive_pydicom(paths, True), 1))
+            order = bins if round_number % 2 == 0 else bins[::-1]
+            for label, binary in order:
+                cpu: dict[str, float] = {}
+                out = workdir / f"out-{label}"
+                cold, rerun = _whole_process(
+                    binary, export, out, 1, cpu, launched[label], homes[label]
+                )
+                runs[label]["cold"].append(cold)
+                runs[label]["rerun"].append(rerun)
+                runs[label]["cold_cpu"].append(cpu["cold"])
+                runs[label]["rerun_cpu"].append(cpu["rerun"])
+        naive = statistics.median(naive_runs)
+        strict = statistics.median(strict_runs)
         naive_cpu = _cpu_timed(lambda: naive_pydicom(paths, False), 1)
         strict_cpu = _cpu_timed(lambda: naive_pydicom(paths, True), 1)
         rows = [
             ("(a0) naive loop: dcmread(f), 1 process", naive, naive_cpu),
             ("(a) stricter: dcmread(f, stop_before_pixels=True)", strict, strict_cpu),
         ]
-        for label, binary in bins:
-            cpu: dict[str, float] = {}
-            used: set[str] = set()
-            cold, rerun = _whole_process(
-                binary, export, workdir / f"out-{label}", args.repeats, cpu, used, homes[label]
-            )
-            path = f" [{'/'.join(sorted(used))}]"
-            rows.append((f"{label}: `imncohort index` cold{path}", cold, cpu["cold"]))
-            rows.append((f"{label}: `imncohort index` re-run{path}", rerun, cpu["rerun"]))
+        for label, _ in bins:
+            path = f" [{'/'.join(sorted(launched[label]))}]"
+            median = {key: statistics.median(values) for key, values in runs[label].items()}
+            for case, key in (("cold", "cold"), ("re-run", "rerun")):
+                row = f"{label}: `imncohort index` {case}{path}"
+                rows.append((row, median[key], median[f"{key}_cpu"]))
         n = len(paths)
         print(
             f"\nfiles: {n} ({n - n // 100} CT {ROWS}x{COLUMNS}x16 bit"

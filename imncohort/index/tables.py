@@ -87,12 +87,26 @@ _FIRST_COLUMNS = (
 
 
 def _series_row(
-    uid: str, key: str, cols: dict[str, np.ndarray], start: int, stop: int
+    uid: str,
+    key: str,
+    cols: dict[str, np.ndarray],
+    start: int,
+    stop: int,
+    orientations: dict[str, tuple[np.ndarray | None, np.ndarray]],
 ) -> dict[str, Any]:
-    """One series row from rows ``start:stop`` of the column arrays (sorted by path)."""
+    """One series row from rows ``start:stop`` of the column arrays (sorted by path).
+
+    ``orientations`` keeps the parsed cosines and slice normal of each orientation text
+    met so far (an export's series share a handful).
+    """
     first = {c: _first_non_empty(cols[c][start:stop]) for c in _FIRST_COLUMNS}
     iop_text = str(first["iop"] or "")
-    iop_values = parse_iop(iop_text)
+    known = orientations.get(iop_text)
+    if known is None:
+        parsed = parse_iop(iop_text)
+        normal = slice_normal_lps(parsed) if parsed is not None else np.full(3, math.nan)
+        known = orientations[iop_text] = (parsed, normal)
+    iop_values, normal = known
     ipp = cols["ipp"][start:stop]
     paths = cols["path"][start:stop]
     has_geometry = (
@@ -100,7 +114,6 @@ def _series_row(
         and bool(np.all(np.isfinite(ipp)))
         and bool(np.all(cols["iop"][start:stop] != ""))
     )
-    normal = slice_normal_lps(iop_values) if iop_values is not None else np.full(3, math.nan)
     if has_geometry:
         positions = ipp @ normal
         order = np.lexsort((paths, positions))
@@ -149,7 +162,8 @@ def build_series(instances: pd.DataFrame) -> pd.DataFrame:
     several orientations, the keys are ``UID``, ``UID#2``, ``UID#3``... in the order
     of the orientation strings. Instances without a SeriesInstanceUID are left out.
     """
-    frame = instances[instances["series_instance_uid"] != ""]
+    keep = instances["series_instance_uid"] != ""
+    frame = instances if bool(keep.all()) else instances[keep]  # a copy only when needed
     if frame.empty:
         return pd.DataFrame(columns=SERIES_COLUMNS)
     iop = frame["iop"].to_numpy(dtype=object)
@@ -183,8 +197,9 @@ def build_series(instances: pd.DataFrame) -> pd.DataFrame:
     sorted_uids = uids[order]
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
     stops = np.r_[starts[1:], len(sorted_keys)]
+    orientations: dict[str, tuple[np.ndarray | None, np.ndarray]] = {}
     rows = [
-        _series_row(str(sorted_uids[a]), str(sorted_keys[a]), cols, int(a), int(b))
+        _series_row(str(sorted_uids[a]), str(sorted_keys[a]), cols, int(a), int(b), orientations)
         for a, b in zip(starts, stops, strict=True)
     ]
     series = pd.DataFrame(rows, columns=SERIES_COLUMNS)
