@@ -559,7 +559,7 @@ def _plain_local_api(url: str | None) -> bool:
 HEARTBEAT_ENV = "PREFECT_FLOWS_HEARTBEAT_FREQUENCY"
 
 
-def run_settings(url: str | None) -> Any:
+def run_settings(url: str | None, local_workers: bool = False) -> Any:
     """Prefect's settings for the run (a context manager): its API URL; no heartbeats.
 
     Prefect 3.8 sends a flow-run heartbeat every 180 s from a thread that sleeps in
@@ -573,6 +573,10 @@ def run_settings(url: str | None) -> Any:
     start from and every input they read are those of an earlier call in this process
     (the warm launcher's :func:`prime_run_settings`, inherited by its runs), that
     call's settings and serialized form are taken instead.
+
+    ``local_workers``: the run's tasks go to Dask workers on this machine, which are sent
+    the settings model itself rather than its serialized form (see
+    :func:`_settings_context_class`).
     """
     from prefect.context import get_settings_context
     from prefect.settings import PREFECT_API_URL
@@ -583,6 +587,7 @@ def run_settings(url: str | None) -> Any:
     if known is not None and known[0] is current.settings:
         context = _settings_context_class()(profile=current.profile, settings=known[1])
         context._serialized = known[2]  # shared: serialize() hands out deep copies
+        context._local_workers = local_workers
         return context
     updates: dict[Any, Any] = {}
     if url:
@@ -593,6 +598,7 @@ def run_settings(url: str | None) -> Any:
         updates["flows.heartbeat_frequency"] = None
     settings = current.settings.copy_with_update(updates=updates)
     context = _settings_context_class()(profile=current.profile, settings=settings)
+    context._local_workers = local_workers
     _RUN_SETTINGS.clear()  # one entry: the inputs of this process's runs rarely change
     _RUN_SETTINGS[key] = (current.settings, settings, context._serialized)
     return context
@@ -621,7 +627,7 @@ def prime_run_settings(url: str) -> None:
         os.environ["PREFECT_API_URL"] = url  # what runtime() sets before run_settings()
         if saved[CERT_ENV] is None and _plain_local_api(url):
             os.environ[CERT_ENV] = one_certificate_file()
-        run_settings(url).serialize()
+        run_settings(url, local_workers=True).serialize()
     finally:
         _restore_environment(saved)
 
@@ -633,6 +639,13 @@ def _settings_context_class() -> Any:
     Prefect's Dask task runner serializes the current context for every task it submits;
     the settings part (the whole settings model, every secret rendered) took 0.1-0.3 s
     per task here. The settings of a run do not change, so the first result is kept.
+
+    Each task's worker builds a settings model again from that form (pydantic-settings
+    validates every section and reads the environment and Prefect's files: 0.03-0.1 s
+    of every task's start here). A run whose workers are on this machine
+    (``_local_workers``) sends them the model itself instead, which unpickles as it was:
+    same values, and paths stay paths (the serialized form turns them into text for
+    workers on another platform).
     """
     import copy
 
@@ -641,11 +654,16 @@ def _settings_context_class() -> Any:
 
     class RunSettingsContext(SettingsContext):
         _serialized: dict[bool, dict[str, Any]] = PrivateAttr(default_factory=dict)
+        _local_workers: bool = PrivateAttr(default=False)
 
         def serialize(self, include_secrets: bool = True) -> dict[str, Any]:
             if include_secrets not in self._serialized:
                 self._serialized[include_secrets] = super().serialize(include_secrets)
-            return copy.deepcopy(self._serialized[include_secrets])
+            serialized = self._serialized[include_secrets]
+            if self._local_workers and include_secrets:
+                rest = {k: copy.deepcopy(v) for k, v in serialized.items() if k != "settings"}
+                return {**rest, "settings": self.settings}
+            return copy.deepcopy(serialized)
 
     return RunSettingsContext
 
@@ -786,7 +804,7 @@ def runtime(
             starter = _start_cluster(n_workers, threads, dashboard, modules)
         wait_api()
         url = os.environ.get("PREFECT_API_URL") or url
-        settings_context = run_settings(url)
+        settings_context = run_settings(url, local_workers=use_dask and not dask_address)
         settings_context.__enter__()
         settle_heap()  # Prefect is imported by now
         if not use_dask:

@@ -105,11 +105,12 @@ def _preload(api_url: str) -> None:
     from imncohort.config import load_config
 
     from .execute import prime_run_settings
-    from .logwarm import render_one_log_line
+    from .logwarm import load_collections, render_one_log_line
 
     load_config()  # the packaged defaults, parsed once for every run
     prime_run_settings(api_url)
     render_one_log_line()
+    load_collections()
 
 
 @dataclass

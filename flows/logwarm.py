@@ -1,8 +1,10 @@
-"""Render one Prefect log line ahead of time, in a process that later forks runs or workers.
+"""What Prefect does once per process on first use, done ahead in a process that forks.
 
 rich, which Prefect's console handler prints with, imports its emoji table and compiles
 its highlighter's regular expressions on the first line a process prints (about 6 ms,
-more on a loaded machine); a process forked afterwards finds both ready.
+more on a loaded machine); Prefect loads its collections (the ``prefect.collections``
+entry points of every installed package) when the first run context is made. A process
+forked afterwards finds both ready.
 """
 
 from __future__ import annotations
@@ -29,3 +31,10 @@ def render_one_log_line() -> None:
             None,
         )
     )
+
+
+def load_collections() -> None:
+    """Load and cache Prefect's collections (its own cache, kept for the process's life)."""
+    from prefect._internal.plugins.collections import load_prefect_collections
+
+    load_prefect_collections()

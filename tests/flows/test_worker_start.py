@@ -121,3 +121,23 @@ def _profiling(dashboard: bool) -> list[bool]:
 def test_workers_profile_their_tasks_only_for_a_watched_run() -> None:
     assert _profiling(dashboard=False) == [False]
     assert _profiling(dashboard=True) == [True]
+
+
+def test_workers_on_this_machine_get_the_settings_model_itself() -> None:
+    import pickle
+
+    from prefect.context import SettingsContext, serialize_context
+
+    with run_settings(URL, local_workers=True) as context:
+        sent = serialize_context()["settings_context"]
+    assert sent["settings"] is context.settings
+    arrived = pickle.loads(pickle.dumps(sent))  # what a Dask worker unpickles
+    hydrated = SettingsContext(**arrived)  # what Prefect's hydrated_context builds
+    assert hydrated.settings.model_dump() == context.settings.model_dump()
+    assert str(hydrated.settings.api.url) == URL
+    assert isinstance(hydrated.settings.home, Path)  # a path stays a path
+    with run_settings(URL) as remote:  # another machine's workers: plain data, as before
+        data = serialize_context()["settings_context"]
+    assert isinstance(data["settings"], dict)
+    assert data["settings"]["api"]["url"] == URL
+    assert remote.settings.api.url == URL
