@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import operator
 import struct
+import threading
 from dataclasses import dataclass
 
 from imncohort.dicom.elements import (
@@ -215,7 +216,7 @@ def parse_header(buf: bytes, file_size: int) -> RawHeader:
     TruncatedFile
         The file ends inside an element.
     """
-    return _memo.parse(buf, file_size, read_file_meta(buf, file_size))
+    return _thread_memo().parse(buf, file_size, read_file_meta(buf, file_size))
 
 
 def _walk(buf: bytes, file_size: int, meta: tuple[int, str]) -> RawHeader:
@@ -331,7 +332,15 @@ class _LayoutMemo:
         return header
 
 
-_memo = _LayoutMemo()
+_local = threading.local()
+
+
+def _thread_memo() -> _LayoutMemo:
+    """This thread's layouts: chunks read in threads (small jobs) each keep their own."""
+    memo: _LayoutMemo | None = getattr(_local, "memo", None)
+    if memo is None:
+        memo = _local.memo = _LayoutMemo()
+    return memo
 
 
 def _walk_tail(

@@ -32,7 +32,7 @@ RT_UTILS_CT = DATA / "rt-utils" / "ct_1.dcm.xz"
 @pytest.fixture()
 def memo(monkeypatch: pytest.MonkeyPatch) -> header._LayoutMemo:
     fresh = header._LayoutMemo()
-    monkeypatch.setattr(header, "_memo", fresh)
+    monkeypatch.setattr(header._local, "memo", fresh, raising=False)
     return fresh
 
 
@@ -53,12 +53,12 @@ def _outcome(data: bytes, first: int = 4096) -> RawHeader | tuple[str, str]:
 
 def _walked(data: bytes) -> RawHeader | tuple[str, str]:
     """The outcome with nothing remembered."""
-    saved = header._memo
-    header._memo = header._LayoutMemo()
+    saved = header._thread_memo()
+    header._local.memo = header._LayoutMemo()
     try:
         return _outcome(data)
     finally:
-        header._memo = saved
+        header._local.memo = saved
 
 
 def _series(n: int, syntax: str) -> list[bytes]:
@@ -161,3 +161,22 @@ def test_an_export_laid_out_anew_each_file_stops_recording_layouts() -> None:
     assert new == [True, True, True, False, False, False, True, False, False, False, True]
     assert memo.misses == 12
     assert len(memo.layouts) == 4
+
+
+def test_threads_keep_their_own_layouts(memo: header._LayoutMemo) -> None:
+    import threading
+
+    files = _series(12, ExplicitVRLittleEndian)
+    results: dict[int, list[RawHeader | tuple[str, str]]] = {}
+
+    def read(number: int) -> None:
+        results[number] = [_outcome(d) for d in files]
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    expected = [_walked(d) for d in files]
+    assert [results[n] for n in range(4)] == [expected] * 4
+    assert memo.layouts == []  # this thread's memo: the threads used their own
