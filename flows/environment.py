@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from imncohort.envvars import prefect_home
+from imncohort.paths import file_stamp
 
 
 def configure_prefect_environment() -> Path:
@@ -58,16 +59,8 @@ def prefect_settings_inputs() -> tuple[object, ...]:
     Two processes with equal inputs read equal settings.
     """
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("PREFECT_")))
-    local = tuple(_file_stamp(Path(name)) for name in (".env", "prefect.toml", "pyproject.toml"))
+    local = tuple(file_stamp(name) for name in (".env", "prefect.toml", "pyproject.toml"))
     where = os.getcwd() if any(local) else ""
     home = os.environ.get("PREFECT_HOME", "")
     profiles = os.environ.get("PREFECT_PROFILES_PATH") or os.path.join(home, "profiles.toml")
-    return (env, where, local, _file_stamp(Path(profiles)))
-
-
-def _file_stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return (info.st_ino, info.st_size, info.st_mtime_ns)
+    return (env, where, local, file_stamp(profiles))

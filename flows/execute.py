@@ -204,18 +204,29 @@ def start_shared_forkserver(api_url: str | None = None) -> bool:
     """
     import multiprocessing.forkserver as mp_forkserver
 
-    saved = {name: os.environ.get(name) for name in ("PREFECT_API_URL", CERT_ENV)}
+    saved = _set_api_environment(api_url)
     try:
-        if api_url:
-            os.environ["PREFECT_API_URL"] = api_url
-            if saved[CERT_ENV] is None and _plain_local_api(api_url):
-                os.environ[CERT_ENV] = one_certificate_file()
         if not preload_forkserver(stage_modules()):
             return False
         mp_forkserver.ensure_running()
     finally:
         _restore_environment(saved)
     return True
+
+
+def _set_api_environment(url: str | None) -> dict[str, str | None]:
+    """Set what a run on the API ``url`` sets in its environment; return what was there.
+
+    ``PREFECT_API_URL``, and for a plain-http API on 127.0.0.1 the one-certificate file
+    (:func:`one_certificate_file`) unless the user named a CA file. Undo it with
+    :func:`_restore_environment`.
+    """
+    saved = {name: os.environ.get(name) for name in ("PREFECT_API_URL", CERT_ENV)}
+    if url:
+        os.environ["PREFECT_API_URL"] = url
+    if saved[CERT_ENV] is None and _plain_local_api(url):
+        os.environ[CERT_ENV] = one_certificate_file()
+    return saved
 
 
 def _restore_environment(saved: dict[str, str | None]) -> None:
@@ -622,11 +633,8 @@ def prime_run_settings(url: str) -> None:
     them from :func:`run_settings` (about 0.1 s of its start, more while its cluster
     starts beside it). The environment is left as it was.
     """
-    saved = {name: os.environ.get(name) for name in ("PREFECT_API_URL", CERT_ENV)}
+    saved = _set_api_environment(url)  # as runtime() sets it before run_settings()
     try:
-        os.environ["PREFECT_API_URL"] = url  # what runtime() sets before run_settings()
-        if saved[CERT_ENV] is None and _plain_local_api(url):
-            os.environ[CERT_ENV] = one_certificate_file()
         run_settings(url, local_workers=True).serialize()
     finally:
         _restore_environment(saved)
@@ -779,15 +787,12 @@ def runtime(
     closers: list[Any] = []
     n_workers = workers or config.dask.workers
     starter: _ClusterStarter | None = None
-    saved = os.environ.get("PREFECT_API_URL")
-    saved_cert = os.environ.get(CERT_ENV)
+    saved: dict[str, str | None] = {}
     settings_context: Any = contextlib.nullcontext()
     try:
         url, wait_api = _api_url(config, closers)
-        if url:
-            os.environ["PREFECT_API_URL"] = url  # inherited by the Dask workers spawned below
-        if saved_cert is None and _plain_local_api(url):
-            os.environ[CERT_ENV] = one_certificate_file()  # so are the settings of this run
+        # inherited by the Dask workers started below, and read by this run's settings
+        saved = _set_api_environment(url)
         modules = stage_modules(stages)
         threads = config.dask.threads_per_worker
         if cold_index and not dask_address and wants_dask(config, export, stages, None, dashboard):
@@ -849,11 +854,7 @@ def runtime(
         drain_api_logs()
         with contextlib.suppress(Exception):
             settings_context.__exit__(None, None, None)
-        for name, value in (("PREFECT_API_URL", saved), (CERT_ENV, saved_cert)):
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _restore_environment(saved)
         if starter is not None and starter.is_alive():
             starter.join()
         if (

@@ -1,7 +1,8 @@
 """Imported last by the Dask workers' forkserver (see ``execute.preload_forkserver``).
 
 The forkserver imported distributed, Prefect and the stage modules just before. Here it
-also fills what each forked worker would otherwise compute as it starts: the host's
+also fills (:mod:`imncohort_flows.warmup`) what each forked worker would otherwise compute
+as it starts: the host's
 processor name (``platform.processor()`` runs ``uname -p``) and the package versions
 its scheduler checks, one rendered Prefect log line (rich imports its emoji table
 and compiles its highlighter's patterns on the first line it prints, about 6 ms, at the
@@ -20,19 +21,15 @@ from __future__ import annotations
 
 import atexit
 import gc
-import platform
-
-from distributed.versions import get_versions
 
 from .environment import prefect_settings_inputs
-from .logwarm import load_collections, render_one_log_line
+from .warmup import fill_host_caches, load_collections, render_one_log_line
 
 #: The inputs (:func:`~imncohort_flows.environment.prefect_settings_inputs`) of the
 #: Prefect settings this process read when it imported Prefect.
 SETTINGS_INPUTS = prefect_settings_inputs()
 
-platform.uname().processor  # noqa: B018  (a cached property: reading it fills it)
-get_versions()
+fill_host_caches()
 render_one_log_line()
 load_collections()
 gc.freeze()

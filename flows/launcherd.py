@@ -93,22 +93,15 @@ def _preload(api_url: str) -> None:
         "email.policy",
     ):
         importlib.import_module(name)
-    import platform
-
-    from distributed.versions import get_versions
-
-    # The scheduler reports the host and package versions: `platform.processor()` runs
-    # `uname -p` once per process and the package versions read metadata files; both are
-    # cached, and a run forked from here inherits the caches.
-    platform.uname().processor  # noqa: B018  (a cached property: reading it fills it)
-    get_versions()
     from imncohort.config import load_config
 
     from .execute import prime_run_settings
-    from .logwarm import load_collections, render_one_log_line
+    from .warmup import fill_host_caches, load_collections, render_one_log_line
 
     load_config()  # the packaged defaults, parsed once for every run
     prime_run_settings(api_url)
+    # a run forked from here inherits these (its scheduler reports host and versions)
+    fill_host_caches()
     render_one_log_line()
     load_collections()
 

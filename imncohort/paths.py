@@ -44,3 +44,16 @@ def export_file(export: Path | str, stored: str) -> Path:
 def export_file_name(export: str, stored: str) -> str:
     """:func:`export_file` as a string, without building a ``Path`` (once per file read)."""
     return os.path.join(export, os_name(stored))
+
+
+def file_stamp(path: Path | str) -> tuple[int, int, int] | None:
+    """``(inode, size, modification time in ns)`` of a file, None when it cannot be read.
+
+    Tells a replaced file apart from the one read before (a file replaced by rename gets
+    a new inode even when its size and time match).
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from imncohort.layout import OutLayout
+from imncohort.paths import file_stamp
 
 MIN_IDENTIFIER_LENGTH = 4
 
@@ -241,9 +242,5 @@ def scrubber_for(out: Path | str) -> PathScrubber:
     The table is told apart by its inode, size and modification time (it is replaced,
     never edited in place).
     """
-    try:
-        info = OutLayout(out).identities_parquet.stat()
-        stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
-    except OSError:
-        stamp = (0, 0, 0)
+    stamp = file_stamp(OutLayout(out).identities_parquet) or (0, 0, 0)
     return _scrubber(str(Path(out).resolve()), stamp)

@@ -199,70 +199,10 @@ def collect_elements(
     UnsupportedEncoding, TruncatedFile, NeedMoreData
         See :func:`element_header` and :func:`need`.
     """
-    if explicit:
-        return _collect_explicit(buf, pos, file_size, stop_tag, wanted, values)
-    return _collect_implicit(buf, pos, file_size, stop_tag, wanted, values)
-
-
-def _collect_explicit(
-    buf: bytes,
-    pos: int,
-    file_size: int,
-    stop: int,
-    wanted: Container[int],
-    values: dict[int, bytes],
-) -> int:
-    n = len(buf)
-    unpack = _EXPLICIT.unpack_from
-    short_vrs, long_vrs = SHORT_VRS, LONG_VRS
-    while pos + 12 <= n:
-        group, elem, vr, length = unpack(buf, pos)
-        tag = (group << 16) | elem
-        if tag > stop:
-            break
-        if vr in short_vrs:
-            value_pos = pos + 8
-        elif vr in long_vrs:
-            length = _I.unpack_from(buf, pos + 8)[0]
-            value_pos = pos + 12
-            if length == UNDEFINED:
-                pos = skip_sequence(buf, value_pos, vr != b"UN", file_size, tag)
-                continue
-        else:
-            raise UnsupportedEncoding(f"invalid VR {vr!r} at byte {pos}")
-        end = value_pos + length
-        if end > n:
-            need(end, n, file_size, tag)
-        if tag in wanted:
-            values[tag] = buf[value_pos:end]
-        pos = end
-    return pos
-
-
-def _collect_implicit(
-    buf: bytes,
-    pos: int,
-    file_size: int,
-    stop: int,
-    wanted: Container[int],
-    values: dict[int, bytes],
-) -> int:
-    n = len(buf)
-    while pos + 8 <= n:
-        group, elem, length = _HHI.unpack_from(buf, pos)
-        tag = (group << 16) | elem
-        if tag > stop:
-            break
-        if length == UNDEFINED:
-            pos = skip_sequence(buf, pos + 8, False, file_size, tag)
-            continue
-        end = pos + 8 + length
-        if end > n:
-            need(end, n, file_size, tag)
-        if tag in wanted:
-            values[tag] = buf[pos + 8 : end]
-        pos = end
-    return pos
+    end, _, found = trace_elements(buf, pos, explicit, file_size, stop_tag, wanted)
+    for tag, where in found.items():
+        values[tag] = buf[where]
+    return end
 
 
 def trace_elements(

@@ -26,7 +26,6 @@ from imncohort.dicom.elements import (
     NeedMoreData,
     TruncatedFile,
     UnsupportedEncoding,
-    collect_elements,
     element_header,
     explicit_vr,
     need,
@@ -219,36 +218,32 @@ def parse_header(buf: bytes, file_size: int) -> RawHeader:
     return _thread_memo().parse(buf, file_size, read_file_meta(buf, file_size))
 
 
-def _walk(buf: bytes, file_size: int, meta: tuple[int, str]) -> RawHeader:
-    """Walk the elements after the file meta (no layout kept)."""
-    pos, transfer_syntax = meta
-    explicit = explicit_vr(transfer_syntax)
-    values: dict[int, bytes] = {}
-    # Fast loop over whole element headers inside the buffer; the tail loop handles the
-    # buffer's end (end of file, or more data needed).
-    pos = collect_elements(buf, pos, explicit, file_size, STOP_TAG, WANTED, values)
-    ended_early = _walk_tail(buf, pos, explicit, file_size, values)
-    return RawHeader(values, transfer_syntax, True, ended_early)
+def _walk(
+    buf: bytes, file_size: int, meta: tuple[int, str], keep: bool
+) -> tuple[RawHeader, _Layout | None]:
+    """Walk the elements after the file meta; with ``keep``, also return the walk's layout.
 
-
-def _walk_traced(buf: bytes, file_size: int, meta: tuple[int, str]) -> tuple[RawHeader, _Layout]:
-    """:func:`_walk`, also returning the walk's layout."""
+    The element loop (:func:`trace_elements`) ends at the first tag past the wanted ones,
+    or where the buffer cuts an element header; the tail loop handles the buffer's end
+    (end of file, or more data needed).
+    """
     pos, transfer_syntax = meta
     explicit = explicit_vr(transfer_syntax)
     end, decisions, found = trace_elements(buf, pos, explicit, file_size, STOP_TAG, WANTED)
     values = {tag: buf[where] for tag, where in found.items()}
     ended_early = _walk_tail(buf, end, explicit, file_size, values)
-    layout = _Layout(buf, file_size, meta, explicit, end, decisions, found)
-    return RawHeader(values, transfer_syntax, True, ended_early), layout
+    header = RawHeader(values, transfer_syntax, True, ended_early)
+    layout = _Layout(buf, file_size, meta, explicit, end, decisions, found) if keep else None
+    return header, layout
 
 
 class _Layout:
     """Where one walk found its elements, and the bytes that chose its path.
 
     A buffer of the same length and file size, with the same file meta result and
-    equal bytes in every decision range (:func:`trace_elements`), is walked by
-    :func:`collect_elements` along the same path: its wanted values lie in the same
-    ranges. The tail after them (:func:`_walk_tail`) is walked afresh each time.
+    equal bytes in every decision range (:func:`trace_elements`), is walked along the
+    same path: its wanted values lie in the same ranges. The tail after them
+    (:func:`_walk_tail`) is walked afresh each time.
     """
 
     __slots__ = (
@@ -323,12 +318,12 @@ class _LayoutMemo:
                         layouts.insert(0, layouts.pop(i))
                     return header
         self.misses += 1
-        if self.misses > self.patience and self.misses % self.patience:
-            return _walk(buf, file_size, meta)
-        header, layout = _walk_traced(buf, file_size, meta)
-        if len(layouts) >= self.limit:
-            layouts.pop()
-        layouts.insert(0, layout)
+        keep = self.misses <= self.patience or self.misses % self.patience == 0
+        header, walked = _walk(buf, file_size, meta, keep)
+        if walked is not None:
+            if len(layouts) >= self.limit:
+                layouts.pop()
+            layouts.insert(0, walked)
         return header
 
 
